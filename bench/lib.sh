@@ -1,0 +1,321 @@
+# shellcheck shell=bash
+# Helpers shared by the bench/*.sh scripts: a private PostgreSQL, the bench table and
+# its workload, and a walflow process to start, watch and stop. Source this file from a
+# script that has already run `set -euo pipefail`; it is not a program.
+
+export LC_ALL=C  # decimal points in EPOCHREALTIME and awk output
+
+BENCH_ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+PG_LOCAL=${PG_LOCAL:-$BENCH_ROOT/scripts/pg-local.sh}
+WALFLOW_BIN=${WALFLOW_BIN:-$BENCH_ROOT/build/walflow}
+BENCH_TIMEOUT=${BENCH_TIMEOUT:-3600}   # seconds walflow may take to reach the end mark
+POLL_INTERVAL=${POLL_INTERVAL:-0.05}   # seconds between reads of the slot's position
+RSS_INTERVAL=${RSS_INTERVAL:-0.1}      # seconds between samples of walflow's RSS
+BENCH_KEEP=${BENCH_KEEP:-0}            # 1 keeps the temporary folder (logs, output)
+
+BENCH_NAME=$(basename -- "$0" .sh)
+WORK=""            # temporary folder: pg/ (server), state/, out/, logs
+PG_DIR=""
+PG_STARTED=0
+DSN=""             # libpq conninfo of the bench database, also used by walflow
+WALFLOW_PID=""
+RSS_SAMPLER_PID=""
+POLL_PID=""
+POLL_IN=""
+POLL_OUT=""
+
+log() { printf '%s: %s\n' "$BENCH_NAME" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# Fails early, before any workload, when a program the bench needs is missing.
+bench_require() {
+  local need
+  for need in "$@"; do
+    case $need in
+      walflow)
+        [[ -x $WALFLOW_BIN ]] || die "no walflow binary at $WALFLOW_BIN; build it first" \
+          "(cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build -j2) or set WALFLOW_BIN" ;;
+      *)
+        [[ -x $PG_BIN/$need ]] || die "no $need in $PG_BIN; set PG_BIN" ;;
+    esac
+  done
+  [[ -x $PG_BIN/psql ]] || die "no psql in $PG_BIN; set PG_BIN"
+  [[ -x $PG_LOCAL ]] || die "no $PG_LOCAL; set PG_LOCAL"
+}
+
+# Elapsed seconds between two EPOCHREALTIME readings.
+seconds_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+# Events per second, and a kB figure in MB.
+per_second() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }'; }
+kb_to_mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+
+# Runs psql on the bench database: unaligned, tuples only, stops at the first error.
+sql() { "$PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 "$DSN" "$@"; }
+
+bench_cleanup() {
+  local rc=$?
+  set +e
+  trap - EXIT INT TERM
+  [[ -n $RSS_SAMPLER_PID ]] && kill "$RSS_SAMPLER_PID" 2>/dev/null
+  if [[ -n $WALFLOW_PID ]]; then
+    stop_process "$WALFLOW_PID" 10
+    if ((rc != 0)) && [[ -s $WORK/walflow.log ]]; then
+      log "last lines of walflow's log:"
+      tail -n 20 "$WORK/walflow.log" >&2
+    fi
+  fi
+  [[ -n $POLL_PID ]] && kill "$POLL_PID" 2>/dev/null
+  if ((PG_STARTED)); then
+    "$PG_LOCAL" stop "$PG_DIR" >/dev/null 2>&1 || log "warning: could not stop the server in $PG_DIR"
+  fi
+  if [[ -n $WORK ]]; then
+    if [[ $BENCH_KEEP == 1 ]]; then
+      log "kept $WORK"
+    else
+      rm -rf -- "$WORK"
+    fi
+  fi
+  exit "$rc"
+}
+
+# Starts a private server in a new temporary folder, creates database `bench` and sets
+# DSN. Cleanup (server, folder, walflow) runs on any exit from here on.
+bench_start_server() {
+  WORK=$(mktemp -d "${TMPDIR:-/tmp}/walflow-bench.XXXXXX")
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  chmod 755 "$WORK"  # the server runs as user postgres and must reach $PG_DIR
+  PG_DIR=$WORK/pg
+  mkdir "$PG_DIR"
+  if [[ $(id -u) -eq 0 ]]; then chown postgres: "$PG_DIR"; fi
+  mkdir "$WORK/state" "$WORK/out"
+
+  PG_STARTED=1
+  local port
+  port=$("$PG_LOCAL" start "$PG_DIR" | tail -n 1)
+  [[ $port =~ ^[0-9]+$ ]] || die "pg-local.sh start printed '$port', expected a port"
+  DSN="host=127.0.0.1 port=$port dbname=bench user=postgres"
+  log "server on port $port, work folder $WORK"
+
+  # Fewer checkpoints while writing the workload; each ALTER SYSTEM is its own statement.
+  "$PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 "host=127.0.0.1 port=$port dbname=postgres user=postgres" >/dev/null <<'SQL'
+CREATE DATABASE bench;
+ALTER SYSTEM SET max_wal_size = '16GB';
+ALTER SYSTEM SET checkpoint_timeout = '1h';
+SELECT pg_reload_conf();
+SQL
+  [[ $(sql -c 'SHOW wal_level') == logical ]] || die "the server's wal_level is not logical"
+}
+
+bench_create_schema() {
+  sql <<'SQL'
+CREATE TABLE public.bench_items (
+  id bigint PRIMARY KEY,
+  name text,
+  qty int,
+  price numeric(12,2),
+  updated_at timestamptz,
+  tags text[]
+);
+CREATE PUBLICATION bench_pub FOR TABLE public.bench_items;
+SQL
+}
+
+# Prints INSERT statements for ids FIRST..LAST, BATCH rows each, one statement a line.
+emit_inserts() {
+  local first=$1 last=$2 batch=$3 lo hi
+  for ((lo = first; lo <= last; lo += batch)); do
+    hi=$((lo + batch - 1 < last ? lo + batch - 1 : last))
+    printf '%s\n' "INSERT INTO public.bench_items (id, name, qty, price, updated_at, tags) SELECT g, 'item-' || g, (g % 1000)::int, ((g % 100000) / 100.0)::numeric(12,2), now(), ARRAY['tag-' || (g % 10), 'bench'] FROM generate_series($lo, $hi) g;"
+  done
+}
+
+# Prints UPDATE statements changing COUNT rows of a table holding ids 1..ROWS, BATCH
+# rows each; passes over the table again while COUNT exceeds ROWS.
+emit_updates() {
+  local count=$1 rows=$2 batch=$3 n lo hi
+  while ((count > 0)); do
+    n=$((count < rows ? count : rows))
+    for ((lo = 1; lo <= n; lo += batch)); do
+      hi=$((lo + batch - 1 < n ? lo + batch - 1 : n))
+      printf '%s\n' "UPDATE public.bench_items SET qty = qty + 1, price = price + 0.01, updated_at = now() WHERE id BETWEEN $lo AND $hi;"
+    done
+    count=$((count - n))
+  done
+}
+
+# Runs the statements on stdin (one a line) in one session, each in its own transaction,
+# and prints the end mark: the WAL insert position read inside the last transaction
+# after its last change. Every change of the workload lies before the mark and the last
+# commit record starts at or after it, so a consumer has processed the whole workload
+# exactly when its confirmed_flush_lsn >= mark, whether it confirms a transaction's
+# commit LSN or its end LSN; pg_recvlogical --endpos=mark stops at that last commit.
+run_marking_end() {
+  local -a stmts
+  mapfile -t stmts
+  ((${#stmts[@]} > 0)) || die "empty workload"
+  {
+    if ((${#stmts[@]} > 1)); then printf '%s\n' "${stmts[@]:0:${#stmts[@]}-1}"; fi
+    printf 'BEGIN;\n%s\nSELECT pg_current_wal_insert_lsn();\nCOMMIT;\n' "${stmts[-1]}"
+  } | sql
+}
+
+walflow_write_config() {
+  cat >"$1" <<EOF
+source:
+  postgres:
+    dsn: "$DSN"
+    slot: bench_walflow
+    publication: bench_pub
+    tables: [public.bench_items]
+    snapshot: never
+data_dir: $WORK/state
+log:
+  level: info
+sinks:
+  - name: files
+    type: jsonl
+    path: $WORK/out
+    decimal_handling: string
+    schemas: false
+EOF
+}
+
+# Prints a numeric field (in kB) of /proc/PID/status, e.g. VmRSS or VmHWM.
+proc_status_kb() {
+  local pid=$1 field=$2 key value _
+  while read -r key value _; do
+    if [[ $key == "$field:" ]]; then
+      printf '%s\n' "$value"
+      return 0
+    fi
+  done <"/proc/$pid/status"
+  return 1
+}
+
+# True while PID runs (a zombie child that has exited does not count).
+proc_running() {
+  local pid=$1 key value rest
+  [[ -r /proc/$pid/status ]] || return 1
+  while read -r key value rest; do
+    if [[ $key == State: ]]; then
+      [[ $value != Z ]]
+      return
+    fi
+  done <"/proc/$pid/status" 2>/dev/null
+  return 1
+}
+
+# Sends SIGINT to child PID, waits up to GRACE seconds, then SIGKILL; sets STOP_RC to
+# its exit code. (Not for $(...): only the parent shell can wait for its child.)
+STOP_RC=0
+# shellcheck disable=SC2034 # STOP_RC is read by the scripts
+stop_process() {
+  local pid=$1 grace=$2 i rc=0
+  kill -INT "$pid" 2>/dev/null || true
+  for ((i = 0; i < grace * 10; i++)); do
+    proc_running "$pid" || break
+    sleep 0.1
+  done
+  if proc_running "$pid"; then
+    log "warning: process $pid still runs ${grace}s after SIGINT; killing it"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || rc=$?
+  STOP_RC=$rc
+}
+
+# Starts `walflow run CONFIG` in the background with its log in $WORK/walflow.log, and a
+# sampler writing "time VmRSS_kB" lines to $WORK/walflow-rss.tsv.
+walflow_start() {
+  "$WALFLOW_BIN" run "$1" >"$WORK/walflow.log" 2>&1 &
+  WALFLOW_PID=$!
+  (
+    while proc_running "$WALFLOW_PID"; do
+      kb=$(proc_status_kb "$WALFLOW_PID" VmRSS 2>/dev/null) && printf '%s %s\n' "$EPOCHREALTIME" "$kb"
+      sleep "$RSS_INTERVAL"
+    done
+  ) >"$WORK/walflow-rss.tsv" &
+  RSS_SAMPLER_PID=$!
+}
+
+# Largest RSS seen by the sampler, in kB.
+walflow_sampled_max_rss_kb() {
+  awk '$2 > m { m = $2 } END { print m + 0 }' "$WORK/walflow-rss.tsv"
+}
+
+# Stops walflow with SIGINT; sets STOP_RC to its exit code.
+walflow_stop() {
+  stop_process "$WALFLOW_PID" 30
+  WALFLOW_PID=""
+  kill "$RSS_SAMPLER_PID" 2>/dev/null || true
+  wait "$RSS_SAMPLER_PID" 2>/dev/null || true
+  RSS_SAMPLER_PID=""
+}
+
+# One long-lived psql session for polling, so that polling every 50 ms costs a query,
+# not a process start, on the machine being measured.
+poll_open() {
+  coproc POLL_PSQL { exec "$PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 "$DSN" 2>>"$WORK/poll-psql.log"; }
+  POLL_PID=$POLL_PSQL_PID
+  POLL_IN=${POLL_PSQL[1]}
+  POLL_OUT=${POLL_PSQL[0]}
+}
+
+# Runs one query that returns exactly one row on the polling session; sets REPLY.
+poll_query() {
+  proc_running "$POLL_PID" || die "the polling psql session ended (see $WORK/poll-psql.log)"
+  printf '%s\n' "$1" >&"$POLL_IN"
+  IFS= read -r -t 60 REPLY <&"$POLL_OUT" || die "no answer from the polling psql session"
+}
+
+poll_close() {
+  exec {POLL_IN}>&-
+  wait "$POLL_PID" 2>/dev/null || true
+  POLL_PID=""
+}
+
+walflow_check_running() {
+  proc_running "$WALFLOW_PID" || die "walflow exited before reaching the end mark (log: $WORK/walflow.log)"
+}
+
+# Waits until walflow streams from SLOT (the slot is active), at most 60 s.
+walflow_wait_streaming() {
+  local slot=$1 deadline=$((EPOCHSECONDS + 60))
+  poll_open
+  while :; do
+    walflow_check_running
+    poll_query "SELECT coalesce((SELECT active FROM pg_replication_slots WHERE slot_name = '$slot'), false);"
+    [[ $REPLY == t ]] && break
+    ((EPOCHSECONDS < deadline)) || die "walflow did not start streaming from slot $slot within 60 s"
+    sleep "$POLL_INTERVAL"
+  done
+  poll_close
+}
+
+# Waits until SLOT's confirmed_flush_lsn >= LSN, polling every POLL_INTERVAL seconds;
+# fails if walflow exits or BENCH_TIMEOUT passes. Logs progress every 10 s.
+walflow_wait_confirmed() {
+  local slot=$1 lsn=$2 deadline=$((EPOCHSECONDS + BENCH_TIMEOUT)) next_report=$((EPOCHSECONDS + 10))
+  local reached confirmed behind
+  poll_open
+  while :; do
+    walflow_check_running
+    poll_query "SELECT coalesce(s.confirmed_flush_lsn >= '$lsn'::pg_lsn, false), coalesce(s.confirmed_flush_lsn::text, '-'), coalesce(pg_wal_lsn_diff('$lsn'::pg_lsn, s.confirmed_flush_lsn)::bigint, -1) FROM (SELECT 1) AS one LEFT JOIN pg_replication_slots AS s ON s.slot_name = '$slot';"
+    IFS='|' read -r reached confirmed behind <<<"$REPLY"
+    [[ $reached == t ]] && break
+    ((EPOCHSECONDS < deadline)) || die "slot $slot did not reach $lsn within ${BENCH_TIMEOUT}s (at $confirmed)"
+    if ((EPOCHSECONDS >= next_report)); then
+      log "waiting: slot $slot confirmed $confirmed, $((behind / 1048576)) MB of WAL before the end mark"
+      next_report=$((EPOCHSECONDS + 10))
+    fi
+    sleep "$POLL_INTERVAL"
+  done
+  poll_close
+}
+
+# Bytes and lines of what the sink wrote.
+output_bytes() { find "$WORK/out" -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }'; }
+output_lines() { find "$WORK/out" -type f -name '*.jsonl' -exec cat -- {} + | wc -l; }

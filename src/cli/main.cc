@@ -1,0 +1,181 @@
+// walflow command line: run a pipeline, check its prerequisites.
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
+
+#include "core/log.h"
+#include "format/debezium_json.h"
+#include "pg/connection.h"
+#include "pg/setup.h"
+#include "runtime/config.h"
+#include "runtime/pipeline.h"
+
+namespace {
+
+using walflow::Status;
+using walflow::runtime::PipelineConfig;
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+void PrintUsage(FILE* to) {
+  std::fprintf(to,
+               "walflow %s: PostgreSQL change data capture to Debezium-format sinks\n"
+               "\n"
+               "usage:\n"
+               "  walflow run CONFIG [--log-level LEVEL]   stream changes until stopped (Ctrl-C)\n"
+               "  walflow check CONFIG                     check the config and the database\n"
+               "  walflow version\n"
+               "\n"
+               "Exit codes: 0 success, 1 error (the message says what to do), 2 usage or config error.\n",
+               walflow::format::kWalflowVersion);
+}
+
+int ExitCodeFor(const Status& s) {
+  if (s.ok()) return kExitOk;
+  return s.code() == walflow::StatusCode::kInvalidArgument ? kExitUsage : kExitFailure;
+}
+
+walflow::runtime::Pipeline* g_pipeline = nullptr;
+
+int RunCommand(const std::string& config_path, const std::string& log_level) {
+  auto config = walflow::runtime::LoadConfig(config_path);
+  if (!config.ok()) {
+    std::fprintf(stderr, "walflow: %s\n", config.status().message().c_str());
+    return kExitUsage;
+  }
+  walflow::SetLogLevel(config->log_level);
+  if (!log_level.empty()) {
+    walflow::LogLevel level;
+    if (!walflow::ParseLogLevel(log_level, &level)) {
+      std::fprintf(stderr, "walflow: unknown log level '%s'\n", log_level.c_str());
+      return kExitUsage;
+    }
+    walflow::SetLogLevel(level);
+  }
+
+  // Signals are taken by a dedicated thread so the pipeline stops cleanly; a second
+  // signal ends the process at once (the sinks recover on the next start).
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  walflow::runtime::Pipeline pipeline(std::move(config).value());
+  g_pipeline = &pipeline;
+  std::thread signals([set]() mutable {
+    int sig;
+    int count = 0;
+    while (sigwait(&set, &sig) == 0) {
+      if (++count == 1) {
+        WF_LOG_INFO("walflow", "received {}, stopping (again to stop at once)", strsignal(sig));
+        g_pipeline->RequestStop();
+      } else {
+        WF_LOG_WARN("walflow", "stopping at once; sinks recover on the next start");
+        _exit(130);
+      }
+    }
+  });
+  signals.detach();
+
+  WF_LOG_INFO("walflow", "walflow {} starting pipeline {}", walflow::format::kWalflowVersion,
+              config_path);
+  Status s = pipeline.Run();
+  if (!s.ok()) {
+    WF_LOG_ERROR("walflow", "{}", s.message());
+    return ExitCodeFor(s) == kExitOk ? kExitFailure : ExitCodeFor(s);
+  }
+  return kExitOk;
+}
+
+int CheckCommand(const std::string& config_path) {
+  auto config = walflow::runtime::LoadConfig(config_path);
+  if (!config.ok()) {
+    std::printf("FAIL config: %s\n", config.status().message().c_str());
+    return kExitFailure;
+  }
+  std::printf("ok   config %s: %zu table(s), %zu sink(s)\n", config_path.c_str(),
+              config->postgres.tables.size(), config->sinks.size());
+  walflow::SetLogLevel(walflow::LogLevel::kError);
+  auto conn = walflow::pg::Connection::Open(config->postgres.dsn,
+                                            walflow::pg::Connection::Kind::kSql, "walflow-check");
+  if (!conn.ok()) {
+    std::printf("FAIL connection: %s\n", conn.status().message().c_str());
+    return kExitFailure;
+  }
+  std::printf("ok   connected to %s as database %s\n",
+              walflow::pg::MaskDsn(config->postgres.dsn).c_str(), (*conn)->database().c_str());
+  walflow::pg::SetupSpec spec;
+  spec.slot = config->postgres.slot;
+  spec.publication = config->postgres.publication;
+  spec.create_slot = config->postgres.create_slot;
+  spec.create_publication = config->postgres.create_publication;
+  for (const auto& t : config->postgres.tables) {
+    spec.tables.push_back({t.schema, t.name, t.location.ToString()});
+  }
+  bool failed = false;
+  for (const auto& line : walflow::pg::CheckPrerequisites(**conn, spec)) {
+    const char* tag = "ok  ";
+    if (line.outcome == walflow::pg::CheckLine::Outcome::kWarn) tag = "warn";
+    if (line.outcome == walflow::pg::CheckLine::Outcome::kFail) {
+      tag = "FAIL";
+      failed = true;
+    }
+    std::printf("%s %s\n", tag, line.text.c_str());
+  }
+  // The replication connection itself (pg_hba needs a "replication" line for it).
+  auto repl = walflow::pg::Connection::Open(config->postgres.dsn,
+                                            walflow::pg::Connection::Kind::kReplication,
+                                            "walflow-check");
+  if (repl.ok()) {
+    std::printf("ok   replication connection accepted\n");
+  } else {
+    std::printf("FAIL replication connection: %s\n", repl.status().message().c_str());
+    failed = true;
+  }
+  std::printf("%s\n", failed ? "check failed" : "check passed");
+  return failed ? kExitFailure : kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    PrintUsage(stderr);
+    return kExitUsage;
+  }
+  std::string command = argv[1];
+  if (command == "help" || command == "--help" || command == "-h") {
+    PrintUsage(stdout);
+    return kExitOk;
+  }
+  if (command == "version" || command == "--version") {
+    std::printf("walflow %s\n", walflow::format::kWalflowVersion);
+    return kExitOk;
+  }
+  if ((command == "run" || command == "check") && argc >= 3) {
+    std::string config = argv[2];
+    std::string log_level;
+    for (int i = 3; i < argc; ++i) {
+      std::string a = argv[i];
+      if (a == "--log-level" && i + 1 < argc) {
+        log_level = argv[++i];
+      } else {
+        std::fprintf(stderr, "walflow: unknown argument '%s'\n", a.c_str());
+        PrintUsage(stderr);
+        return kExitUsage;
+      }
+    }
+    return command == "run" ? RunCommand(config, log_level) : CheckCommand(config);
+  }
+  PrintUsage(stderr);
+  return kExitUsage;
+}

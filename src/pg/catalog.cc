@@ -1,0 +1,188 @@
+#include "pg/catalog.h"
+
+#include <unordered_map>
+
+#include "pg/connection.h"
+
+namespace walflow::pg {
+namespace {
+
+// Built-in type OIDs (src/include/catalog/pg_type.dat); stable across releases.
+enum BuiltinType : uint32_t {
+  kBool = 16, kBytea = 17, kChar = 18, kName = 19, kInt8 = 20, kInt2 = 21, kInt4 = 23,
+  kText = 25, kOidType = 26, kJson = 114, kXml = 142, kFloat4 = 700, kFloat8 = 701,
+  kBpchar = 1042, kVarchar = 1043, kDate = 1082, kTime = 1083, kTimestamp = 1114,
+  kTimestamptz = 1184, kInterval = 1186, kTimetz = 1266, kNumeric = 1700, kUuid = 2950,
+  kJsonb = 3802,
+};
+
+// Array type OID -> element type OID for the built-in types above.
+const std::unordered_map<uint32_t, uint32_t>& BuiltinArrays() {
+  static const std::unordered_map<uint32_t, uint32_t> m = {
+      {1000, kBool},      {1001, kBytea},   {1002, kChar},     {1003, kName},
+      {1005, kInt2},      {1007, kInt4},    {1009, kText},     {1014, kBpchar},
+      {1015, kVarchar},   {1016, kInt8},    {1021, kFloat4},   {1022, kFloat8},
+      {1028, kOidType},   {1115, kTimestamp}, {1182, kDate},   {1183, kTime},
+      {1185, kTimestamptz}, {1187, kInterval}, {1231, kNumeric}, {1270, kTimetz},
+      {2951, kUuid},      {199, kJson},     {3807, kJsonb},    {143, kXml},
+  };
+  return m;
+}
+
+// Fractional-second precision from a time/timestamp typmod; 6 when unconstrained.
+int TimePrecision(int32_t typmod) { return typmod < 0 ? 6 : typmod; }
+
+bool ResolveBuiltin(uint32_t oid, int32_t typmod, ValueType* t) {
+  switch (oid) {
+    case kBool: t->kind = ValueKind::kBoolean; t->type_name = "bool"; return true;
+    case kBytea: t->kind = ValueKind::kBytes; t->type_name = "bytea"; return true;
+    case kChar: t->kind = ValueKind::kString; t->type_name = "char"; return true;
+    case kName: t->kind = ValueKind::kString; t->type_name = "name"; return true;
+    case kInt2: t->kind = ValueKind::kInt16; t->type_name = "int2"; return true;
+    case kInt4: t->kind = ValueKind::kInt32; t->type_name = "int4"; return true;
+    case kInt8: t->kind = ValueKind::kInt64; t->type_name = "int8"; return true;
+    case kOidType: t->kind = ValueKind::kInt64; t->type_name = "oid"; return true;
+    case kText: t->kind = ValueKind::kString; t->type_name = "text"; return true;
+    case kBpchar: t->kind = ValueKind::kString; t->type_name = "bpchar"; return true;
+    case kVarchar: t->kind = ValueKind::kString; t->type_name = "varchar"; return true;
+    case kJson: t->kind = ValueKind::kJson; t->type_name = "json"; return true;
+    case kJsonb: t->kind = ValueKind::kJson; t->type_name = "jsonb"; return true;
+    case kXml: t->kind = ValueKind::kXml; t->type_name = "xml"; return true;
+    case kFloat4: t->kind = ValueKind::kFloat32; t->type_name = "float4"; return true;
+    case kFloat8: t->kind = ValueKind::kFloat64; t->type_name = "float8"; return true;
+    case kUuid: t->kind = ValueKind::kUuid; t->type_name = "uuid"; return true;
+    case kDate: t->kind = ValueKind::kDate; t->type_name = "date"; return true;
+    case kInterval: t->kind = ValueKind::kInterval; t->type_name = "interval"; return true;
+    case kTimetz: t->kind = ValueKind::kZonedTime; t->type_name = "timetz"; return true;
+    case kTimestamptz:
+      t->kind = ValueKind::kZonedTimestamp;
+      t->type_name = "timestamptz";
+      return true;
+    case kTime:
+      t->kind = TimePrecision(typmod) <= 3 ? ValueKind::kTimeMillis : ValueKind::kTimeMicros;
+      t->type_name = "time";
+      return true;
+    case kTimestamp:
+      t->kind = TimePrecision(typmod) <= 3 ? ValueKind::kTimestampMillis
+                                           : ValueKind::kTimestampMicros;
+      t->type_name = "timestamp";
+      return true;
+    case kNumeric:
+      t->kind = ValueKind::kDecimal;
+      t->type_name = "numeric";
+      if (typmod >= 4) {
+        int32_t m = typmod - 4;
+        t->precision = (m >> 16) & 0xffff;
+        // PostgreSQL 15 allows negative scales (stored as an 11-bit signed field); Debezium
+        // and walflow treat those as unconstrained.
+        int32_t scale = m & 0x7ff;
+        t->scale = (scale & 0x400) ? -1 : scale;
+      }
+      return true;
+    default:
+      return false;
+  }
+}
+
+Result<ValueType> Resolve(Oid oid, int32_t typmod, Catalog* catalog, int depth) {
+  ValueType t;
+  t.type_oid = oid;
+  t.typmod = typmod;
+  if (ResolveBuiltin(oid.value, typmod, &t)) return t;
+  auto arr = BuiltinArrays().find(oid.value);
+  if (arr != BuiltinArrays().end()) {
+    WF_ASSIGN_OR_RETURN(ValueType elem, Resolve(Oid(arr->second), typmod, catalog, depth + 1));
+    t.kind = ValueKind::kArray;
+    t.type_name = "_" + elem.type_name;
+    t.element = std::make_shared<ValueType>(std::move(elem));
+    return t;
+  }
+  if (catalog == nullptr || depth > 8) {
+    t.kind = ValueKind::kText;
+    t.type_name = "oid " + std::to_string(oid.value);
+    return t;
+  }
+  WF_ASSIGN_OR_RETURN(PgTypeInfo info, catalog->DescribeType(oid));
+  t.type_name = info.nspname == "pg_catalog" ? info.name : info.nspname + "." + info.name;
+  if (info.typtype == 'e') {
+    t.kind = ValueKind::kEnum;
+    t.enum_labels = std::move(info.enum_labels);
+    return t;
+  }
+  if (info.typtype == 'd' && info.base_type.value != 0) {
+    WF_ASSIGN_OR_RETURN(ValueType base, Resolve(info.base_type, info.base_typmod, catalog, depth + 1));
+    base.type_oid = oid;
+    base.type_name = t.type_name;
+    return base;
+  }
+  if (info.typcategory == 'A' && info.element.value != 0) {
+    WF_ASSIGN_OR_RETURN(ValueType elem, Resolve(info.element, typmod, catalog, depth + 1));
+    t.kind = ValueKind::kArray;
+    t.element = std::make_shared<ValueType>(std::move(elem));
+    return t;
+  }
+  t.kind = ValueKind::kText;  // documented fallback: the PostgreSQL text form
+  return t;
+}
+
+}  // namespace
+
+Result<ValueType> ResolveType(Oid type, int32_t typmod, Catalog* catalog) {
+  return Resolve(type, typmod, catalog, 0);
+}
+
+Result<PgTypeInfo> SqlCatalog::DescribeType(Oid type) {
+  WF_ASSIGN_OR_RETURN(
+      QueryResult r,
+      conn_->Query("SELECT n.nspname, t.typname, t.typtype, t.typcategory, t.typelem, "
+                   "t.typbasetype, t.typtypmod, "
+                   "(SELECT string_agg(e.enumlabel, E'\\x01' ORDER BY e.enumsortorder) "
+                   "   FROM pg_enum e WHERE e.enumtypid = t.oid) "
+                   "FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
+                   "WHERE t.oid = $1",
+                   {std::to_string(type.value)}));
+  if (r.rows.empty()) return NotFound("type with oid " + std::to_string(type.value) + " not found");
+  PgTypeInfo info;
+  info.oid = type;
+  info.nspname = r.Text(0, 0);
+  info.name = r.Text(0, 1);
+  info.typtype = r.Text(0, 2).empty() ? 'b' : r.Text(0, 2)[0];
+  info.typcategory = r.Text(0, 3).empty() ? 'U' : r.Text(0, 3)[0];
+  info.element = Oid(static_cast<uint32_t>(std::stoul(r.Text(0, 4))));
+  info.base_type = Oid(static_cast<uint32_t>(std::stoul(r.Text(0, 5))));
+  info.base_typmod = std::stoi(r.Text(0, 6));
+  if (r.At(0, 7)) {
+    const std::string& labels = *r.At(0, 7);
+    size_t start = 0;
+    while (true) {
+      size_t sep = labels.find('\x01', start);
+      info.enum_labels.push_back(labels.substr(start, sep - start));
+      if (sep == std::string::npos) break;
+      start = sep + 1;
+    }
+  }
+  return info;
+}
+
+Result<std::vector<PgColumnInfo>> SqlCatalog::DescribeColumns(Oid relid) {
+  WF_ASSIGN_OR_RETURN(
+      QueryResult r,
+      conn_->Query("SELECT a.attname, a.attnotnull, "
+                   "  (SELECT array_position(i.indkey::int2[], a.attnum) "
+                   "     FROM pg_index i WHERE i.indrelid = a.attrelid AND i.indisprimary) "
+                   "FROM pg_attribute a "
+                   "WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped "
+                   "ORDER BY a.attnum",
+                   {std::to_string(relid.value)}));
+  std::vector<PgColumnInfo> cols;
+  for (size_t i = 0; i < r.rows.size(); ++i) {
+    PgColumnInfo c;
+    c.name = r.Text(i, 0);
+    c.not_null = r.Text(i, 1) == "t";
+    if (r.At(i, 2)) c.primary_key_position = std::stoi(*r.At(i, 2)) - 1;
+    cols.push_back(std::move(c));
+  }
+  return cols;
+}
+
+}  // namespace walflow::pg

@@ -1,0 +1,338 @@
+#include "pg/change_assembler.h"
+
+#include <algorithm>
+
+#include "core/log.h"
+
+namespace walflow::pg {
+
+ChangeAssembler::ChangeAssembler(AssemblerOptions options, Catalog* catalog,
+                                 BatchConsumer consume)
+    : options_(std::move(options)),
+      catalog_(catalog),
+      consume_(std::move(consume)),
+      decoder_(this),
+      replay_decoder_(this),
+      batch_(std::make_shared<ChangeBatch>()) {}
+
+ChangeAssembler::~ChangeAssembler() = default;
+
+Status ChangeAssembler::Flush() {
+  if (batch_->empty()) return Status::OK();
+  auto full = std::move(batch_);
+  batch_ = std::make_shared<ChangeBatch>();
+  return consume_(std::move(full));
+}
+
+Status ChangeAssembler::MaybeEmit() {
+  if (batch_->changes().size() >= options_.batch_max_changes ||
+      batch_->byte_size() >= options_.batch_max_bytes) {
+    return Flush();
+  }
+  return Status::OK();
+}
+
+Status ChangeAssembler::AdvanceIdle(Lsn position) {
+  if (in_tx_ || replaying_ || position <= last_end_lsn_) return Status::OK();
+  TxMarker marker;
+  marker.change_end = static_cast<uint32_t>(batch_->changes().size());
+  marker.commit_lsn = position;
+  marker.end_lsn = position;
+  batch_->AddMarker(marker);
+  last_end_lsn_ = position;
+  return Status::OK();
+}
+
+bool ChangeAssembler::Spooled(const MessageHeader& m, bool is_schema, Status* status) {
+  if (replaying_ || !m.xid.has_value()) return false;
+  auto it = spools_.find(stream_xid_);
+  if (it == spools_.end()) {
+    *status = DataLoss("message of streamed transaction " + std::to_string(m.xid->value) +
+                       " at WAL " + m.wal_start.ToString() + " outside any Stream Start");
+    return true;
+  }
+  *status = it->second->Append(m.wal_start, *m.xid, m.raw, is_schema);
+  return true;
+}
+
+Status ChangeAssembler::OnBegin(const BeginMessage& m) {
+  if (in_tx_) return DataLoss("Begin at WAL " + m.wal_start.ToString() + " inside a transaction");
+  in_tx_ = true;
+  tx_ = TxState{m.final_lsn, m.top_xid, m.commit_time_us, 0};
+  return Status::OK();
+}
+
+Status ChangeAssembler::EndTransaction(Lsn commit_lsn, Lsn end_lsn, Xid xid, int64_t time_us) {
+  TxMarker marker;
+  marker.change_end = static_cast<uint32_t>(batch_->changes().size());
+  marker.commit_lsn = commit_lsn;
+  marker.end_lsn = end_lsn;
+  marker.xid = xid;
+  marker.commit_time_us = time_us;
+  marker.change_count = tx_.seq;
+  batch_->AddMarker(marker);
+  if (end_lsn > last_end_lsn_) last_end_lsn_ = end_lsn;
+  ++stats_.transactions;
+  return MaybeEmit();
+}
+
+Status ChangeAssembler::OnCommit(const CommitMessage& m) {
+  if (!in_tx_) return DataLoss("Commit at WAL " + m.wal_start.ToString() + " without Begin");
+  in_tx_ = false;
+  return EndTransaction(m.commit_lsn, m.end_lsn, tx_.xid, m.commit_time_us);
+}
+
+Status ChangeAssembler::OnType(const TypeMessage& m) {
+  Status s;
+  if (Spooled(m, /*is_schema=*/true, &s)) return s;
+  // A type may have changed (ALTER TYPE ... ADD VALUE): forget what we resolved.
+  type_cache_.erase(m.type_oid);
+  return Status::OK();
+}
+
+Status ChangeAssembler::OnRelation(const RelationMessage& m) {
+  Status s;
+  if (Spooled(m, /*is_schema=*/true, &s)) return s;
+
+  std::string qualified = std::string(m.nspname) + "." + std::string(m.relname);
+  if (!options_.tables.empty() && !options_.tables.count(qualified)) {
+    ignored_relations_.insert(m.relid);
+    relations_.erase(m.relid);
+    return Status::OK();
+  }
+  ignored_relations_.erase(m.relid);
+
+  auto table = std::make_shared<TableSchema>();
+  table->relid = m.relid;
+  table->schema = std::string(m.nspname);
+  table->name = std::string(m.relname);
+  table->replica_identity = m.replica_identity;
+  table->version = next_schema_version_++;
+
+  std::vector<PgColumnInfo> catalog_columns;
+  if (catalog_ != nullptr) {
+    auto described = catalog_->DescribeColumns(m.relid);
+    if (!described.ok()) return described.status().WithContext("describing table " + qualified);
+    catalog_columns = std::move(described).value();
+  }
+  for (const RelationColumn& rc : m.columns) {
+    ColumnSchema col;
+    col.name = std::string(rc.name);
+    col.replica_key = rc.key;
+    auto resolved = ResolveType(rc.type_oid, rc.typmod, catalog_);
+    if (!resolved.ok()) {
+      return resolved.status().WithContext("table " + qualified + ", column " + col.name);
+    }
+    col.type = std::move(resolved).value();
+    for (const PgColumnInfo& info : catalog_columns) {
+      if (info.name == col.name) {
+        col.optional = !info.not_null;
+        col.primary_key_position = info.primary_key_position;
+      }
+    }
+    table->columns.push_back(std::move(col));
+  }
+  // Debezium's key is the primary key; without one, a replica identity index serves.
+  std::vector<std::pair<int, int>> pk;
+  for (size_t i = 0; i < table->columns.size(); ++i) {
+    if (table->columns[i].primary_key_position >= 0) {
+      pk.emplace_back(table->columns[i].primary_key_position, static_cast<int>(i));
+    }
+  }
+  std::sort(pk.begin(), pk.end());
+  for (auto& p : pk) table->key_columns.push_back(p.second);
+  if (table->key_columns.empty() && m.replica_identity == 'i') {
+    for (size_t i = 0; i < table->columns.size(); ++i) {
+      if (table->columns[i].replica_key) table->key_columns.push_back(static_cast<int>(i));
+    }
+  }
+  auto prev = relations_.find(m.relid);
+  if (prev != relations_.end() && prev->second->columns.size() != table->columns.size()) {
+    WF_LOG_INFO("pg", "table {} changed: {} -> {} columns", qualified,
+                prev->second->columns.size(), table->columns.size());
+  }
+  relations_[m.relid] = std::move(table);
+  return Status::OK();
+}
+
+Result<const TableSchema*> ChangeAssembler::TableFor(Oid relid, const char* what) {
+  auto it = relations_.find(relid);
+  if (it == relations_.end()) {
+    if (ignored_relations_.count(relid)) return static_cast<const TableSchema*>(nullptr);
+    return DataLoss(std::string(what) + " for relation oid " + std::to_string(relid.value) +
+                    " before its Relation message");
+  }
+  batch_->Retain(it->second);
+  return it->second.get();
+}
+
+Status ChangeAssembler::FillRow(const TableSchema& table, const TupleView& tuple,
+                                const TupleView* old_tuple, int32_t* first) {
+  if (tuple.size() != table.columns.size()) {
+    return DataLoss("table " + table.QualifiedName() + ": row has " +
+                    std::to_string(tuple.size()) + " columns, its Relation message " +
+                    std::to_string(table.columns.size()));
+  }
+  *first = batch_->AddRow(tuple.size());
+  for (size_t i = 0; i < tuple.size(); ++i) {
+    const TupleColumn& c = tuple[i];
+    int32_t index = *first + static_cast<int32_t>(i);
+    switch (c.kind) {
+      case TupleColumn::Kind::kNull:
+        break;
+      case TupleColumn::Kind::kText:
+        batch_->SetText(index, c.data);
+        break;
+      case TupleColumn::Kind::kUnchangedToast:
+        // With REPLICA IDENTITY FULL the old row carries the value.
+        if (old_tuple != nullptr && i < old_tuple->size() &&
+            (*old_tuple)[i].kind == TupleColumn::Kind::kText) {
+          batch_->SetText(index, (*old_tuple)[i].data);
+        } else {
+          batch_->DatumAt(index).kind = Datum::Kind::kUnchangedToast;
+        }
+        break;
+      case TupleColumn::Kind::kBinary:
+        return DataLoss("table " + table.QualifiedName() + ", column " + table.columns[i].name +
+                        ": binary value, but walflow asked for text");
+    }
+  }
+  return Status::OK();
+}
+
+Change& ChangeAssembler::NewChange(ChangeOp op, const TableSchema& table, Lsn lsn) {
+  Change& c = batch_->AddChange();
+  c.op = op;
+  c.table = &table;
+  c.lsn = lsn;
+  c.commit_lsn = tx_.commit_lsn;
+  c.seq = ++tx_.seq;
+  c.xid = tx_.xid;
+  c.commit_time_us = tx_.commit_time_us;
+  ++stats_.changes;
+  return c;
+}
+
+bool ChangeAssembler::KeysDiffer(const TableSchema& table, int32_t a, int32_t b) const {
+  const Datum* ra = batch_->Row(a);
+  const Datum* rb = batch_->Row(b);
+  for (int k : table.key_columns) {
+    if (ra[k].kind != rb[k].kind) return true;
+    if (ra[k].kind == Datum::Kind::kText && batch_->Text(ra[k]) != batch_->Text(rb[k])) return true;
+  }
+  return false;
+}
+
+Status ChangeAssembler::OnInsert(const InsertMessage& m) {
+  Status s;
+  if (Spooled(m, false, &s)) return s;
+  WF_ASSIGN_OR_RETURN(const TableSchema* table, TableFor(m.relid, "Insert"));
+  if (table == nullptr) return Status::OK();
+  int32_t after;
+  WF_RETURN_IF_ERROR(FillRow(*table, *m.new_tuple, nullptr, &after));
+  NewChange(ChangeOp::kCreate, *table, m.wal_start).after = after;
+  return MaybeEmit();
+}
+
+Status ChangeAssembler::OnUpdate(const UpdateMessage& m) {
+  Status s;
+  if (Spooled(m, false, &s)) return s;
+  WF_ASSIGN_OR_RETURN(const TableSchema* table, TableFor(m.relid, "Update"));
+  if (table == nullptr) return Status::OK();
+  int32_t before = -1, after;
+  if (m.old_tuple != nullptr) {
+    WF_RETURN_IF_ERROR(FillRow(*table, *m.old_tuple, nullptr, &before));
+  }
+  WF_RETURN_IF_ERROR(
+      FillRow(*table, *m.new_tuple, m.old_kind == 'O' ? m.old_tuple : nullptr, &after));
+  if (before >= 0 && !table->key_columns.empty() && KeysDiffer(*table, before, after)) {
+    // A changed primary key is a delete of the old key and a create of the new one, as
+    // Debezium emits it, so that consumers keyed by the primary key stay correct.
+    NewChange(ChangeOp::kDelete, *table, m.wal_start).before = before;
+    NewChange(ChangeOp::kCreate, *table, m.wal_start).after = after;
+    return MaybeEmit();
+  }
+  Change& c = NewChange(ChangeOp::kUpdate, *table, m.wal_start);
+  c.before = m.old_kind == 'O' ? before : -1;
+  c.after = after;
+  return MaybeEmit();
+}
+
+Status ChangeAssembler::OnDelete(const DeleteMessage& m) {
+  Status s;
+  if (Spooled(m, false, &s)) return s;
+  WF_ASSIGN_OR_RETURN(const TableSchema* table, TableFor(m.relid, "Delete"));
+  if (table == nullptr) return Status::OK();
+  int32_t before;
+  WF_RETURN_IF_ERROR(FillRow(*table, *m.old_tuple, nullptr, &before));
+  NewChange(ChangeOp::kDelete, *table, m.wal_start).before = before;
+  return MaybeEmit();
+}
+
+Status ChangeAssembler::OnTruncate(const TruncateMessage& m) {
+  Status s;
+  if (Spooled(m, false, &s)) return s;
+  for (Oid relid : m.relids) {
+    WF_ASSIGN_OR_RETURN(const TableSchema* table, TableFor(relid, "Truncate"));
+    if (table == nullptr) continue;
+    NewChange(ChangeOp::kTruncate, *table, m.wal_start);
+  }
+  return MaybeEmit();
+}
+
+Status ChangeAssembler::OnMessage(const LogicalMessage& m) {
+  Status s;
+  if (m.transactional && Spooled(m, false, &s)) return s;
+  // A non-transactional message (walflow's heartbeat among them) marks a point of the
+  // stream with nothing pending before it.
+  if (!m.transactional && !replaying_) return AdvanceIdle(m.lsn);
+  return Status::OK();
+}
+
+Status ChangeAssembler::OnStreamStart(const StreamStartMessage& m) {
+  stream_xid_ = m.top_xid;
+  auto& spool = spools_[m.top_xid];
+  if (!spool) {
+    spool = std::make_unique<StreamSpool>(options_.spool_dir, m.top_xid,
+                                          options_.spool_memory_limit);
+  }
+  return Status::OK();
+}
+
+Status ChangeAssembler::OnStreamStop(const MessageHeader&) { return Status::OK(); }
+
+Status ChangeAssembler::OnStreamCommit(const StreamCommitMessage& m) {
+  auto it = spools_.find(m.top_xid);
+  if (it == spools_.end()) {
+    // Nothing of ours was in it (every change was to an ignored table).
+    return Status::OK();
+  }
+  std::unique_ptr<StreamSpool> spool = std::move(it->second);
+  spools_.erase(it);
+  if (spool->spilled()) {
+    WF_LOG_DEBUG("pg", "replaying streamed transaction {} ({} bytes spooled)", m.top_xid.value,
+                 spool->bytes());
+  }
+  tx_ = TxState{m.commit_lsn, m.top_xid, m.commit_time_us, 0};
+  replaying_ = true;
+  Status s = spool->Replay([this](Lsn lsn, std::string_view message) {
+    return replay_decoder_.ConsumeStreamed(lsn, message);
+  });
+  replaying_ = false;
+  WF_RETURN_IF_ERROR(s);
+  ++stats_.streamed_transactions;
+  return EndTransaction(m.commit_lsn, m.end_lsn, m.top_xid, m.commit_time_us);
+}
+
+Status ChangeAssembler::OnStreamAbort(const StreamAbortMessage& m) {
+  auto it = spools_.find(m.top_xid);
+  if (it == spools_.end()) return Status::OK();
+  if (m.sub_xid == m.top_xid) {
+    spools_.erase(it);
+    ++stats_.aborted_streams;
+    return Status::OK();
+  }
+  return it->second->AbortSubtransaction(m.sub_xid);
+}
+
+}  // namespace walflow::pg

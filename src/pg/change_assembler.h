@@ -1,0 +1,115 @@
+// Turns decoded pgoutput messages into change events: keeps the relation cache (table
+// schemas by OID), numbers changes within their transaction, holds streamed
+// transactions in spools until they commit, and hands full batches to a consumer in
+// commit order.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "core/change.h"
+#include "pg/catalog.h"
+#include "pg/pgoutput.h"
+#include "pg/stream_spool.h"
+
+namespace walflow::pg {
+
+struct AssemblerOptions {
+  std::string spool_dir;                  // where streamed transactions spill
+  size_t spool_memory_limit = 4 << 20;    // per streamed transaction, before spilling
+  size_t batch_max_changes = 2048;
+  size_t batch_max_bytes = 4 << 20;
+  std::unordered_set<std::string> tables;  // "schema.table"; empty means every table
+};
+
+struct AssemblerStats {
+  uint64_t changes = 0;
+  uint64_t transactions = 0;
+  uint64_t streamed_transactions = 0;
+  uint64_t aborted_streams = 0;
+  uint64_t spooled_bytes = 0;  // currently held in spools
+};
+
+class ChangeAssembler : public PgOutputListener {
+ public:
+  // `consume` receives each finished batch; a non-OK status stops decoding.
+  using BatchConsumer = std::function<Status(std::shared_ptr<ChangeBatch>)>;
+
+  ChangeAssembler(AssemblerOptions options, Catalog* catalog, BatchConsumer consume);
+  ~ChangeAssembler() override;
+
+  PgOutputDecoder& decoder() { return decoder_; }
+
+  // Hands the current batch to the consumer if it holds anything.
+  Status Flush();
+
+  // True between Begin and Commit of a transaction that is not streamed.
+  bool in_transaction() const { return in_tx_; }
+
+  // The server says everything before `position` has been sent. When no transaction is
+  // open, this becomes a watermark that lets sinks confirm `position`.
+  Status AdvanceIdle(Lsn position);
+
+  // The end of the last transaction or watermark handed on.
+  Lsn last_end_lsn() const { return last_end_lsn_; }
+
+  const AssemblerStats& stats() const { return stats_; }
+
+  Status OnBegin(const BeginMessage& m) override;
+  Status OnCommit(const CommitMessage& m) override;
+  Status OnRelation(const RelationMessage& m) override;
+  Status OnType(const TypeMessage& m) override;
+  Status OnInsert(const InsertMessage& m) override;
+  Status OnUpdate(const UpdateMessage& m) override;
+  Status OnDelete(const DeleteMessage& m) override;
+  Status OnTruncate(const TruncateMessage& m) override;
+  Status OnMessage(const LogicalMessage& m) override;
+  Status OnStreamStart(const StreamStartMessage& m) override;
+  Status OnStreamStop(const MessageHeader& m) override;
+  Status OnStreamCommit(const StreamCommitMessage& m) override;
+  Status OnStreamAbort(const StreamAbortMessage& m) override;
+
+ private:
+  struct TxState {
+    Lsn commit_lsn;
+    Xid xid;
+    int64_t commit_time_us = 0;
+    uint32_t seq = 0;
+  };
+
+  // Routes a message read inside a stream block to its transaction's spool. Returns
+  // true when it did (the caller then stops).
+  bool Spooled(const MessageHeader& m, bool is_schema, Status* status);
+  Result<const TableSchema*> TableFor(Oid relid, const char* what);
+  Status FillRow(const TableSchema& table, const TupleView& tuple, const TupleView* old_tuple,
+                 int32_t* first);
+  Change& NewChange(ChangeOp op, const TableSchema& table, Lsn lsn);
+  Status EndTransaction(Lsn commit_lsn, Lsn end_lsn, Xid xid, int64_t time_us);
+  Status MaybeEmit();
+  bool KeysDiffer(const TableSchema& table, int32_t a, int32_t b) const;
+
+  AssemblerOptions options_;
+  Catalog* catalog_;
+  BatchConsumer consume_;
+  PgOutputDecoder decoder_;
+  PgOutputDecoder replay_decoder_;  // decodes spooled messages at Stream Commit
+
+  std::unordered_map<Oid, TableSchemaPtr> relations_;
+  std::unordered_set<Oid> ignored_relations_;
+  std::unordered_map<Oid, std::shared_ptr<const ValueType>> type_cache_;
+  uint32_t next_schema_version_ = 1;
+
+  std::shared_ptr<ChangeBatch> batch_;
+  bool in_tx_ = false;
+  bool replaying_ = false;
+  TxState tx_;
+  Lsn last_end_lsn_;
+  std::unordered_map<Xid, std::unique_ptr<StreamSpool>> spools_;
+  Xid stream_xid_;
+  AssemblerStats stats_;
+};
+
+}  // namespace walflow::pg

@@ -1,0 +1,384 @@
+#include "runtime/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <set>
+
+#include "storage/file_io.h"
+
+namespace walflow::runtime {
+namespace {
+
+ConfigLocation LocationOf(const YAML::Node& node, const std::string& file, const std::string& key) {
+  ConfigLocation loc;
+  loc.file = file;
+  loc.key = key;
+  if (node.IsDefined() && node.Mark().line >= 0) {
+    loc.line = node.Mark().line + 1;
+    loc.column = node.Mark().column + 1;
+  }
+  return loc;
+}
+
+Status ErrorAt(const ConfigLocation& loc, const std::string& message) {
+  return InvalidArgument(loc.ToString() + ": " + message);
+}
+
+size_t EditDistance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+// Reads the keys of one YAML mapping, remembering which were used so that the rest
+// can be reported as unknown.
+class MapReader {
+ public:
+  MapReader(const YAML::Node& node, std::string path, std::string file)
+      : node_(node), path_(std::move(path)), file_(std::move(file)) {}
+
+  Status CheckIsMap() const {
+    if (!node_.IsMap()) return ErrorAt(Here(), "expected a mapping of keys to values");
+    return Status::OK();
+  }
+
+  ConfigLocation Here() const { return LocationOf(node_, file_, path_.empty() ? "(top)" : path_); }
+  std::string KeyPath(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+  ConfigLocation At(const std::string& key) const {
+    return LocationOf(node_[key], file_, KeyPath(key));
+  }
+
+  YAML::Node Get(const std::string& key) {
+    known_.insert(key);
+    return node_[key];
+  }
+
+  Status Scalar(const std::string& key, std::string* out, bool required) {
+    YAML::Node n = Get(key);
+    if (!n.IsDefined() || n.IsNull()) {
+      if (required) return ErrorAt(Here(), "missing required key '" + key + "'");
+      return Status::OK();
+    }
+    if (!n.IsScalar()) return ErrorAt(At(key), "expected a single value");
+    *out = n.Scalar();
+    return Status::OK();
+  }
+
+  Status String(const std::string& key, std::string* out, bool required = false) {
+    std::string v;
+    bool had = node_[key].IsDefined() && !node_[key].IsNull();
+    WF_RETURN_IF_ERROR(Scalar(key, &v, required));
+    if (had) {
+      if (v.empty()) return ErrorAt(At(key), "must not be empty");
+      *out = v;
+    }
+    return Status::OK();
+  }
+
+  Status Bool(const std::string& key, bool* out) {
+    std::string v;
+    WF_RETURN_IF_ERROR(Scalar(key, &v, false));
+    if (v.empty()) return Status::OK();
+    if (v == "true" || v == "yes" || v == "on") *out = true;
+    else if (v == "false" || v == "no" || v == "off") *out = false;
+    else return ErrorAt(At(key), "expected true or false, got '" + v + "'");
+    return Status::OK();
+  }
+
+  Status Duration(const std::string& key, std::chrono::milliseconds* out) {
+    std::string v;
+    WF_RETURN_IF_ERROR(Scalar(key, &v, false));
+    if (v.empty()) return Status::OK();
+    if (!ParseDuration(v, out)) {
+      return ErrorAt(At(key), "expected a duration such as 500ms, 10s or 2m, got '" + v + "'");
+    }
+    return Status::OK();
+  }
+
+  Status Size(const std::string& key, uint64_t* out) {
+    std::string v;
+    WF_RETURN_IF_ERROR(Scalar(key, &v, false));
+    if (v.empty()) return Status::OK();
+    if (!ParseByteSize(v, out) || *out == 0) {
+      return ErrorAt(At(key), "expected a size such as 512KB, 64MB or 1GB, got '" + v + "'");
+    }
+    return Status::OK();
+  }
+
+  template <typename E>
+  Status Enum(const std::string& key, const std::vector<std::pair<std::string, E>>& choices,
+              E* out) {
+    std::string v;
+    WF_RETURN_IF_ERROR(Scalar(key, &v, false));
+    if (v.empty()) return Status::OK();
+    std::string names;
+    for (const auto& [name, value] : choices) {
+      if (name == v) {
+        *out = value;
+        return Status::OK();
+      }
+      names += (names.empty() ? "" : ", ") + name;
+    }
+    return ErrorAt(At(key), "expected one of " + names + ", got '" + v + "'");
+  }
+
+  Status Finish() const {
+    for (auto it = node_.begin(); it != node_.end(); ++it) {
+      std::string key = it->first.Scalar();
+      if (known_.count(key)) continue;
+      std::string hint;
+      size_t best = 3;
+      for (const auto& k : known_) {
+        size_t d = EditDistance(key, k);
+        if (d < best) {
+          best = d;
+          hint = " (did you mean '" + k + "'?)";
+        }
+      }
+      return ErrorAt(LocationOf(it->first, file_, KeyPath(key)), "unknown key" + hint);
+    }
+    return Status::OK();
+  }
+
+ private:
+  YAML::Node node_;
+  std::string path_;
+  std::string file_;
+  std::set<std::string> known_;
+};
+
+bool ValidIdentifierPart(const std::string& s) { return !s.empty(); }
+
+Status ParseTable(const YAML::Node& n, const std::string& file, const std::string& key,
+                  TableRef* out) {
+  out->location = LocationOf(n, file, key);
+  if (!n.IsScalar()) return ErrorAt(out->location, "expected a table name such as public.orders");
+  std::string v = n.Scalar();
+  auto dot = v.find('.');
+  if (dot == std::string::npos) {
+    out->schema = "public";
+    out->name = v;
+  } else {
+    out->schema = v.substr(0, dot);
+    out->name = v.substr(dot + 1);
+  }
+  if (!ValidIdentifierPart(out->schema) || !ValidIdentifierPart(out->name) ||
+      out->name.find('.') != std::string::npos) {
+    return ErrorAt(out->location, "expected a table name such as public.orders, got '" + v + "'");
+  }
+  return Status::OK();
+}
+
+Status ParsePostgres(const YAML::Node& node, const std::string& file, PostgresSourceConfig* pg) {
+  MapReader r(node, "source.postgres", file);
+  WF_RETURN_IF_ERROR(r.CheckIsMap());
+  pg->location = r.Here();
+  WF_RETURN_IF_ERROR(r.String("dsn", &pg->dsn, true));
+  WF_RETURN_IF_ERROR(r.String("slot", &pg->slot));
+  WF_RETURN_IF_ERROR(r.String("publication", &pg->publication));
+  YAML::Node tables = r.Get("tables");
+  if (!tables.IsDefined() || tables.IsNull()) {
+    return ErrorAt(r.Here(), "missing required key 'tables' (a list such as [public.orders])");
+  }
+  if (!tables.IsSequence() || tables.size() == 0) {
+    return ErrorAt(r.At("tables"), "expected a non-empty list of tables such as [public.orders]");
+  }
+  std::set<std::string> seen;
+  for (size_t i = 0; i < tables.size(); ++i) {
+    TableRef t;
+    WF_RETURN_IF_ERROR(
+        ParseTable(tables[i], file, "source.postgres.tables[" + std::to_string(i) + "]", &t));
+    if (!seen.insert(t.Qualified()).second) {
+      return ErrorAt(t.location, "table " + t.Qualified() + " is listed twice");
+    }
+    pg->tables.push_back(std::move(t));
+  }
+  WF_RETURN_IF_ERROR(r.Enum<SnapshotMode>("snapshot",
+                                          {{"never", SnapshotMode::kNever},
+                                           {"initial", SnapshotMode::kInitial},
+                                           {"always", SnapshotMode::kAlways},
+                                           {"initial_only", SnapshotMode::kInitialOnly}},
+                                          &pg->snapshot));
+  if (pg->snapshot != SnapshotMode::kNever) {
+    return ErrorAt(r.At("snapshot"),
+                   "this walflow build streams changes only; the initial snapshot is not "
+                   "available yet, set 'snapshot: never'");
+  }
+  WF_RETURN_IF_ERROR(r.String("name", &pg->server_name));
+  WF_RETURN_IF_ERROR(r.Duration("heartbeat_interval", &pg->heartbeat_interval));
+  WF_RETURN_IF_ERROR(r.Duration("status_interval", &pg->status_interval));
+  if (pg->status_interval.count() <= 0) {
+    return ErrorAt(r.At("status_interval"), "must be greater than zero");
+  }
+  WF_RETURN_IF_ERROR(r.String("unavailable_value_placeholder", &pg->unavailable_value_placeholder));
+  WF_RETURN_IF_ERROR(r.Size("spool_memory_limit", &pg->spool_memory_limit));
+  WF_RETURN_IF_ERROR(r.Bool("create_slot", &pg->create_slot));
+  WF_RETURN_IF_ERROR(r.Bool("create_publication", &pg->create_publication));
+  return r.Finish();
+}
+
+Status ParseSink(const YAML::Node& node, const std::string& file, size_t index, SinkConfig* s) {
+  std::string path = "sinks[" + std::to_string(index) + "]";
+  MapReader r(node, path, file);
+  WF_RETURN_IF_ERROR(r.CheckIsMap());
+  s->location = r.Here();
+  WF_RETURN_IF_ERROR(r.String("name", &s->name, true));
+  WF_RETURN_IF_ERROR(r.String("type", &s->type, true));
+  if (s->type != "jsonl") {
+    return ErrorAt(r.At("type"), "unknown sink type '" + s->type + "' (available: jsonl)");
+  }
+  WF_RETURN_IF_ERROR(r.String("path", &s->path, true));
+  WF_RETURN_IF_ERROR(r.Enum<format::DecimalHandling>(
+      "decimal_handling",
+      {{"precise", format::DecimalHandling::kPrecise},
+       {"string", format::DecimalHandling::kString},
+       {"double", format::DecimalHandling::kDouble}},
+      &s->decimal_handling));
+  WF_RETURN_IF_ERROR(r.Bool("schemas", &s->schemas));
+  WF_RETURN_IF_ERROR(r.Bool("transaction_metadata", &s->transaction_metadata));
+  WF_RETURN_IF_ERROR(r.Size("max_file_size", &s->max_file_size));
+  WF_RETURN_IF_ERROR(r.Duration("flush_interval", &s->flush_interval));
+  return r.Finish();
+}
+
+}  // namespace
+
+std::string ConfigLocation::ToString() const {
+  std::string out = file;
+  if (line > 0) out += ":" + std::to_string(line) + ":" + std::to_string(column);
+  if (!key.empty()) out += ": " + key;
+  return out;
+}
+
+bool ParseDuration(const std::string& text, std::chrono::milliseconds* out) {
+  size_t i = 0;
+  uint64_t n = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+    n = n * 10 + (text[i] - '0');
+    if (n > (1ull << 40)) return false;
+    ++i;
+  }
+  if (i == 0) return false;
+  std::string unit = text.substr(i);
+  uint64_t ms;
+  if (unit == "ms") ms = n;
+  else if (unit == "s" || unit.empty()) ms = n * 1000;
+  else if (unit == "m" || unit == "min") ms = n * 60000;
+  else if (unit == "h") ms = n * 3600000;
+  else return false;
+  *out = std::chrono::milliseconds(ms);
+  return true;
+}
+
+bool ParseByteSize(const std::string& text, uint64_t* out) {
+  size_t i = 0;
+  uint64_t n = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+    n = n * 10 + (text[i] - '0');
+    if (n > (1ull << 50)) return false;
+    ++i;
+  }
+  if (i == 0) return false;
+  std::string unit = text.substr(i);
+  while (!unit.empty() && unit[0] == ' ') unit.erase(0, 1);
+  uint64_t mul;
+  if (unit.empty() || unit == "B") mul = 1;
+  else if (unit == "KB" || unit == "KiB" || unit == "kB") mul = 1ull << 10;
+  else if (unit == "MB" || unit == "MiB") mul = 1ull << 20;
+  else if (unit == "GB" || unit == "GiB") mul = 1ull << 30;
+  else return false;
+  *out = n * mul;
+  return true;
+}
+
+Result<PipelineConfig> ParseConfig(const std::string& text, const std::string& file) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument(file + ":" + std::to_string(e.mark.line + 1) + ":" +
+                           std::to_string(e.mark.column + 1) + ": not valid YAML: " + e.msg);
+  }
+  PipelineConfig cfg;
+  cfg.file = file;
+  try {
+    if (!root.IsMap()) return InvalidArgument(file + ": expected a mapping with 'source' and 'sinks'");
+    MapReader top(root, "", file);
+    YAML::Node source = top.Get("source");
+    if (!source.IsDefined() || source.IsNull()) {
+      return InvalidArgument(file + ": missing required key 'source'");
+    }
+    MapReader src(source, "source", file);
+    WF_RETURN_IF_ERROR(src.CheckIsMap());
+    YAML::Node pg = src.Get("postgres");
+    if (!pg.IsDefined() || pg.IsNull()) {
+      return ErrorAt(src.Here(), "missing required key 'postgres' (the only source type so far)");
+    }
+    WF_RETURN_IF_ERROR(src.Finish());
+    WF_RETURN_IF_ERROR(ParsePostgres(pg, file, &cfg.postgres));
+
+    YAML::Node sinks = top.Get("sinks");
+    if (!sinks.IsDefined() || sinks.IsNull()) {
+      return InvalidArgument(file + ": missing required key 'sinks'");
+    }
+    if (!sinks.IsSequence() || sinks.size() == 0) {
+      return ErrorAt(LocationOf(sinks, file, "sinks"), "expected a non-empty list of sinks");
+    }
+    std::set<std::string> names, paths;
+    for (size_t i = 0; i < sinks.size(); ++i) {
+      SinkConfig s;
+      WF_RETURN_IF_ERROR(ParseSink(sinks[i], file, i, &s));
+      if (!names.insert(s.name).second) {
+        return ErrorAt(s.location, "sink name '" + s.name + "' is used twice");
+      }
+      if (!paths.insert(s.path).second) {
+        return ErrorAt(s.location, "two sinks write to the same path '" + s.path + "'");
+      }
+      cfg.sinks.push_back(std::move(s));
+    }
+    WF_RETURN_IF_ERROR(top.String("data_dir", &cfg.data_dir));
+    YAML::Node log = top.Get("log");
+    if (log.IsDefined() && !log.IsNull()) {
+      MapReader lr(log, "log", file);
+      WF_RETURN_IF_ERROR(lr.CheckIsMap());
+      std::string level;
+      WF_RETURN_IF_ERROR(lr.Scalar("level", &level, false));
+      if (!level.empty() && !ParseLogLevel(level, &cfg.log_level)) {
+        return ErrorAt(lr.At("level"), "expected one of debug, info, warn, error, got '" + level + "'");
+      }
+      WF_RETURN_IF_ERROR(lr.Duration("progress_interval", &cfg.progress_interval));
+      WF_RETURN_IF_ERROR(lr.Finish());
+    }
+    uint64_t queue = cfg.queue_batches;
+    std::string qs;
+    WF_RETURN_IF_ERROR(top.Scalar("queue_batches", &qs, false));
+    if (!qs.empty()) {
+      if (!ParseByteSize(qs, &queue) || queue == 0 || queue > 4096) {
+        return ErrorAt(top.At("queue_batches"), "expected a number between 1 and 4096");
+      }
+      cfg.queue_batches = queue;
+    }
+    WF_RETURN_IF_ERROR(top.Finish());
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument(file + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  return cfg;
+}
+
+Result<PipelineConfig> LoadConfig(const std::string& path) {
+  auto text = storage::ReadFile(path);
+  if (!text.ok()) {
+    return InvalidArgument("cannot read config " + path + ": " + text.status().message());
+  }
+  return ParseConfig(*text, path);
+}
+
+}  // namespace walflow::runtime

@@ -1,0 +1,82 @@
+// The pipeline configuration: one YAML file. Every error names the file, line, column
+// and key ("pipeline.yaml:7:5: source.postgres.tables[1]: ...").
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/log.h"
+#include "core/status.h"
+#include "format/debezium_json.h"
+
+namespace walflow::runtime {
+
+// Where a value came from, for messages that refer back to the file.
+struct ConfigLocation {
+  std::string file;
+  int line = 0;  // 1-based
+  int column = 0;
+  std::string key;  // e.g. "source.postgres.tables[1]"
+  std::string ToString() const;
+};
+
+struct TableRef {
+  std::string schema;
+  std::string name;
+  ConfigLocation location;
+  std::string Qualified() const { return schema + "." + name; }
+};
+
+enum class SnapshotMode { kNever, kInitial, kAlways, kInitialOnly };
+
+struct PostgresSourceConfig {
+  std::string dsn;
+  std::string slot = "walflow";
+  std::string publication = "walflow";
+  std::vector<TableRef> tables;
+  SnapshotMode snapshot = SnapshotMode::kNever;
+  std::string server_name = "walflow";  // Debezium's topic.prefix: source.name
+  std::chrono::milliseconds heartbeat_interval{10000};  // 0 disables
+  std::chrono::milliseconds status_interval{1000};
+  std::string unavailable_value_placeholder = "__debezium_unavailable_value";
+  uint64_t spool_memory_limit = 4ull << 20;
+  bool create_slot = true;
+  bool create_publication = true;
+  ConfigLocation location;
+};
+
+struct SinkConfig {
+  std::string name;
+  std::string type;  // "jsonl"
+  ConfigLocation location;
+  // jsonl
+  std::string path;
+  format::DecimalHandling decimal_handling = format::DecimalHandling::kPrecise;
+  bool schemas = false;
+  bool transaction_metadata = false;
+  uint64_t max_file_size = 64ull << 20;
+  std::chrono::milliseconds flush_interval{1000};
+};
+
+struct PipelineConfig {
+  std::string file;
+  PostgresSourceConfig postgres;
+  std::vector<SinkConfig> sinks;
+  std::string data_dir = ".walflow-state";
+  LogLevel log_level = LogLevel::kInfo;
+  std::chrono::milliseconds progress_interval{10000};
+  size_t queue_batches = 16;  // per sink: how far the reader may run ahead
+};
+
+Result<PipelineConfig> LoadConfig(const std::string& path);
+// `file` names the text in messages.
+Result<PipelineConfig> ParseConfig(const std::string& text, const std::string& file);
+
+// "500ms", "10s", "2m", "1h"; a bare number is seconds.
+bool ParseDuration(const std::string& text, std::chrono::milliseconds* out);
+// "64MB", "512KB", "1GB", "1048576"; binary units.
+bool ParseByteSize(const std::string& text, uint64_t* out);
+
+}  // namespace walflow::runtime

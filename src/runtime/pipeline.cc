@@ -1,0 +1,374 @@
+#include "runtime/pipeline.h"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "core/log.h"
+#include "pg/change_assembler.h"
+#include "pg/connection.h"
+#include "pg/setup.h"
+#include "pg/text_codec.h"
+#include "runtime/sink_worker.h"
+#include "sink/jsonl_sink.h"
+#include "storage/file_io.h"
+
+namespace walflow::runtime {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr const char* kApplicationName = "walflow";
+constexpr const char* kHeartbeatPrefix = "walflow_heartbeat";
+
+int64_t NowPgMicros() {
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                std::chrono::system_clock::now().time_since_epoch())
+                .count();
+  return us - pg::kPgEpochOffsetMicros;
+}
+
+void PutU64(std::string* out, uint64_t v) {
+  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>((v >> (i * 8)) & 0xff));
+}
+
+uint64_t GetU64(std::string_view s, size_t at) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(s[at + i]);
+  return v;
+}
+
+std::unique_ptr<sink::Sink> MakeSink(const PipelineConfig& config, const SinkConfig& s,
+                                     const std::string& database) {
+  sink::JsonlSinkOptions o;
+  o.name = s.name;
+  o.path = s.path;
+  o.max_file_size = s.max_file_size;
+  o.encoding.server_name = config.postgres.server_name;
+  o.encoding.database = database;
+  o.encoding.decimal_handling = s.decimal_handling;
+  o.encoding.schemas = s.schemas;
+  o.encoding.transaction_metadata = s.transaction_metadata;
+  o.encoding.unavailable_value_placeholder = config.postgres.unavailable_value_placeholder;
+  return std::make_unique<sink::JsonlSink>(std::move(o));
+}
+
+std::string Bytes(uint64_t n) {
+  char buf[32];
+  if (n >= (1ull << 30)) std::snprintf(buf, sizeof buf, "%.1f GB", n / double(1ull << 30));
+  else if (n >= (1ull << 20)) std::snprintf(buf, sizeof buf, "%.1f MB", n / double(1ull << 20));
+  else if (n >= 1024) std::snprintf(buf, sizeof buf, "%.1f kB", n / 1024.0);
+  else std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(n));
+  return buf;
+}
+
+// Emits a non-transactional logical message now and then, so that the slot can advance
+// while the captured tables are idle but the rest of the server writes WAL.
+class Heartbeat {
+ public:
+  Heartbeat(std::string dsn, milliseconds interval, std::string slot)
+      : dsn_(std::move(dsn)), interval_(interval), slot_(std::move(slot)) {
+    if (interval_.count() > 0) thread_ = std::thread([this] { Run(); });
+  }
+  ~Heartbeat() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Run() {
+    std::unique_ptr<pg::Connection> conn;
+    bool warned = false;
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!cv_.wait_for(lock, interval_, [&] { return stop_; })) {
+      lock.unlock();
+      if (!conn) {
+        auto c = pg::Connection::Open(dsn_, pg::Connection::Kind::kSql, "walflow-heartbeat");
+        if (c.ok()) conn = std::move(c).value();
+      }
+      if (conn) {
+        Status s = conn->Exec("SELECT pg_logical_emit_message(false, '" + std::string(kHeartbeatPrefix) +
+                              "', " + "'" + slot_ + "')");
+        if (!s.ok()) {
+          if (!warned) WF_LOG_WARN("pg", "heartbeat failed (will retry): {}", s.message());
+          warned = true;
+          conn.reset();
+        }
+      }
+      lock.lock();
+    }
+  }
+
+  std::string dsn_;
+  milliseconds interval_;
+  std::string slot_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;  // GUARDED_BY(mu_)
+  std::thread thread_;
+};
+
+}  // namespace
+
+Pipeline::Pipeline(PipelineConfig config) : config_(std::move(config)) {}
+
+Status Pipeline::Run() {
+  milliseconds backoff(500);
+  while (true) {
+    bool progress = false;
+    auto started = Clock::now();
+    Status s = RunOnce(&progress);
+    if (s.ok() || stop_.load()) return s.code() == StatusCode::kCancelled ? Status::OK() : s;
+    if (!IsRetryable(s.code())) return s;
+    if (progress || Clock::now() - started > std::chrono::seconds(60)) backoff = milliseconds(500);
+    WF_LOG_WARN("pipeline", "{}; retrying in {} ms", s.message(), backoff.count());
+    auto until = Clock::now() + backoff;
+    while (Clock::now() < until && !stop_.load()) std::this_thread::sleep_for(milliseconds(50));
+    if (stop_.load()) return Status::OK();
+    backoff = std::min(backoff * 2, milliseconds(30000));
+  }
+}
+
+Status Pipeline::RunOnce(bool* made_progress) {
+  const PostgresSourceConfig& pgc = config_.postgres;
+
+  // Catalog and setup connection.
+  WF_ASSIGN_OR_RETURN(auto sql, pg::Connection::Open(pgc.dsn, pg::Connection::Kind::kSql,
+                                                     kApplicationName));
+  if (sql->server_version_num() < 140000) {
+    return FailedPrecondition("PostgreSQL " + sql->server_version() +
+                              " is not supported: walflow needs 14 or later");
+  }
+
+  // Sinks first: their durable positions decide where the stream starts.
+  std::vector<std::unique_ptr<SinkWorker>> workers;
+  Lsn start;  // smallest position held by a sink that holds anything
+  for (const SinkConfig& s : config_.sinks) {
+    auto w = std::make_unique<SinkWorker>(MakeSink(config_, s, sql->database()),
+                                          config_.queue_batches, s.flush_interval);
+    WF_ASSIGN_OR_RETURN(Lsn durable, w->Open());
+    WF_LOG_INFO("sink", "sink {} ({}) at {}: {}", s.name, s.type, s.path,
+                durable.valid() ? "holds changes up to " + durable.ToString() : "empty");
+    if (durable.valid() && (!start.valid() || durable < start)) start = durable;
+    workers.push_back(std::move(w));
+  }
+
+  pg::SetupSpec spec;
+  spec.slot = pgc.slot;
+  spec.publication = pgc.publication;
+  spec.create_slot = pgc.create_slot;
+  spec.create_publication = pgc.create_publication;
+  std::unordered_set<std::string> table_names;
+  for (const TableRef& t : pgc.tables) {
+    spec.tables.push_back({t.schema, t.name, t.location.ToString()});
+    table_names.insert(t.Qualified());
+  }
+  WF_RETURN_IF_ERROR(pg::CheckTablesExist(*sql, spec.tables));
+  WF_RETURN_IF_ERROR(pg::EnsurePublication(*sql, spec));
+  WF_ASSIGN_OR_RETURN(pg::SlotInfo slot, pg::EnsureSlot(*sql, spec, start));
+
+  std::string spool_dir = config_.data_dir + "/spool";
+  WF_RETURN_IF_ERROR(storage::CreateDirectories(spool_dir));
+  WF_ASSIGN_OR_RETURN(auto stale, storage::ListDirectory(spool_dir));
+  for (const auto& f : stale) WF_RETURN_IF_ERROR(storage::RemoveFile(spool_dir + "/" + f));
+
+  WF_ASSIGN_OR_RETURN(auto repl, pg::Connection::Open(pgc.dsn, pg::Connection::Kind::kReplication,
+                                                      kApplicationName));
+  Lsn from = start.valid() ? start : slot.confirmed_flush;
+  WF_RETURN_IF_ERROR(repl->StartLogicalReplication(
+      pgc.slot, start,
+      {{"proto_version", std::to_string(pg::kProtoVersionStreaming)},
+       {"publication_names", pg::QuoteIdent(pgc.publication)},
+       {"streaming", "on"},
+       {"messages", "true"}}));
+  WF_LOG_INFO("pg", "streaming from slot {} at {} (publication {}, {} table(s))", pgc.slot,
+              from.ToString(), pgc.publication, pgc.tables.size());
+
+  for (auto& w : workers) w->Start();
+  Heartbeat heartbeat(pgc.dsn, pgc.heartbeat_interval, pgc.slot);
+
+  pg::SqlCatalog catalog(sql.get());
+  Lsn received = from;
+  Lsn server_end = from;
+  Lsn last_flush_sent;
+  auto next_status = Clock::now();
+
+  auto confirmed = [&]() {
+    Lsn m;
+    bool first = true;
+    for (auto& w : workers) {
+      Lsn d = w->durable();
+      if (first || d < m) m = d;
+      first = false;
+    }
+    return m;
+  };
+  auto send_status = [&](bool reply_requested) -> Status {
+    Lsn flush = confirmed();
+    std::string msg = "r";
+    PutU64(&msg, received.value);
+    PutU64(&msg, flush.value);
+    PutU64(&msg, flush.value);
+    PutU64(&msg, static_cast<uint64_t>(NowPgMicros()));
+    msg.push_back(reply_requested ? 1 : 0);
+    WF_RETURN_IF_ERROR(repl->WriteCopyData(msg));
+    if (flush > last_flush_sent) {
+      WF_LOG_DEBUG("pg", "confirmed {} to the server", flush.ToString());
+      last_flush_sent = flush;
+    }
+    next_status = Clock::now() + pgc.status_interval;
+    return Status::OK();
+  };
+  auto worker_error = [&]() -> Status {
+    for (auto& w : workers) {
+      if (w->failed()) return w->error();
+    }
+    return Status::OK();
+  };
+
+  pg::AssemblerOptions aopts;
+  aopts.spool_dir = spool_dir;
+  aopts.spool_memory_limit = pgc.spool_memory_limit;
+  aopts.tables = table_names;
+  pg::ChangeAssembler assembler(aopts, &catalog, [&](std::shared_ptr<ChangeBatch> batch) -> Status {
+    ChangeBatchPtr shared = std::move(batch);
+    for (auto& w : workers) {
+      while (!w->Push(shared, milliseconds(100))) {
+        WF_RETURN_IF_ERROR(worker_error());
+        if (Clock::now() >= next_status) WF_RETURN_IF_ERROR(send_status(false));
+      }
+    }
+    return Status::OK();
+  });
+
+  auto stop_all = [&](Status cause) -> Status {
+    Status first = cause;
+    for (auto& w : workers) {
+      Status s = w->Finish();
+      if (first.ok() && !s.ok()) first = s;
+    }
+    if (first.ok() || IsRetryable(first.code())) (void)send_status(false);
+    return first;
+  };
+
+  // Progress reporting.
+  auto next_progress = Clock::now() + config_.progress_interval;
+  uint64_t last_events = 0;
+  auto last_progress = Clock::now();
+
+  Status result;
+  auto stop_deadline = Clock::time_point::max();
+  while (true) {
+    if (stop_.load()) {
+      if (stop_deadline == Clock::time_point::max()) {
+        stop_deadline = Clock::now() + std::chrono::seconds(30);
+        if (assembler.in_transaction()) {
+          WF_LOG_INFO("pipeline", "stopping after the current transaction");
+        }
+      }
+      if (!assembler.in_transaction() || Clock::now() > stop_deadline) break;
+    }
+    Status s = worker_error();
+    if (!s.ok()) {
+      result = s;
+      break;
+    }
+    auto msg = repl->ReadCopyData(milliseconds(0));
+    if (msg.ok() && !msg->has_value()) {
+      // Nothing buffered: hand on what we have before waiting.
+      s = assembler.Flush();
+      if (!s.ok()) {
+        result = s;
+        break;
+      }
+      msg = repl->ReadCopyData(milliseconds(100));
+    }
+    if (!msg.ok()) {
+      result = msg.status();
+      break;
+    }
+    if (msg->has_value()) {
+      std::string_view data = **msg;
+      if (data.empty()) continue;
+      if (data[0] == 'w' && data.size() >= 25) {
+        Lsn wal_start(GetU64(data, 1));
+        Lsn wal_end(GetU64(data, 9));
+        if (wal_end > server_end) server_end = wal_end;
+        if (wal_start > received) received = wal_start;
+        s = assembler.decoder().Consume(wal_start, data.substr(25));
+        if (!s.ok()) {
+          result = s;
+          break;
+        }
+        *made_progress = true;
+      } else if (data[0] == 'k' && data.size() >= 18) {
+        Lsn wal_end(GetU64(data, 1));
+        bool reply = data[17] != 0;
+        if (wal_end > server_end) server_end = wal_end;
+        if (!assembler.decoder().in_stream() && !assembler.in_transaction()) {
+          if (wal_end > received) received = wal_end;
+          s = assembler.AdvanceIdle(wal_end);
+          if (s.ok()) s = assembler.Flush();
+          if (!s.ok()) {
+            result = s;
+            break;
+          }
+        }
+        if (reply) {
+          s = send_status(false);
+          if (!s.ok()) {
+            result = s;
+            break;
+          }
+        }
+      } else {
+        result = DataLoss("unexpected replication message type '" + std::string(1, data[0]) + "'");
+        break;
+      }
+    }
+    auto now = Clock::now();
+    if (now >= next_status) {
+      s = send_status(false);
+      if (!s.ok()) {
+        result = s;
+        break;
+      }
+    }
+    if (now >= next_progress && config_.progress_interval.count() > 0) {
+      uint64_t events = 0;
+      for (auto& w : workers) events = std::max(events, w->events_written());
+      double secs = std::chrono::duration<double>(now - last_progress).count();
+      Lsn conf = confirmed();
+      const auto& st = assembler.stats();
+      WF_LOG_INFO("progress",
+                  "{} events written ({:.0f}/s), {} transactions, received {}, confirmed {}, "
+                  "lag {}{}",
+                  events, (events - last_events) / std::max(secs, 1e-3), st.transactions,
+                  received.ToString(), conf.ToString(),
+                  Bytes(server_end > conf ? server_end.value - conf.value : 0),
+                  st.streamed_transactions ? fmt::format(", {} streamed", st.streamed_transactions)
+                                           : std::string());
+      last_events = events;
+      last_progress = now;
+      next_progress = now + config_.progress_interval;
+    }
+  }
+  if (result.ok()) {
+    Status s = assembler.Flush();
+    if (!s.ok()) result = s;
+  }
+  Status finished = stop_all(result);
+  if (finished.ok()) {
+    WF_LOG_INFO("pipeline", "stopped; sinks durable up to {}", confirmed().ToString());
+  }
+  return finished;
+}
+
+}  // namespace walflow::runtime

@@ -1,0 +1,111 @@
+#include "runtime/sink_worker.h"
+
+#include "core/log.h"
+
+namespace walflow::runtime {
+
+SinkWorker::SinkWorker(std::unique_ptr<sink::Sink> sink, size_t queue_batches,
+                       std::chrono::milliseconds flush_interval)
+    : sink_(std::move(sink)), queue_(queue_batches), flush_interval_(flush_interval) {}
+
+SinkWorker::~SinkWorker() {
+  if (thread_.joinable()) {
+    queue_.Close();
+    thread_.join();
+  }
+}
+
+Result<Lsn> SinkWorker::Open() {
+  WF_ASSIGN_OR_RETURN(resume_, sink_->Open());
+  durable_.store(resume_.value);
+  skipping_ = resume_.valid();
+  return resume_;
+}
+
+void SinkWorker::Start() { thread_ = std::thread([this] { Run(); }); }
+
+bool SinkWorker::Push(const ChangeBatchPtr& batch, std::chrono::milliseconds timeout) {
+  if (failed_.load()) return false;
+  return queue_.Push(batch, timeout);
+}
+
+Status SinkWorker::error() const {
+  std::lock_guard<std::mutex> lock(error_mu_);
+  return error_;
+}
+
+void SinkWorker::Fail(Status s) {
+  WF_LOG_ERROR("sink", "sink {} failed: {}", sink_->name(), s.message());
+  {
+    std::lock_guard<std::mutex> lock(error_mu_);
+    error_ = std::move(s);
+  }
+  failed_.store(true);
+  queue_.Close();
+}
+
+Status SinkWorker::Handle(const ChangeBatch& batch) {
+  size_t first_change = 0, first_marker = 0;
+  if (skipping_) {
+    // Batches arrive in commit order, so what the sink already holds is a prefix.
+    const auto& changes = batch.changes();
+    const auto& markers = batch.markers();
+    while (first_change < changes.size() && changes[first_change].commit_lsn < resume_) {
+      ++first_change;
+    }
+    while (first_marker < markers.size() && markers[first_marker].end_lsn <= resume_) {
+      ++first_marker;
+    }
+    if (first_change < changes.size() || first_marker < markers.size()) skipping_ = false;
+    if (first_change > 0) {
+      WF_LOG_DEBUG("sink", "sink {}: skipped {} change(s) it already holds", sink_->name(),
+                   first_change);
+    }
+  }
+  if (first_change == batch.changes().size() && first_marker == batch.markers().size()) {
+    return Status::OK();
+  }
+  WF_RETURN_IF_ERROR(sink_->Write(batch, first_change, first_marker));
+  events_.fetch_add(batch.changes().size() - first_change);
+  return Status::OK();
+}
+
+void SinkWorker::Run() {
+  using Clock = std::chrono::steady_clock;
+  auto next_checkpoint = Clock::now() + flush_interval_;
+  while (true) {
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_checkpoint - Clock::now());
+    if (wait.count() < 0) wait = std::chrono::milliseconds(0);
+    bool drained = false;
+    auto batch = queue_.Pop(wait, &drained);
+    if (failed_.load()) return;
+    if (batch) {
+      Status s = Handle(**batch);
+      if (!s.ok()) return Fail(std::move(s));
+    }
+    if (drained) return;
+    if (Clock::now() >= next_checkpoint) {
+      auto durable = sink_->Checkpoint();
+      if (!durable.ok()) return Fail(durable.status());
+      durable_.store(durable->value);
+      next_checkpoint = Clock::now() + flush_interval_;
+    }
+  }
+}
+
+Status SinkWorker::Finish() {
+  if (finished_) return error();
+  finished_ = true;
+  queue_.Close();
+  if (thread_.joinable()) thread_.join();
+  if (failed_.load()) {
+    (void)sink_->Close();
+    return error();
+  }
+  auto durable = sink_->Checkpoint();
+  if (!durable.ok()) return durable.status();
+  durable_.store(durable->value);
+  return sink_->Close();
+}
+
+}  // namespace walflow::runtime

@@ -1,0 +1,59 @@
+// Runs one sink on its own thread: takes batches from a bounded queue, skips what the
+// sink already holds, writes, and checkpoints at the sink's flush interval. The durable
+// position it publishes is what the reader may confirm to the server.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "runtime/bounded_queue.h"
+#include "sink/sink.h"
+
+namespace walflow::runtime {
+
+class SinkWorker {
+ public:
+  SinkWorker(std::unique_ptr<sink::Sink> sink, size_t queue_batches,
+             std::chrono::milliseconds flush_interval);
+  ~SinkWorker();
+
+  // Opens the sink (recovery) on the caller's thread; returns its durable position.
+  Result<Lsn> Open();
+  void Start();
+
+  // Waits up to `timeout` for room; false if there was none (or the worker failed).
+  bool Push(const ChangeBatchPtr& batch, std::chrono::milliseconds timeout);
+
+  // Drains the queue, makes everything complete durable, closes the sink, joins.
+  Status Finish();
+
+  // Position up to which the sink's data is durable (Lsn() until known).
+  Lsn durable() const { return Lsn(durable_.load()); }
+  uint64_t events_written() const { return events_.load(); }
+  bool failed() const { return failed_.load(); }
+  Status error() const;
+  const std::string& name() const { return sink_->name(); }
+
+ private:
+  void Run();
+  Status Handle(const ChangeBatch& batch);
+  void Fail(Status s);
+
+  std::unique_ptr<sink::Sink> sink_;
+  BoundedQueue<ChangeBatchPtr> queue_;
+  std::chrono::milliseconds flush_interval_;
+  std::thread thread_;
+  Lsn resume_;  // the sink holds every transaction with commit LSN below this
+  bool skipping_ = true;
+  std::atomic<uint64_t> durable_{0};
+  std::atomic<uint64_t> events_{0};
+  std::atomic<bool> failed_{false};
+  mutable std::mutex error_mu_;
+  Status error_;  // GUARDED_BY(error_mu_)
+  bool finished_ = false;
+};
+
+}  // namespace walflow::runtime

@@ -1,0 +1,198 @@
+#include "sink/jsonl_sink.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+
+#include "core/log.h"
+
+namespace walflow::sink {
+namespace {
+
+constexpr const char* kPositionFile = ".walflow-position";
+constexpr const char* kLockFile = ".walflow-lock";
+constexpr size_t kWriteChunk = 1 << 20;
+
+// Reads "key": <value> from walflow's own position file.
+std::string JsonField(const std::string& text, const std::string& key) {
+  auto p = text.find("\"" + key + "\":");
+  if (p == std::string::npos) return "";
+  p += key.size() + 3;
+  while (p < text.size() && text[p] == ' ') ++p;
+  bool quoted = p < text.size() && text[p] == '"';
+  if (quoted) ++p;
+  auto end = text.find_first_of(quoted ? "\"" : ",}\n", p);
+  return text.substr(p, end == std::string::npos ? std::string::npos : end - p);
+}
+
+bool ParseFileSeq(const std::string& name, uint64_t* seq) {
+  if (name.size() != 25 || name.compare(0, 8, "changes-") != 0 ||
+      name.compare(20, 5, "jsonl") != 0 || name[19] != '.') {
+    return false;
+  }
+  uint64_t v = 0;
+  for (size_t i = 8; i < 19; ++i) {
+    if (name[i] < '0' || name[i] > '9') return false;
+    v = v * 10 + (name[i] - '0');
+  }
+  *seq = v;
+  return true;
+}
+
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+JsonlSink::JsonlSink(JsonlSinkOptions options)
+    : options_(std::move(options)), encoder_(options_.encoding) {}
+
+JsonlSink::~JsonlSink() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+std::string JsonlSink::FileName(uint64_t seq) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "changes-%011llu.jsonl", static_cast<unsigned long long>(seq));
+  return buf;
+}
+
+Result<Lsn> JsonlSink::Open() {
+  const std::string& dir = options_.path;
+  Status s = storage::CreateDirectories(dir);
+  if (!s.ok()) return s.WithContext("sink " + options_.name);
+
+  std::string lock_path = dir + "/" + kLockFile;
+  lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0) {
+    return IOError("sink " + options_.name + ": cannot create " + lock_path + ": " +
+                   std::strerror(errno));
+  }
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    return FailedPrecondition("sink " + options_.name + ": " + dir +
+                              " is in use by another walflow process");
+  }
+
+  WF_ASSIGN_OR_RETURN(std::vector<std::string> names, storage::ListDirectory(dir));
+  std::vector<uint64_t> seqs;
+  for (const auto& n : names) {
+    uint64_t seq;
+    if (ParseFileSeq(n, &seq)) seqs.push_back(seq);
+  }
+
+  auto position = storage::ReadFile(dir + "/" + kPositionFile);
+  if (!position.ok() && position.status().code() != StatusCode::kNotFound) {
+    return position.status().WithContext("sink " + options_.name);
+  }
+  if (!position.ok()) {
+    if (!seqs.empty()) {
+      return FailedPrecondition(
+          "sink " + options_.name + ": " + dir + " holds change files but no " + kPositionFile +
+          "; walflow cannot tell what they contain. Move them away or point the sink elsewhere");
+    }
+    durable_ = CommitPoint{};
+  } else {
+    const std::string& text = *position;
+    auto lsn = Lsn::Parse(JsonField(text, "durable_lsn"));
+    std::string file = JsonField(text, "file");
+    std::string offset = JsonField(text, "offset");
+    uint64_t seq;
+    if (!lsn || !ParseFileSeq(file, &seq) || offset.empty()) {
+      return DataLoss("sink " + options_.name + ": " + dir + "/" + kPositionFile +
+                      " is damaged; cannot tell what the files hold");
+    }
+    durable_ = CommitPoint{seq, std::stoull(offset), *lsn};
+  }
+  // Remove what a crash left past the durable point.
+  for (uint64_t seq : seqs) {
+    if (seq > durable_.file_seq) {
+      WF_LOG_INFO("sink", "sink {}: removing {} written after the last durable point",
+                  options_.name, FileName(seq));
+      WF_RETURN_IF_ERROR(storage::RemoveFile(dir + "/" + FileName(seq)));
+    }
+  }
+  file_seq_ = durable_.file_seq;
+  WF_RETURN_IF_ERROR(file_.Open(dir + "/" + FileName(file_seq_), durable_.offset));
+  WF_RETURN_IF_ERROR(storage::SyncDirectory(dir));
+  last_commit_ = durable_;
+  return durable_.end_lsn;
+}
+
+Status JsonlSink::FlushBuffer() {
+  if (buffer_.empty()) return Status::OK();
+  Status s = file_.Append(buffer_);
+  buffer_.clear();
+  return s;
+}
+
+Status JsonlSink::RollFile() {
+  WF_RETURN_IF_ERROR(FlushBuffer());
+  WF_RETURN_IF_ERROR(file_.Sync());
+  ++file_seq_;
+  WF_RETURN_IF_ERROR(file_.Open(options_.path + "/" + FileName(file_seq_), 0));
+  created_file_since_sync_ = true;
+  return Status::OK();
+}
+
+Status JsonlSink::Write(const ChangeBatch& batch, size_t first_change, size_t first_marker) {
+  encoder_.set_processing_time_us(NowMicros());
+  const auto& changes = batch.changes();
+  const auto& markers = batch.markers();
+  size_t m = first_marker;
+  for (size_t i = first_change; i <= changes.size(); ++i) {
+    // Transactions that end before change i.
+    while (m < markers.size() && markers[m].change_end <= i) {
+      last_commit_ = CommitPoint{file_seq_, file_.size() + buffer_.size(), markers[m].end_lsn};
+      ++m;
+    }
+    if (i == changes.size()) break;
+    if (file_.size() + buffer_.size() >= options_.max_file_size) {
+      WF_RETURN_IF_ERROR(RollFile());
+    }
+    Status s = encoder_.AppendValue(batch, changes[i], &buffer_);
+    if (!s.ok()) return s.WithContext("sink " + options_.name);
+    buffer_.push_back('\n');
+    if (buffer_.size() >= kWriteChunk) WF_RETURN_IF_ERROR(FlushBuffer());
+  }
+  return Status::OK();
+}
+
+Status JsonlSink::WritePosition(const CommitPoint& p) {
+  std::string text = "{\"format\":1,\"sink\":\"" + options_.name + "\",\"file\":\"" +
+                     FileName(p.file_seq) + "\",\"offset\":" + std::to_string(p.offset) +
+                     ",\"durable_lsn\":\"" + p.end_lsn.ToString() + "\"}\n";
+  return storage::WriteFileAtomically(options_.path + "/" + kPositionFile, text);
+}
+
+Result<Lsn> JsonlSink::Checkpoint() {
+  if (last_commit_.end_lsn == durable_.end_lsn && last_commit_.offset == durable_.offset &&
+      last_commit_.file_seq == durable_.file_seq) {
+    return durable_.end_lsn;
+  }
+  WF_RETURN_IF_ERROR(FlushBuffer());
+  WF_RETURN_IF_ERROR(file_.Sync());
+  if (created_file_since_sync_) {
+    WF_RETURN_IF_ERROR(storage::SyncDirectory(options_.path));
+    created_file_since_sync_ = false;
+  }
+  WF_RETURN_IF_ERROR(WritePosition(last_commit_));
+  durable_ = last_commit_;
+  return durable_.end_lsn;
+}
+
+Status JsonlSink::Close() {
+  if (!file_.is_open()) return Status::OK();
+  auto r = Checkpoint();
+  Status s = file_.Close();
+  if (!r.ok()) return r.status();
+  return s;
+}
+
+}  // namespace walflow::sink

@@ -1,0 +1,59 @@
+// Debezium change events, one JSON value per line, in files under a directory:
+//   <path>/changes-000000000001.jsonl, changes-000000000002.jsonl, ...
+// named so they sort in write order, rolled by size. <path>/.walflow-position records,
+// atomically, the file and byte offset up to which the files hold complete transactions
+// and the WAL position that corresponds; bytes past it are removed on the next start.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "format/debezium_json.h"
+#include "sink/sink.h"
+#include "storage/file_io.h"
+
+namespace walflow::sink {
+
+struct JsonlSinkOptions {
+  std::string name;
+  std::string path;
+  uint64_t max_file_size = 64ull << 20;
+  format::DebeziumOptions encoding;
+};
+
+class JsonlSink : public Sink {
+ public:
+  explicit JsonlSink(JsonlSinkOptions options);
+  ~JsonlSink() override;
+
+  const std::string& name() const override { return options_.name; }
+  Result<Lsn> Open() override;
+  Status Write(const ChangeBatch& batch, size_t first_change, size_t first_marker) override;
+  Result<Lsn> Checkpoint() override;
+  Status Close() override;
+
+  static std::string FileName(uint64_t seq);
+
+ private:
+  struct CommitPoint {
+    uint64_t file_seq = 1;
+    uint64_t offset = 0;
+    Lsn end_lsn;
+  };
+
+  Status FlushBuffer();
+  Status RollFile();
+  Status WritePosition(const CommitPoint& point);
+
+  JsonlSinkOptions options_;
+  format::DebeziumJsonEncoder encoder_;
+  storage::AppendFile file_;
+  uint64_t file_seq_ = 1;
+  std::string buffer_;
+  bool created_file_since_sync_ = false;
+  CommitPoint last_commit_;     // last transaction end written (maybe not yet durable)
+  CommitPoint durable_;         // recorded in the position file
+  int lock_fd_ = -1;
+};
+
+}  // namespace walflow::sink
