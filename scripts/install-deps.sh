@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libpq-dev libyaml-cpp-dev libfmt-dev
-  googletest libgtest-dev libgmock-dev
+  googletest libgtest-dev libgmock-dev nlohmann-json3-dev
   postgresql-15 postgresql-client-15
   procps util-linux
 )
