@@ -201,8 +201,9 @@ proc_running() {
   [[ -r /proc/$pid/status ]] || return 1
   while read -r key value rest; do
     if [[ $key == State: ]]; then
-      [[ $value != Z ]]
-      return
+      # Explicit codes: in a trap handler a bare `return` gives the status from before the trap.
+      if [[ $value == Z ]]; then return 1; fi
+      return 0
     fi
   done <"/proc/$pid/status" 2>/dev/null
   return 1

@@ -1,6 +1,7 @@
 #include "pg/change_assembler.h"
 
 #include <algorithm>
+#include <atomic>
 
 #include "core/log.h"
 
@@ -107,7 +108,9 @@ Status ChangeAssembler::OnRelation(const RelationMessage& m) {
   table->schema = std::string(m.nspname);
   table->name = std::string(m.relname);
   table->replica_identity = m.replica_identity;
-  table->version = next_schema_version_++;
+  // Unique for the life of the process: encoders cache per-schema work by it.
+  static std::atomic<uint32_t> next_version{1};
+  table->version = next_version.fetch_add(1);
 
   std::vector<PgColumnInfo> catalog_columns;
   if (catalog_ != nullptr) {

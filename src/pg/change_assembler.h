@@ -100,7 +100,6 @@ class ChangeAssembler : public PgOutputListener {
   std::unordered_map<Oid, TableSchemaPtr> relations_;
   std::unordered_set<Oid> ignored_relations_;
   std::unordered_map<Oid, std::shared_ptr<const ValueType>> type_cache_;
-  uint32_t next_schema_version_ = 1;
 
   std::shared_ptr<ChangeBatch> batch_;
   bool in_tx_ = false;

@@ -94,8 +94,9 @@ class Heartbeat {
         if (c.ok()) conn = std::move(c).value();
       }
       if (conn) {
-        Status s = conn->Exec("SELECT pg_logical_emit_message(false, '" + std::string(kHeartbeatPrefix) +
-                              "', " + "'" + slot_ + "')");
+        Status s = conn->Query("SELECT pg_logical_emit_message(false, $1, $2)",
+                               {kHeartbeatPrefix, slot_})
+                       .status();
         if (!s.ok()) {
           if (!warned) WF_LOG_WARN("pg", "heartbeat failed (will retry): {}", s.message());
           warned = true;

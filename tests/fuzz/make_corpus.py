@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""Writes the seed corpus of pgoutput_fuzz: framed pgoutput messages ([u16 LE length][message])
+built from the protocol description. Run from the repository root; the output is committed."""
+import struct, os
+
+def cstr(s): return s.encode() + b"\0"
+def tuple_(cols):
+    out = struct.pack(">H", len(cols))
+    for c in cols:
+        if c is None: out += b"n"
+        elif c == "<u>": out += b"u"
+        else:
+            b = c.encode(); out += b"t" + struct.pack(">I", len(b)) + b
+    return out
+def begin(final, xid): return b"B" + struct.pack(">QqI", final, 0, xid)
+def commit(lsn, end): return b"C" + struct.pack(">BQQq", 0, lsn, end, 0)
+def relation(oid, cols, xid=None):
+    out = b"R" + (struct.pack(">I", xid) if xid else b"") + struct.pack(">I", oid) + cstr("public") + cstr("t") + b"d" + struct.pack(">H", len(cols))
+    for name, typ, typmod, key in cols:
+        out += struct.pack(">B", 1 if key else 0) + cstr(name) + struct.pack(">Ii", typ, typmod)
+    return out
+def insert(oid, cols, xid=None): return b"I" + (struct.pack(">I", xid) if xid else b"") + struct.pack(">I", oid) + b"N" + tuple_(cols)
+def update(oid, old, new, kind=b"O"): return b"U" + struct.pack(">I", oid) + (kind + tuple_(old) if old else b"") + b"N" + tuple_(new)
+def delete(oid, old): return b"D" + struct.pack(">I", oid) + b"K" + tuple_(old)
+def truncate(oids): return b"T" + struct.pack(">IB", len(oids), 0) + b"".join(struct.pack(">I", o) for o in oids)
+def sstart(xid): return b"S" + struct.pack(">IB", xid, 1)
+def sstop(): return b"E"
+def scommit(xid, lsn, end): return b"c" + struct.pack(">IBQQq", xid, 0, lsn, end, 0)
+def sabort(xid, sub): return b"A" + struct.pack(">II", xid, sub)
+def frame(msgs): return b"".join(struct.pack("<H", len(m)) + m for m in msgs)
+
+cols = [("id", 23, -1, True), ("n", 1700, (10 << 16 | 2) + 4, False), ("ts", 1184, -1, False),
+        ("a", 1009, -1, False), ("b", 17, -1, False), ("iv", 1186, -1, False), ("d", 1082, -1, False)]
+row = ["1", "12.50", "2024-01-02 03:04:05.5+00", '{a,"b c",NULL}', "\\x00ff", "1 year 2 mons -3 days +04:05:06.7", "0044-03-15 BC"]
+row2 = ["2", "-0.01", "infinity", "{}", "\\x", "00:00:00", "2024-02-29"]
+seeds = {
+  "basic": [begin(100, 5), relation(16384, cols), insert(16384, row), update(16384, row, row2), delete(16384, ["2", None, None, None, None, None, None]), truncate([16384]), commit(100, 120)],
+  "toast": [begin(100, 5), relation(16384, cols), update(16384, row, ["1", "<u>", "<u>", "<u>", "<u>", "<u>", "<u>"])],
+  "stream": [sstart(7), relation(16384, cols, 7), insert(16384, row, 7), insert(16384, row2, 8), sstop(), sabort(7, 8), sstart(7), insert(16384, row2, 7), sstop(), scommit(7, 300, 320)],
+}
+os.makedirs("tests/fuzz/corpus", exist_ok=True)
+for name, msgs in seeds.items():
+    with open(f"tests/fuzz/corpus/{name}", "wb") as f: f.write(frame(msgs))

@@ -1,0 +1,443 @@
+#include "walflow_harness.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#ifndef WALFLOW_BINARY
+#error "WALFLOW_BINARY must name the walflow executable"
+#endif
+
+namespace walflow::test {
+namespace {
+
+using std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+std::string YamlQuote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out + "\"";
+}
+
+std::string SqlQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out.push_back('\'');
+    out.push_back(c);
+  }
+  return out + "'";
+}
+
+std::string ReadWholeFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string UniqueSlotName() {
+  static std::atomic<int> counter{0};
+  return "wf_" + std::to_string(getpid()) + "_" + std::to_string(++counter);
+}
+
+std::string QualifiedIdent(const std::string& qualified) {
+  auto dot = qualified.find('.');
+  return "\"" + qualified.substr(0, dot) + "\".\"" + qualified.substr(dot + 1) + "\"";
+}
+
+}  // namespace
+
+std::string WalflowBinary() { return WALFLOW_BINARY; }
+
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  if (!out) throw std::runtime_error("cannot write " + path);
+}
+
+std::string Tail(const std::string& text, size_t max_chars) {
+  if (text.size() <= max_chars) return text;
+  return "...\n" + text.substr(text.size() - max_chars);
+}
+
+bool WaitUntil(const std::function<bool()>& condition, milliseconds timeout) {
+  auto deadline = Clock::now() + timeout;
+  while (true) {
+    if (condition()) return true;
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+}
+
+std::string PipelineYaml(const PipelineSpec& spec, const std::filesystem::path& dir) {
+  std::string tables;
+  for (size_t i = 0; i < spec.tables.size(); ++i) tables += (i ? ", " : "") + spec.tables[i];
+  std::ostringstream y;
+  y << "source:\n"
+    << "  postgres:\n"
+    << "    dsn: " << YamlQuote(spec.dsn) << "\n"
+    << "    slot: " << spec.slot << "\n"
+    << "    publication: " << spec.publication << "\n"
+    << "    tables: [" << tables << "]\n"
+    << "    snapshot: never\n"
+    << "    name: " << YamlQuote(spec.name) << "\n"
+    << "    heartbeat_interval: " << spec.heartbeat_interval << "\n"
+    << "    status_interval: " << spec.status_interval << "\n"
+    << "    unavailable_value_placeholder: __debezium_unavailable_value\n"
+    << "    spool_memory_limit: " << spec.spool_memory_limit << "\n"
+    << "data_dir: " << YamlQuote((dir / "state").string()) << "\n"
+    << "log: { level: " << spec.log_level << ", progress_interval: 1s }\n"
+    << "sinks:\n"
+    << "  - name: files\n"
+    << "    type: jsonl\n"
+    << "    path: " << YamlQuote((dir / "out").string()) << "\n"
+    << "    decimal_handling: " << spec.decimal_handling << "\n"
+    << "    schemas: " << (spec.schemas ? "true" : "false") << "\n"
+    << "    transaction_metadata: " << (spec.transaction_metadata ? "true" : "false") << "\n"
+    << "    max_file_size: " << spec.max_file_size << "\n"
+    << "    flush_interval: " << spec.flush_interval << "\n";
+  return y.str();
+}
+
+// --- WalflowPipeline ---
+
+WalflowPipeline::WalflowPipeline(PgServer& pg, PipelineSpec spec)
+    : pg_(pg), spec_(std::move(spec)), dir_("walflow-it") {
+  if (spec_.dsn.empty()) spec_.dsn = pg_.Dsn(spec_.db);
+  if (spec_.slot.empty()) spec_.slot = UniqueSlotName();
+  if (spec_.publication.empty()) spec_.publication = spec_.slot + "_pub";
+  WriteFile(config_path(), PipelineYaml(spec_, dir_.path()));
+}
+
+WalflowPipeline::~WalflowPipeline() {
+  if (process_ && process_->Running()) process_->KillGroup(SIGKILL);
+  if (process_) process_->WaitFor(std::chrono::seconds(10));
+  process_.reset();
+  try {
+    DropSlot();
+  } catch (const std::exception&) {
+    // The server may be stopped or gone; its slots go with it.
+  }
+}
+
+void WalflowPipeline::Start() {
+  if (process_ && process_->Running()) {
+    GTEST_FAIL() << "walflow is already running (pid " << process_->pid() << ")";
+  }
+  ++runs_;
+  process_ = std::make_unique<ChildProcess>(
+      std::vector<std::string>{WalflowBinary(), "run", config_path()},
+      dir_.path() / ("run-" + std::to_string(runs_) + ".out"),
+      dir_.path() / ("run-" + std::to_string(runs_) + ".err"));
+}
+
+::testing::AssertionResult WalflowPipeline::StartAndWaitStreaming(milliseconds timeout) {
+  Start();
+  if (::testing::Test::HasFatalFailure()) return ::testing::AssertionFailure() << "not started";
+  bool ok = process_->WaitForOutput("streaming from slot", timeout);
+  if (!ok) {
+    return ::testing::AssertionFailure()
+           << "walflow did not start streaming within " << timeout.count() << " ms"
+           << (process_->Running() ? "" : " (it exited)") << "; stderr:\n"
+           << Tail(LastStderr());
+  }
+  return ::testing::AssertionSuccess();
+}
+
+bool WalflowPipeline::Running() { return process_ && process_->Running(); }
+
+std::optional<int> WalflowPipeline::Stop(milliseconds timeout) {
+  if (!process_) return std::nullopt;
+  process_->Kill(SIGINT);
+  auto code = process_->WaitFor(timeout);
+  if (!code) {
+    process_->KillGroup(SIGKILL);
+    process_->Wait();
+  }
+  return code;
+}
+
+void WalflowPipeline::Kill9() {
+  if (!process_) return;
+  process_->KillGroup(SIGKILL);
+  process_->Wait();
+}
+
+std::optional<int> WalflowPipeline::WaitExit(milliseconds timeout) {
+  if (!process_) return std::nullopt;
+  return process_->WaitFor(timeout);
+}
+
+std::string WalflowPipeline::Stderr() const {
+  std::string out;
+  for (int i = 1; i <= runs_; ++i) {
+    out += "---- walflow run " + std::to_string(i) + " stderr ----\n";
+    out += ReadWholeFile(dir_.path() / ("run-" + std::to_string(i) + ".err"));
+  }
+  return out;
+}
+
+std::string WalflowPipeline::LastStderr() const { return process_ ? process_->Stderr() : ""; }
+
+::testing::AssertionResult WalflowPipeline::WaitForCatchUp(milliseconds timeout) {
+  const std::string target = pg_.Scalar("SELECT pg_current_wal_lsn()", spec_.db);
+  const std::string sql = "SELECT coalesce(confirmed_flush_lsn >= " + SqlQuote(target) +
+                          "::pg_lsn, false)::text || ' ' || coalesce(confirmed_flush_lsn::text, "
+                          "'none') FROM pg_replication_slots WHERE slot_name = " +
+                          SqlQuote(spec_.slot);
+  std::string last = "slot missing";
+  bool caught_up = WaitUntil(
+      [&] {
+        PgRows rows = pg_.Query(sql, spec_.db);
+        if (rows.empty() || !rows[0][0]) return false;
+        last = *rows[0][0];
+        return last.rfind("true", 0) == 0;
+      },
+      timeout);
+  if (caught_up) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << "slot " << spec_.slot << " did not confirm " << target << " within "
+         << timeout.count() << " ms (last: " << last << ", walflow "
+         << (process_ && process_->Running() ? "running" : "not running") << "); stderr:\n"
+         << Tail(Stderr());
+}
+
+std::vector<Json> WalflowPipeline::Events() {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(out_dir(), ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind("changes-", 0) == 0 && name.size() > 6 &&
+        name.substr(name.size() - 6) == ".jsonl") {
+      names.push_back(name);
+    }
+  }
+  std::sort(names.begin(), names.end());
+  std::vector<Json> events;
+  for (const auto& name : names) {
+    std::string text = ReadWholeFile(std::filesystem::path(out_dir()) / name);
+    size_t pos = 0;
+    while (pos < text.size()) {
+      size_t nl = text.find('\n', pos);
+      if (nl == std::string::npos) {
+        // Only a file still being written may end in the middle of a line.
+        bool last_file = name == names.back();
+        if (!last_file || !Running()) {
+          ADD_FAILURE() << name << " ends with an incomplete line: " << text.substr(pos, 200);
+        }
+        break;
+      }
+      std::string_view line(text.data() + pos, nl - pos);
+      pos = nl + 1;
+      try {
+        events.push_back(Json::parse(line));
+      } catch (const Json::parse_error& e) {
+        ADD_FAILURE() << name << ": invalid JSON line (" << e.what()
+                      << "): " << std::string(line.substr(0, 300));
+      }
+    }
+  }
+  return events;
+}
+
+void WalflowPipeline::DropSlot() {
+  const std::string name = SqlQuote(spec_.slot);
+  WaitUntil(
+      [&] {
+        PgRows rows = pg_.Query(
+            "SELECT active FROM pg_replication_slots WHERE slot_name = " + name, spec_.db);
+        if (rows.empty()) return true;
+        if (rows[0][0] == "f") {
+          pg_.Exec("SELECT pg_drop_replication_slot(" + name + ")", spec_.db);
+          return true;
+        }
+        return false;
+      },
+      std::chrono::seconds(10));
+}
+
+// --- Oracle ---
+
+std::optional<std::string> JsonAsText(const Json& v) {
+  if (v.is_null()) return std::nullopt;
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_boolean()) return v.get<bool>() ? "t" : "f";
+  return v.dump();
+}
+
+Oracle::Oracle(std::map<std::string, std::vector<std::string>> keys) : keys_(std::move(keys)) {
+  for (const auto& [table, cols] : keys_) tables_[table];
+}
+
+std::string Oracle::KeyOf(const std::string& table, const Json& row) const {
+  std::string key;
+  for (const auto& col : keys_.at(table)) {
+    if (!row.contains(col)) return "<missing key column " + col + ">";
+    key += (key.empty() ? "" : "|") + JsonAsText(row[col]).value_or("NULL");
+  }
+  return key;
+}
+
+void Oracle::Apply(const Json& event) {
+  ++applied_;
+  const Json& value = event.contains("payload") ? event["payload"] : event;
+  const std::string table =
+      value["source"]["schema"].get<std::string>() + "." + value["source"]["table"].get<std::string>();
+  auto where = [&](const std::string& what) {
+    return "event " + std::to_string(applied_) + " (" + value["op"].get<std::string>() + " on " +
+           table + "): " + what;
+  };
+  if (!keys_.count(table)) {
+    anomalies_.push_back(where("table not expected"));
+    return;
+  }
+  OracleTable& rows = tables_[table];
+  const std::string op = value["op"].get<std::string>();
+  auto to_row = [](const Json& j) {
+    OracleRow row;
+    for (auto it = j.begin(); it != j.end(); ++it) row[it.key()] = JsonAsText(it.value());
+    return row;
+  };
+  if (op == "c" || op == "r" || op == "u") {
+    if (!value["after"].is_object()) {
+      anomalies_.push_back(where("no after image"));
+      return;
+    }
+    std::string key = KeyOf(table, value["after"]);
+    bool present = rows.count(key) > 0;
+    if (op == "c" && present) anomalies_.push_back(where("create of key " + key + " already present"));
+    if (op == "u" && !present) anomalies_.push_back(where("update of key " + key + " not present"));
+    rows[key] = to_row(value["after"]);
+  } else if (op == "d") {
+    if (!value["before"].is_object()) {
+      anomalies_.push_back(where("no before image"));
+      return;
+    }
+    std::string key = KeyOf(table, value["before"]);
+    if (rows.erase(key) == 0) anomalies_.push_back(where("delete of key " + key + " not present"));
+  } else if (op == "t") {
+    rows.clear();
+  } else {
+    anomalies_.push_back(where("unknown op"));
+  }
+}
+
+void Oracle::ApplyAll(const std::vector<Json>& events) {
+  for (const Json& e : events) Apply(e);
+}
+
+const OracleTable& Oracle::table(const std::string& qualified) const {
+  return tables_.at(qualified);
+}
+
+OracleTable ReadTable(PgServer& pg, const std::string& db, const std::string& qualified,
+                      const std::vector<std::string>& key_columns) {
+  PgRows cols = pg.Query(
+      "SELECT attname FROM pg_attribute WHERE attrelid = " + SqlQuote(QualifiedIdent(qualified)) +
+          "::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+      db);
+  std::string select;
+  std::vector<std::string> names;
+  for (const auto& c : cols) {
+    names.push_back(*c[0]);
+    select += (select.empty() ? "" : ", ") + std::string("\"") + *c[0] + "\"::text";
+  }
+  PgRows rows = pg.Query("SELECT " + select + " FROM " + QualifiedIdent(qualified), db);
+  OracleTable out;
+  for (const auto& r : rows) {
+    OracleRow row;
+    for (size_t i = 0; i < names.size(); ++i) row[names[i]] = r[i];
+    std::string key;
+    for (const auto& k : key_columns) key += (key.empty() ? "" : "|") + row[k].value_or("NULL");
+    out[key] = std::move(row);
+  }
+  return out;
+}
+
+namespace {
+
+std::string RowText(const OracleRow& row) {
+  std::string out = "{";
+  for (const auto& [k, v] : row) {
+    if (out.size() > 1) out += ", ";
+    out += k + "=" + (v ? "'" + v->substr(0, 80) + (v->size() > 80 ? "...'" : "'") : "NULL");
+  }
+  return out + "}";
+}
+
+}  // namespace
+
+::testing::AssertionResult TableMatches(PgServer& pg, const std::string& db, const Oracle& oracle,
+                                        const std::string& qualified,
+                                        const std::vector<std::string>& key_columns) {
+  OracleTable expected = ReadTable(pg, db, qualified, key_columns);
+  const OracleTable& actual = oracle.table(qualified);
+  std::vector<std::string> diffs;
+  for (const auto& [key, row] : expected) {
+    auto it = actual.find(key);
+    if (it == actual.end()) {
+      diffs.push_back("key " + key + " in PostgreSQL, missing from the events: " + RowText(row));
+    } else if (it->second != row) {
+      diffs.push_back("key " + key + " differs:\n    PostgreSQL " + RowText(row) +
+                      "\n    events     " + RowText(it->second));
+    }
+  }
+  for (const auto& [key, row] : actual) {
+    if (!expected.count(key)) {
+      diffs.push_back("key " + key + " in the events, not in PostgreSQL: " + RowText(row));
+    }
+  }
+  if (diffs.empty()) return ::testing::AssertionSuccess();
+  auto failure = ::testing::AssertionFailure();
+  failure << qualified << ": replaying the events gives " << actual.size()
+          << " rows, PostgreSQL has " << expected.size() << "; " << diffs.size()
+          << " difference(s):";
+  for (size_t i = 0; i < diffs.size() && i < 20; ++i) failure << "\n  " << diffs[i];
+  return failure;
+}
+
+::testing::AssertionResult NoDuplicateEvents(const std::vector<Json>& events) {
+  std::map<std::string, size_t> seen;
+  std::vector<std::string> dups;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const Json& v = events[i].contains("payload") ? events[i]["payload"] : events[i];
+    const Json& row = v["after"].is_object() ? v["after"] : v["before"];
+    std::string id = v["source"]["sequence"].dump() + " " + v["op"].get<std::string>() + " " +
+                     v["source"]["schema"].get<std::string>() + "." +
+                     v["source"]["table"].get<std::string>() + " " +
+                     (row.is_object() ? row.dump().substr(0, 200) : "-");
+    auto [it, inserted] = seen.emplace(id, i);
+    if (!inserted) {
+      dups.push_back("events " + std::to_string(it->second) + " and " + std::to_string(i) +
+                     ": " + id);
+    }
+  }
+  if (dups.empty()) return ::testing::AssertionSuccess();
+  auto failure = ::testing::AssertionFailure();
+  failure << dups.size() << " duplicated event(s):";
+  for (size_t i = 0; i < dups.size() && i < 10; ++i) failure << "\n  " << dups[i];
+  return failure;
+}
+
+std::vector<Json> EventsOf(const std::vector<Json>& events, const std::string& table) {
+  std::vector<Json> out;
+  for (const auto& e : events) {
+    const Json& v = e.contains("payload") ? e["payload"] : e;
+    if (v["source"]["schema"].get<std::string>() + "." + v["source"]["table"].get<std::string>() ==
+        table) {
+      out.push_back(e);
+    }
+  }
+  return out;
+}
+
+}  // namespace walflow::test

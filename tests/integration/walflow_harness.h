@@ -1,0 +1,170 @@
+// What the integration tests share: a walflow pipeline run as a child process against a
+// PgServer (config file, start, clean stop, kill -9, catch-up), the events its jsonl sink
+// wrote, and the oracle that replays those events and compares them with PostgreSQL.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pg_server.h"
+
+namespace walflow::test {
+
+using Json = nlohmann::json;
+
+// The YAML a test runs walflow with; the defaults are the fast settings tests want.
+struct PipelineSpec {
+  std::string db;                  // required
+  std::string dsn;                 // empty: the server's DSN for `db`
+  std::string slot;                // empty: a name unique in this process
+  std::string publication;         // empty: "<slot>_pub"
+  std::vector<std::string> tables; // required, e.g. {"public.orders"}
+  std::string name = "dbserver1";
+  std::string heartbeat_interval = "1s";
+  std::string status_interval = "200ms";
+  std::string spool_memory_limit = "64KB";
+  std::string decimal_handling = "string";
+  bool schemas = false;
+  bool transaction_metadata = false;
+  std::string max_file_size = "64MB";
+  std::string flush_interval = "200ms";
+  std::string log_level = "info";
+};
+
+// The YAML text of `spec` with its paths under `dir` (sink: dir/out, state: dir/state).
+std::string PipelineYaml(const PipelineSpec& spec, const std::filesystem::path& dir);
+
+// A walflow pipeline in its own temporary folder. Each Start() runs `walflow run` anew
+// with the same config, sink folder and state. The destructor kills a process still
+// running and drops the slot, so that tests sharing a server do not run out of slots.
+// Use from the test's main thread (ChildProcess's rule).
+class WalflowPipeline {
+ public:
+  WalflowPipeline(PgServer& pg, PipelineSpec spec);
+  ~WalflowPipeline();
+  WalflowPipeline(const WalflowPipeline&) = delete;
+  WalflowPipeline& operator=(const WalflowPipeline&) = delete;
+
+  const PipelineSpec& spec() const { return spec_; }
+  const std::string& slot() const { return spec_.slot; }
+  std::string config_path() const { return dir_.File("pipeline.yaml"); }
+  std::string out_dir() const { return dir_.File("out"); }
+  std::string data_dir() const { return dir_.File("state"); }
+  const TempDir& dir() const { return dir_; }
+
+  // Starts `walflow run CONFIG`. Fails the test (fatal) if a previous run is still alive.
+  void Start();
+  // Starts it and waits until it streams (the slot is active), so that what the test
+  // writes next is captured. Returns false with the log in the failure otherwise.
+  ::testing::AssertionResult StartAndWaitStreaming(
+      std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  bool Running();
+  // SIGINT, then waits for the exit; returns the exit code, or nullopt (and kills it)
+  // when it did not stop within `timeout`.
+  std::optional<int> Stop(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // SIGKILL to walflow's process group, and reaps it.
+  void Kill9();
+  // Waits for the current run to end by itself.
+  std::optional<int> WaitExit(std::chrono::milliseconds timeout);
+  ChildProcess* process() { return process_.get(); }
+
+  // stderr of every run so far, in order, runs separated by a header line.
+  std::string Stderr() const;
+  // stderr of the current (last) run only.
+  std::string LastStderr() const;
+
+  // Records pg_current_wal_lsn() and waits until the slot's confirmed_flush_lsn reaches
+  // it: every transaction committed before the call is then durable in the sink.
+  ::testing::AssertionResult WaitForCatchUp(
+      std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+  // Every event in the sink's files, in file order. Lines must all be complete and valid
+  // JSON (a partial last line fails the test), except while walflow is running, where a
+  // partial last line is skipped.
+  std::vector<Json> Events();
+
+  // Drops the slot if it exists (waits up to 10 s for it to become inactive).
+  void DropSlot();
+
+ private:
+  PgServer& pg_;
+  PipelineSpec spec_;
+  TempDir dir_;
+  std::unique_ptr<ChildProcess> process_;
+  int runs_ = 0;
+};
+
+// A JSON value as PostgreSQL's text form of the same value, for the oracle: strings as
+// they are, numbers as printed, booleans as t/f, null as nullopt.
+std::optional<std::string> JsonAsText(const Json& value);
+
+// Rows of a table as the oracle holds them: key (the key columns' text joined) -> column
+// name -> text.
+using OracleRow = std::map<std::string, std::optional<std::string>>;
+using OracleTable = std::map<std::string, OracleRow>;
+
+// Replays Debezium events into tables, as a consumer keyed by primary key would:
+// c/r upsert `after`, u upserts `after`, d deletes `before`'s key, t clears the table.
+// Also checks that the events are consistent with exactly-once delivery of a workload
+// that never reuses a key: no c for a key present, no u or d for a key absent.
+class Oracle {
+ public:
+  // The key columns of each table, by "schema.table".
+  explicit Oracle(std::map<std::string, std::vector<std::string>> keys);
+
+  void Apply(const Json& event);
+  void ApplyAll(const std::vector<Json>& events);
+
+  const OracleTable& table(const std::string& qualified) const;
+  // Inconsistencies seen so far ("event 17: c for public.t key 5 already present").
+  const std::vector<std::string>& anomalies() const { return anomalies_; }
+  size_t applied() const { return applied_; }
+
+ private:
+  std::string KeyOf(const std::string& table, const Json& row) const;
+
+  std::map<std::string, std::vector<std::string>> keys_;
+  std::map<std::string, OracleTable> tables_;
+  std::vector<std::string> anomalies_;
+  size_t applied_ = 0;
+};
+
+// The table's rows read from PostgreSQL with every column cast to text, keyed like the
+// oracle's.
+OracleTable ReadTable(PgServer& pg, const std::string& db, const std::string& qualified,
+                      const std::vector<std::string>& key_columns);
+
+// Compares the oracle's replay of `table` with PostgreSQL's rows; the failure lists the
+// first differences.
+::testing::AssertionResult TableMatches(PgServer& pg, const std::string& db, const Oracle& oracle,
+                                        const std::string& qualified,
+                                        const std::vector<std::string>& key_columns);
+
+// Every event's (source.sequence, op, table, key) appears once: the same change
+// delivered twice shows up here even when it would not change the replayed state.
+::testing::AssertionResult NoDuplicateEvents(const std::vector<Json>& events);
+
+// Events of one table, in order.
+std::vector<Json> EventsOf(const std::vector<Json>& events, const std::string& table);
+
+// Polls `condition` every 50 ms until it holds or `timeout` passes.
+bool WaitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
+
+// The path of the walflow binary under test.
+std::string WalflowBinary();
+
+// Writes `text` to `path` (creating or replacing it).
+void WriteFile(const std::string& path, const std::string& text);
+
+// At most the last `max_chars` of `text`, for failure messages.
+std::string Tail(const std::string& text, size_t max_chars = 4000);
+
+}  // namespace walflow::test
