@@ -231,7 +231,9 @@ stop_process() {
 # Starts `walflow run CONFIG` in the background with its log in $WORK/walflow.log, and a
 # sampler writing "time VmRSS_kB" lines to $WORK/walflow-rss.tsv.
 walflow_start() {
-  "$WALFLOW_BIN" run "$1" >"$WORK/walflow.log" 2>&1 &
+  # Background jobs of a script start with SIGINT ignored; walflow must see the SIGINT
+  # that stops it. env execs, so $! is walflow's own pid.
+  env --default-signal=INT "$WALFLOW_BIN" run "$1" >"$WORK/walflow.log" 2>&1 &
   WALFLOW_PID=$!
   (
     while proc_running "$WALFLOW_PID"; do

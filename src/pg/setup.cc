@@ -86,7 +86,11 @@ Status EnsurePublication(Connection& conn, const SetupSpec& spec) {
     }
     sql += " WITH (publish_via_partition_root = true)";
     Status s = conn.Exec(sql);
-    if (!s.ok()) return s.WithContext("creating publication " + spec.publication);
+    if (!s.ok()) {
+      return Status(s.code(), "cannot create publication " + spec.publication + " (" +
+                                  s.message() + "). Have a superuser or the tables' owner run: " +
+                                  sql);
+    }
     WF_LOG_INFO("pg", "created publication {} for {} table(s)", spec.publication,
                 spec.tables.size());
     return Status::OK();

@@ -98,6 +98,9 @@ Result<Lsn> JsonlSink::Open() {
           "; walflow cannot tell what they contain. Move them away or point the sink elsewhere");
     }
     durable_ = CommitPoint{};
+    // Record the empty state before the first data file exists, so that a directory with
+    // change files always has a position file.
+    WF_RETURN_IF_ERROR(WritePosition(durable_));
   } else {
     const std::string& text = *position;
     auto lsn = Lsn::Parse(JsonField(text, "durable_lsn"));

@@ -1,5 +1,8 @@
 #include "walflow_harness.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -123,7 +126,7 @@ WalflowPipeline::~WalflowPipeline() {
   if (process_) process_->WaitFor(std::chrono::seconds(10));
   process_.reset();
   try {
-    DropSlot();
+    if (drop_slot_at_end_) DropSlot();
   } catch (const std::exception&) {
     // The server may be stopped or gone; its slots go with it.
   }
@@ -287,6 +290,10 @@ std::string Oracle::KeyOf(const std::string& table, const Json& row) const {
   return key;
 }
 
+void Oracle::SetVersionColumn(const std::string& table, const std::string& column) {
+  versions_[table] = column;
+}
+
 void Oracle::Apply(const Json& event) {
   ++applied_;
   const Json& value = event.contains("payload") ? event["payload"] : event;
@@ -316,7 +323,25 @@ void Oracle::Apply(const Json& event) {
     bool present = rows.count(key) > 0;
     if (op == "c" && present) anomalies_.push_back(where("create of key " + key + " already present"));
     if (op == "u" && !present) anomalies_.push_back(where("update of key " + key + " not present"));
-    rows[key] = to_row(value["after"]);
+    OracleRow row = to_row(value["after"]);
+    auto version = versions_.find(table);
+    if (version != versions_.end()) {
+      const std::string& col = version->second;
+      std::optional<std::string> now = row[col];
+      if (op == "c" && now != "0") {
+        anomalies_.push_back(where("create of key " + key + " with " + col + " = " +
+                                   now.value_or("NULL") + ", not 0"));
+      }
+      if (op == "u" && present) {
+        std::optional<std::string> before = rows[key][col];
+        if (!before || !now || std::stoll(*now) != std::stoll(*before) + 1) {
+          anomalies_.push_back(where("update of key " + key + " takes " + col + " from " +
+                                     before.value_or("NULL") + " to " + now.value_or("NULL") +
+                                     ": an update lost or repeated"));
+        }
+      }
+    }
+    rows[key] = std::move(row);
   } else if (op == "d") {
     if (!value["before"].is_object()) {
       anomalies_.push_back(where("no before image"));
@@ -438,6 +463,131 @@ std::vector<Json> EventsOf(const std::vector<Json>& events, const std::string& t
     }
   }
   return out;
+}
+
+// --- RandomWorkload ---
+
+RandomWorkload::RandomWorkload(std::string dsn, std::vector<std::string> tables, uint32_t seed,
+                               int max_statements)
+    : dsn_(std::move(dsn)), tables_(std::move(tables)), rng_(seed), max_statements_(max_statements) {
+  // Ids are unique across tables and workloads seeded differently.
+  next_id_ = static_cast<int64_t>(seed % 1000) * 1000000000LL + 1;
+}
+
+void RandomWorkload::CreateTables(PgServer& pg, const std::string& db,
+                                  const std::vector<std::string>& tables) {
+  for (const auto& t : tables) {
+    pg.Exec("CREATE TABLE " + t + " (id bigint PRIMARY KEY, v bigint NOT NULL, payload text)", db);
+  }
+}
+
+void RandomWorkload::RunTransaction() {
+  if (!conn_ || !conn_->ok()) conn_ = std::make_unique<PgConnection>(dsn_);
+  std::map<std::string, Live> live = live_;
+  int64_t next_id = next_id_;
+  const int statements = 1 + static_cast<int>(rng_() % max_statements_);
+  const bool rollback = rng_() % 10 == 0;
+  uint64_t changes = 0;
+  try {
+    conn_->Exec("BEGIN");
+  } catch (const PgError&) {
+    if (conn_->ok()) throw;
+    // The server restarted since the last transaction: one new connection.
+    conn_ = std::make_unique<PgConnection>(dsn_);
+    conn_->Exec("BEGIN");
+  }
+  for (int s = 0; s < statements; ++s) {
+    const std::string& table = tables_[rng_() % tables_.size()];
+    auto& ids = live[table].ids;
+    int choice = static_cast<int>(rng_() % 10);
+    if (ids.size() < 20 || choice < 5) {
+      int64_t id = next_id++;
+      conn_->Exec("INSERT INTO " + table + " VALUES (" + std::to_string(id) + ", 0, 'p" +
+                  std::to_string(rng_() % 100000) + "')");
+      ids.push_back(id);
+    } else if (choice < 8) {
+      size_t at = rng_() % ids.size();
+      conn_->Exec("UPDATE " + table + " SET v = v + 1, payload = 'u" +
+                  std::to_string(rng_() % 100000) + "' WHERE id = " + std::to_string(ids[at]));
+    } else {
+      size_t at = rng_() % ids.size();
+      conn_->Exec("DELETE FROM " + table + " WHERE id = " + std::to_string(ids[at]));
+      ids[at] = ids.back();
+      ids.pop_back();
+    }
+    ++changes;
+  }
+  if (rollback) {
+    conn_->Exec("ROLLBACK");
+    next_id_ = next_id;  // ids stay unused: never reused
+    return;
+  }
+  try {
+    conn_->Exec("COMMIT");
+  } catch (const PgError&) {
+    if (!conn_->ok()) in_doubt_ = true;
+    throw;
+  }
+  live_ = std::move(live);
+  next_id_ = next_id;
+  committed_changes_ += changes;
+  ++committed_transactions_;
+}
+
+void RandomWorkload::RunFor(std::chrono::milliseconds duration, const std::atomic<bool>* stop,
+                            bool tolerate_errors) {
+  auto until = Clock::now() + duration;
+  while (Clock::now() < until && !(stop && stop->load())) {
+    try {
+      RunTransaction();
+    } catch (const PgError& e) {
+      if (!tolerate_errors) {
+        ADD_FAILURE() << "workload failed: " << e.what();
+        return;
+      }
+      conn_.reset();
+      std::this_thread::sleep_for(milliseconds(200));
+    }
+  }
+}
+
+void ExpectExactlyOnce(PgServer& pg, const std::string& db, const std::vector<Json>& events,
+                       const std::vector<std::string>& tables, uint64_t committed_changes,
+                       const std::string& context) {
+  std::map<std::string, std::vector<std::string>> keys;
+  for (const auto& t : tables) keys["public." + t] = {"id"};
+  Oracle oracle(keys);
+  for (const auto& t : tables) oracle.SetVersionColumn("public." + t, "v");
+  oracle.ApplyAll(events);
+  std::string anomalies;
+  for (size_t i = 0; i < oracle.anomalies().size() && i < 10; ++i) {
+    anomalies += "\n  " + oracle.anomalies()[i];
+  }
+  EXPECT_TRUE(oracle.anomalies().empty())
+      << oracle.anomalies().size() << " anomalies:" << anomalies << "\n" << Tail(context);
+  EXPECT_EQ(events.size(), committed_changes)
+      << "one event per committed change\n" << Tail(context);
+  EXPECT_TRUE(NoDuplicateEvents(events)) << Tail(context);
+  for (const auto& t : tables) {
+    EXPECT_TRUE(TableMatches(pg, db, oracle, "public." + t, {"id"})) << Tail(context, 2000);
+  }
+}
+
+int UnusedPort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    if (fd >= 0) ::close(fd);
+    throw std::runtime_error("UnusedPort: cannot bind a socket");
+  }
+  int port = ntohs(addr.sin_port);
+  ::close(fd);  // bound but never listening: connections are refused
+  return port;
 }
 
 }  // namespace walflow::test

@@ -11,6 +11,8 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <random>
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -93,6 +95,9 @@ class WalflowPipeline {
 
   // Drops the slot if it exists (waits up to 10 s for it to become inactive).
   void DropSlot();
+  // Whether the destructor drops the slot (true by default); false for a second pipeline
+  // that borrows another one's slot.
+  void set_drop_slot_at_end(bool drop) { drop_slot_at_end_ = drop; }
 
  private:
   PgServer& pg_;
@@ -100,6 +105,7 @@ class WalflowPipeline {
   TempDir dir_;
   std::unique_ptr<ChildProcess> process_;
   int runs_ = 0;
+  bool drop_slot_at_end_ = true;
 };
 
 // A JSON value as PostgreSQL's text form of the same value, for the oracle: strings as
@@ -120,6 +126,10 @@ class Oracle {
   // The key columns of each table, by "schema.table".
   explicit Oracle(std::map<std::string, std::vector<std::string>> keys);
 
+  // `column` of `table` starts at 0 on insert and grows by exactly one on every update:
+  // a lost or repeated update then shows as an anomaly.
+  void SetVersionColumn(const std::string& table, const std::string& column);
+
   void Apply(const Json& event);
   void ApplyAll(const std::vector<Json>& events);
 
@@ -132,6 +142,7 @@ class Oracle {
   std::string KeyOf(const std::string& table, const Json& row) const;
 
   std::map<std::string, std::vector<std::string>> keys_;
+  std::map<std::string, std::string> versions_;
   std::map<std::string, OracleTable> tables_;
   std::vector<std::string> anomalies_;
   size_t applied_ = 0;
@@ -154,6 +165,59 @@ OracleTable ReadTable(PgServer& pg, const std::string& db, const std::string& qu
 
 // Events of one table, in order.
 std::vector<Json> EventsOf(const std::vector<Json>& events, const std::string& table);
+
+// A random mix of INSERT, UPDATE and DELETE on tables "(id bigint PRIMARY KEY, v bigint NOT
+// NULL, payload text)" in transactions of one to `max_statements` statements, some rolled back. Ids are
+// never reused and every update adds one to v, so that the oracle can check each key's
+// history (Oracle::SetVersionColumn(table, "v")). Counts the changes of committed
+// transactions. One object per thread.
+class RandomWorkload {
+ public:
+  RandomWorkload(std::string dsn, std::vector<std::string> tables, uint32_t seed,
+                 int max_statements = 5);
+
+  // Creates the tables.
+  static void CreateTables(PgServer& pg, const std::string& db,
+                           const std::vector<std::string>& tables);
+
+  // Runs one transaction. Throws PgError when the server fails; the transaction's outcome
+  // is then unknown only if the failure hit the COMMIT (see in_doubt()).
+  void RunTransaction();
+  // Runs transactions until `stop` is set or `duration` passes; reconnects after a server
+  // error when `tolerate_errors`, failing the test otherwise.
+  void RunFor(std::chrono::milliseconds duration, const std::atomic<bool>* stop = nullptr,
+              bool tolerate_errors = false);
+
+  // Changes in committed transactions (one event each).
+  uint64_t committed_changes() const { return committed_changes_; }
+  uint64_t committed_transactions() const { return committed_transactions_; }
+  // True if a COMMIT failed without a reply: the count may then be off by that transaction.
+  bool in_doubt() const { return in_doubt_; }
+
+ private:
+  struct Live {
+    std::vector<int64_t> ids;
+  };
+  std::string dsn_;
+  std::vector<std::string> tables_;
+  std::mt19937_64 rng_;
+  int max_statements_;
+  std::unique_ptr<PgConnection> conn_;
+  std::map<std::string, Live> live_;
+  int64_t next_id_ = 1;
+  uint64_t committed_changes_ = 0;
+  uint64_t committed_transactions_ = 0;
+  bool in_doubt_ = false;
+};
+
+// Checks a RandomWorkload's outcome: the events replay, without anomalies, to exactly
+// PostgreSQL's tables; one event per committed change; no event twice.
+void ExpectExactlyOnce(PgServer& pg, const std::string& db, const std::vector<Json>& events,
+                       const std::vector<std::string>& tables, uint64_t committed_changes,
+                       const std::string& context);
+
+// A TCP port on 127.0.0.1 that nothing listens on (at the time of the call).
+int UnusedPort();
 
 // Polls `condition` every 50 ms until it holds or `timeout` passes.
 bool WaitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout);

@@ -1,0 +1,290 @@
+// What walflow does when something is wrong: it stops with a message that says what
+// (a slot in use, dropped or invalidated, a missing table, a malformed config), or it
+// keeps retrying what may pass (an unreachable or restarting server), never printing a
+// password.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "walflow_harness.h"
+
+namespace walflow::test {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+bool Contains(const std::string& text, const std::string& needle) {
+  return text.find(needle) != std::string::npos;
+}
+
+// The 1-based line of the first line of `text` containing `needle`.
+int LineOf(const std::string& text, const std::string& needle) {
+  size_t at = text.find(needle);
+  if (at == std::string::npos) return -1;
+  return 1 + static_cast<int>(std::count(text.begin(), text.begin() + at, '\n'));
+}
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class ErrorsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = pg_.CreateDatabase("errors");
+    pg_.Exec("CREATE TABLE customers (id int PRIMARY KEY, name text)", db_);
+  }
+
+  PipelineSpec Spec() {
+    PipelineSpec spec;
+    spec.db = db_;
+    spec.tables = {"public.customers"};
+    return spec;
+  }
+
+  PgServer& pg_ = PgServer::Shared();
+  std::string db_;
+};
+
+TEST_F(ErrorsTest, SlotInUseByAnotherProcess) {
+  WalflowPipeline first(pg_, Spec());
+  ASSERT_TRUE(first.StartAndWaitStreaming());
+  PipelineSpec spec = Spec();
+  spec.slot = first.slot();
+  spec.publication = first.spec().publication;
+  WalflowPipeline second(pg_, spec);  // same slot, its own sink and state folders
+  second.set_drop_slot_at_end(false);
+  second.Start();
+  auto code = second.WaitExit(seconds(30));
+  ASSERT_TRUE(code.has_value()) << "the second walflow kept running on a slot in use:\n"
+                                << Tail(second.Stderr());
+  EXPECT_NE(*code, 0);
+  EXPECT_TRUE(Contains(second.Stderr(), first.slot())) << second.Stderr();
+  EXPECT_TRUE(Contains(second.Stderr(), "in use")) << second.Stderr();
+
+  // The first one is unaffected.
+  pg_.Exec("INSERT INTO customers VALUES (1, 'a')", db_);
+  ASSERT_TRUE(first.WaitForCatchUp());
+  EXPECT_EQ(first.Events().size(), 1u);
+  EXPECT_TRUE(second.Events().empty());
+  EXPECT_EQ(first.Stop(), 0);
+}
+
+TEST_F(ErrorsTest, SlotDroppedWhileTheSinkHoldsAPosition) {
+  WalflowPipeline pipeline(pg_, Spec());
+  ASSERT_TRUE(pipeline.StartAndWaitStreaming());
+  pg_.Exec("INSERT INTO customers VALUES (1, 'a')", db_);
+  ASSERT_TRUE(pipeline.WaitForCatchUp());
+  ASSERT_EQ(pipeline.Stop(), 0);
+  pg_.Exec("SELECT pg_drop_replication_slot('" + pipeline.slot() + "')", db_);
+  pg_.Exec("INSERT INTO customers VALUES (2, 'b')", db_);  // would be lost silently
+
+  pipeline.Start();
+  auto code = pipeline.WaitExit(seconds(30));
+  ASSERT_TRUE(code.has_value()) << "walflow kept running without its slot:\n"
+                                << Tail(pipeline.Stderr());
+  EXPECT_NE(*code, 0);
+  const std::string err = pipeline.LastStderr();
+  EXPECT_TRUE(Contains(err, pipeline.slot())) << err;
+  EXPECT_TRUE(Contains(err, "does not exist")) << err;
+  // It did not quietly create a new slot and carry on.
+  EXPECT_EQ(pg_.Scalar("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" +
+                           pipeline.slot() + "'",
+                       db_),
+            "0");
+  EXPECT_EQ(pipeline.Events().size(), 1u);
+}
+
+TEST_F(ErrorsTest, MissingTableNamesTheTableAndTheConfigLocation) {
+  PipelineSpec spec = Spec();
+  spec.tables = {"public.customers", "public.no_such_table"};
+  WalflowPipeline pipeline(pg_, spec);
+  pipeline.Start();
+  auto code = pipeline.WaitExit(seconds(30));
+  ASSERT_TRUE(code.has_value()) << "walflow kept running:\n" << Tail(pipeline.Stderr());
+  EXPECT_NE(*code, 0);
+  const std::string err = pipeline.LastStderr();
+  EXPECT_TRUE(Contains(err, "public.no_such_table")) << err;
+  EXPECT_TRUE(Contains(err, "does not exist")) << err;
+  const std::string yaml = ReadText(pipeline.config_path());
+  const std::string location =
+      pipeline.config_path() + ":" + std::to_string(LineOf(yaml, "tables:")) + ":";
+  EXPECT_TRUE(Contains(err, location)) << "expected " << location << " in:\n" << err;
+  EXPECT_TRUE(Contains(err, "source.postgres.tables[1]")) << err;
+}
+
+TEST_F(ErrorsTest, UnreachableServerIsRetriedWithoutShowingThePassword) {
+  PipelineSpec spec = Spec();
+  spec.dsn = "host=127.0.0.1 port=" + std::to_string(UnusedPort()) + " dbname=" + db_ +
+             " user=postgres password=hunter2 connect_timeout=2";
+  WalflowPipeline pipeline(pg_, spec);
+  pipeline.Start();
+  ASSERT_TRUE(pipeline.process()->WaitForOutput("retrying", seconds(15)))
+      << Tail(pipeline.Stderr());
+  // It keeps at it: a second attempt, still running.
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        const std::string err = pipeline.LastStderr();
+        size_t first = err.find("retrying");
+        return first != std::string::npos && err.find("retrying", first + 1) != std::string::npos;
+      },
+      seconds(15)))
+      << Tail(pipeline.Stderr());
+  EXPECT_TRUE(pipeline.Running());
+  EXPECT_EQ(pipeline.Stop(), 0) << "a stop request ends the retries cleanly";
+  const std::string out = pipeline.Stderr() + pipeline.process()->Stdout();
+  EXPECT_FALSE(Contains(out, "hunter2")) << out;
+  EXPECT_TRUE(Contains(out, "connect")) << "the log says what fails:\n" << out;
+}
+
+TEST_F(ErrorsTest, PasswordNeverShownWhenAuthenticationFails) {
+  const std::string role = "secretive_" + db_;
+  pg_.Exec("CREATE ROLE " + role + " LOGIN REPLICATION PASSWORD 'right-one' IN ROLE password_auth");
+  PipelineSpec spec = Spec();
+  spec.dsn = pg_.Dsn(db_, role) + " password=hunter2";
+  WalflowPipeline pipeline(pg_, spec);
+  pipeline.Start();
+  auto code = pipeline.WaitExit(seconds(30));
+  ASSERT_TRUE(code.has_value()) << "authentication failures are not retried:\n"
+                                << Tail(pipeline.Stderr());
+  EXPECT_NE(*code, 0);
+  const std::string out = pipeline.Stderr() + pipeline.process()->Stdout();
+  EXPECT_FALSE(Contains(out, "hunter2")) << out;
+  EXPECT_TRUE(Contains(out, "password authentication failed")) << out;
+
+  auto check = RunProcess({WalflowBinary(), "check", pipeline.config_path()}, seconds(30));
+  EXPECT_EQ(check.exit_code, 1);
+  EXPECT_FALSE(Contains(check.out + check.err, "hunter2")) << check.out << check.err;
+}
+
+TEST_F(ErrorsTest, MalformedConfigExitsWithFileAndLine) {
+  TempDir dir("walflow-config");
+  struct Case {
+    std::string name;
+    std::string yaml;
+    int line;                // expected line in the message
+    std::string mentions;    // expected in the message
+  };
+  const std::string dsn = pg_.Dsn(db_);
+  const std::string good_source =
+      "source:\n"
+      "  postgres:\n"
+      "    dsn: \"" + dsn + "\"\n"
+      "    tables: [public.customers]\n";
+  const std::string good_sinks =
+      "sinks:\n"
+      "  - name: files\n"
+      "    type: jsonl\n"
+      "    path: " + dir.File("out") + "\n";
+  const std::vector<Case> cases = {
+      {"not_yaml", good_source + "sinks: [\n  - {name: files,\n", 7, ""},
+      {"unknown_key", good_source + "    slott: x\n" + good_sinks, 5, "source.postgres.slott"},
+      {"bad_duration", good_source + "    status_interval: soon\n" + good_sinks, 5,
+       "status_interval"},
+      {"bad_decimal", good_source + good_sinks + "    decimal_handling: exact\n", 9,
+       "decimal_handling"},
+      {"no_tables",
+       "source:\n  postgres:\n    dsn: \"" + dsn + "\"\n    tables: []\n" + good_sinks, 4,
+       "tables"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name + ":\n" + c.yaml);
+    const std::string path = dir.File(c.name + ".yaml");
+    WriteFile(path, c.yaml);
+    auto r = RunProcess({WalflowBinary(), "run", path}, seconds(30));
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_TRUE(Contains(r.err, path + ":" + std::to_string(c.line) + ":")) << r.err;
+    if (!c.mentions.empty()) EXPECT_TRUE(Contains(r.err, c.mentions)) << r.err;
+  }
+  auto missing = RunProcess({WalflowBinary(), "run", dir.File("missing.yaml")}, seconds(30));
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_TRUE(Contains(missing.err, dir.File("missing.yaml"))) << missing.err;
+}
+
+// The server restarts (cleanly, then as after a crash) while walflow streams and a writer
+// works between the restarts: walflow reconnects and the sink ends up exact.
+TEST_F(ErrorsTest, ServerRestartWhileStreaming) {
+  PgServer server;  // its own server: restarting it must not disturb other tests
+  const std::string db = server.CreateDatabase("restart");
+  const std::vector<std::string> tables = {"accounts"};
+  RandomWorkload::CreateTables(server, db, tables);
+  PipelineSpec spec;
+  spec.db = db;
+  spec.tables = {"public.accounts"};
+  WalflowPipeline pipeline(server, spec);
+  ASSERT_TRUE(pipeline.StartAndWaitStreaming());
+
+  RandomWorkload workload(server.Dsn(db), tables, 21);
+  for (PgStopMode mode : {PgStopMode::kFast, PgStopMode::kImmediate}) {
+    for (int i = 0; i < 50; ++i) workload.RunTransaction();
+    ASSERT_TRUE(pipeline.WaitForCatchUp());
+    for (int i = 0; i < 50; ++i) workload.RunTransaction();
+    // Restart right away: some of these are likely not yet confirmed.
+    server.Restart(mode);
+    for (int i = 0; i < 50; ++i) workload.RunTransaction();
+    ASSERT_TRUE(pipeline.Running()) << Tail(pipeline.Stderr());
+    ASSERT_TRUE(pipeline.WaitForCatchUp(seconds(60)));
+  }
+  auto events = pipeline.Events();
+  EXPECT_EQ(pipeline.Stop(), 0);
+  EXPECT_TRUE(Contains(pipeline.Stderr(), "retrying")) << "walflow says it reconnects";
+  ExpectExactlyOnce(server, db, events, tables, workload.committed_changes(), pipeline.Stderr());
+}
+
+// A slot whose WAL the server removed (max_slot_wal_keep_size) cannot be resumed; walflow
+// must say so instead of streaming with a gap.
+TEST_F(ErrorsTest, InvalidatedSlotIsReported) {
+  PgServer server;
+  server.Exec("ALTER SYSTEM SET max_slot_wal_keep_size = '1MB'");
+  server.Exec("SELECT pg_reload_conf()");
+  const std::string db = server.CreateDatabase("lost");
+  server.Exec("CREATE TABLE customers (id int PRIMARY KEY, name text)", db);
+  server.Exec("CREATE TABLE filler (id bigserial PRIMARY KEY, pad text)", db);
+  PipelineSpec spec;
+  spec.db = db;
+  spec.tables = {"public.customers"};
+  WalflowPipeline pipeline(server, spec);
+  ASSERT_TRUE(pipeline.StartAndWaitStreaming());
+  server.Exec("INSERT INTO customers VALUES (1, 'a')", db);
+  ASSERT_TRUE(pipeline.WaitForCatchUp());
+  ASSERT_EQ(pipeline.Stop(), 0);
+
+  const std::string status_sql =
+      "SELECT coalesce(wal_status, 'none') FROM pg_replication_slots WHERE slot_name = '" +
+      pipeline.slot() + "'";
+  std::string status;
+  auto deadline = std::chrono::steady_clock::now() + seconds(90);
+  while (std::chrono::steady_clock::now() < deadline) {
+    status = server.Scalar(status_sql, db);
+    if (status == "lost") break;
+    server.Exec("INSERT INTO filler (pad) SELECT repeat(md5(g::text), 30) FROM "
+                "generate_series(1, 5000) g",
+                db);
+    server.Exec("SELECT pg_switch_wal()", db);
+    server.Exec("CHECKPOINT", db);
+  }
+  if (status != "lost") {
+    GTEST_SKIP() << "the slot did not reach wal_status = 'lost' within 90 s (last: " << status
+                 << ")";
+  }
+  server.Exec("INSERT INTO customers VALUES (2, 'b')", db);
+  pipeline.Start();
+  auto code = pipeline.WaitExit(seconds(30));
+  ASSERT_TRUE(code.has_value()) << "walflow kept running on an invalidated slot:\n"
+                                << Tail(pipeline.Stderr());
+  EXPECT_NE(*code, 0);
+  const std::string err = pipeline.LastStderr();
+  EXPECT_TRUE(Contains(err, pipeline.slot())) << err;
+  EXPECT_TRUE(Contains(err, "invalidated")) << err;
+  EXPECT_EQ(pipeline.Events().size(), 1u);
+}
+
+}  // namespace
+}  // namespace walflow::test
