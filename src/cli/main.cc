@@ -33,13 +33,8 @@ void PrintUsage(FILE* to) {
                "  walflow check CONFIG                     check the config and the database\n"
                "  walflow version\n"
                "\n"
-               "Exit codes: 0 success, 1 error (the message says what to do), 2 usage or config error.\n",
+               "Exit codes: 0 success (check: all passed), 1 error or failed check, 2 usage or config error.\n",
                walflow::format::kWalflowVersion);
-}
-
-int ExitCodeFor(const Status& s) {
-  if (s.ok()) return kExitOk;
-  return s.code() == walflow::StatusCode::kInvalidArgument ? kExitUsage : kExitFailure;
 }
 
 walflow::runtime::Pipeline* g_pipeline = nullptr;
@@ -91,7 +86,7 @@ int RunCommand(const std::string& config_path, const std::string& log_level) {
   Status s = pipeline.Run();
   if (!s.ok()) {
     WF_LOG_ERROR("walflow", "{}", s.message());
-    return ExitCodeFor(s) == kExitOk ? kExitFailure : ExitCodeFor(s);
+    return kExitFailure;
   }
   return kExitOk;
 }
@@ -100,7 +95,7 @@ int CheckCommand(const std::string& config_path) {
   auto config = walflow::runtime::LoadConfig(config_path);
   if (!config.ok()) {
     std::printf("FAIL config: %s\n", config.status().message().c_str());
-    return kExitFailure;
+    return kExitUsage;
   }
   std::printf("ok   config %s: %zu table(s), %zu sink(s)\n", config_path.c_str(),
               config->postgres.tables.size(), config->sinks.size());
@@ -131,7 +126,8 @@ int CheckCommand(const std::string& config_path) {
     }
     std::printf("%s %s\n", tag, line.text.c_str());
   }
-  // The replication connection itself (pg_hba needs a "replication" line for it).
+  // The replication connection itself (replication=database: it matches pg_hba.conf lines
+  // for the database, and needs the REPLICATION privilege).
   auto repl = walflow::pg::Connection::Open(config->postgres.dsn,
                                             walflow::pg::Connection::Kind::kReplication,
                                             "walflow-check");

@@ -168,8 +168,9 @@ Result<std::vector<PgColumnInfo>> SqlCatalog::DescribeColumns(Oid relid) {
   WF_ASSIGN_OR_RETURN(
       QueryResult r,
       conn_->Query("SELECT a.attname, a.attnotnull, "
-                   "  (SELECT array_position(i.indkey::int2[], a.attnum) "
-                   "     FROM pg_index i WHERE i.indrelid = a.attrelid AND i.indisprimary) "
+                   "  (SELECT k.ord FROM pg_index i, "
+                   "     unnest(i.indkey::int2[]) WITH ORDINALITY AS k(att, ord) "
+                   "   WHERE i.indrelid = a.attrelid AND i.indisprimary AND k.att = a.attnum) "
                    "FROM pg_attribute a "
                    "WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped "
                    "ORDER BY a.attnum",

@@ -118,7 +118,8 @@ Result<SlotInfo> EnsureSlot(Connection& conn, const SetupSpec& spec, Lsn stored)
       return FailedPrecondition(
           "replication slot " + spec.slot + " does not exist, but the sinks hold changes up to " +
           stored.ToString() + ". It was dropped (or never on this server); changes made since "
-          "then cannot be streamed. Re-snapshot into empty sinks, or restore the slot");
+          "then cannot be streamed. Reset the pipeline: stop walflow, empty the sink directories "
+          "and start again (a new slot is created)");
     }
     if (!spec.create_slot) {
       return FailedPrecondition("replication slot " + spec.slot +
@@ -142,8 +143,8 @@ Result<SlotInfo> EnsureSlot(Connection& conn, const SetupSpec& spec, Lsn stored)
   if (slot.wal_status == "lost") {
     return FailedPrecondition(
         "replication slot " + spec.slot + " was invalidated by the server (wal_status = lost): "
-        "the WAL it needed was removed (max_slot_wal_keep_size). Changes are missing; drop the "
-        "slot and re-snapshot into empty sinks");
+        "the WAL it needed was removed (max_slot_wal_keep_size). Changes are missing; reset the "
+        "pipeline: drop the slot, empty the sink directories and start again");
   }
   if (slot.active) {
     return FailedPrecondition("replication slot " + spec.slot + " is in use by another process (pid " +

@@ -3,6 +3,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <filesystem>
 #include <set>
 
 #include "storage/file_io.h"
@@ -246,6 +248,9 @@ Status ParseSink(const YAML::Node& node, const std::string& file, size_t index, 
   WF_RETURN_IF_ERROR(r.Bool("transaction_metadata", &s->transaction_metadata));
   WF_RETURN_IF_ERROR(r.Size("max_file_size", &s->max_file_size));
   WF_RETURN_IF_ERROR(r.Duration("flush_interval", &s->flush_interval));
+  if (s->flush_interval < std::chrono::milliseconds(10)) {
+    return ErrorAt(r.At("flush_interval"), "must be at least 10ms");
+  }
   return r.Finish();
 }
 
@@ -339,7 +344,9 @@ Result<PipelineConfig> ParseConfig(const std::string& text, const std::string& f
       if (!names.insert(s.name).second) {
         return ErrorAt(s.location, "sink name '" + s.name + "' is used twice");
       }
-      if (!paths.insert(s.path).second) {
+      std::error_code ec;
+      std::string canonical = std::filesystem::weakly_canonical(std::filesystem::absolute(s.path), ec).string();
+      if (!paths.insert(ec ? s.path : canonical).second) {
         return ErrorAt(s.location, "two sinks write to the same path '" + s.path + "'");
       }
       cfg.sinks.push_back(std::move(s));
@@ -361,7 +368,9 @@ Result<PipelineConfig> ParseConfig(const std::string& text, const std::string& f
     std::string qs;
     WF_RETURN_IF_ERROR(top.Scalar("queue_batches", &qs, false));
     if (!qs.empty()) {
-      if (!ParseByteSize(qs, &queue) || queue == 0 || queue > 4096) {
+      char* end = nullptr;
+      queue = std::strtoull(qs.c_str(), &end, 10);
+      if (end == qs.c_str() || *end != '\0' || queue == 0 || queue > 4096) {
         return ErrorAt(top.At("queue_batches"), "expected a number between 1 and 4096");
       }
       cfg.queue_batches = queue;

@@ -173,6 +173,14 @@ Status Pipeline::RunOnce(bool* made_progress) {
   }
   WF_RETURN_IF_ERROR(pg::CheckTablesExist(*sql, spec.tables));
   WF_RETURN_IF_ERROR(pg::EnsurePublication(*sql, spec));
+  if (streamed_before_) {
+    WF_ASSIGN_OR_RETURN(pg::SlotInfo held, pg::DescribeSlot(*sql, spec.slot));
+    if (held.exists && held.active) {
+      return Unavailable("replication slot " + spec.slot + " is still held by pid " +
+                         held.active_pid +
+                         " (walflow's previous connection, until the server notices it is gone)");
+    }
+  }
   WF_ASSIGN_OR_RETURN(pg::SlotInfo slot, pg::EnsureSlot(*sql, spec, start));
 
   std::string spool_dir = config_.data_dir + "/spool";
@@ -189,6 +197,7 @@ Status Pipeline::RunOnce(bool* made_progress) {
        {"publication_names", pg::QuoteIdent(pgc.publication)},
        {"streaming", "on"},
        {"messages", "true"}}));
+  streamed_before_ = true;
   WF_LOG_INFO("pg", "streaming from slot {} at {} (publication {}, {} table(s))", pgc.slot,
               from.ToString(), pgc.publication, pgc.tables.size());
 

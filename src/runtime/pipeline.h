@@ -26,6 +26,9 @@ class Pipeline {
 
   PipelineConfig config_;
   std::atomic<bool> stop_{false};
+  // Set once streaming has started: after a lost connection the server may still show the
+  // slot active for our old session until it notices, which is worth waiting for.
+  bool streamed_before_ = false;
 };
 
 }  // namespace walflow::runtime

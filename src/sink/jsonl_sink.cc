@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "core/log.h"
+#include "format/json_writer.h"
 
 namespace walflow::sink {
 namespace {
@@ -168,9 +169,10 @@ Status JsonlSink::Write(const ChangeBatch& batch, size_t first_change, size_t fi
 }
 
 Status JsonlSink::WritePosition(const CommitPoint& p) {
-  std::string text = "{\"format\":1,\"sink\":\"" + options_.name + "\",\"file\":\"" +
-                     FileName(p.file_seq) + "\",\"offset\":" + std::to_string(p.offset) +
-                     ",\"durable_lsn\":\"" + p.end_lsn.ToString() + "\"}\n";
+  std::string text = "{\"format\":1,\"sink\":";
+  format::AppendJsonString(options_.name, &text);
+  text += ",\"file\":\"" + FileName(p.file_seq) + "\",\"offset\":" + std::to_string(p.offset) +
+          ",\"durable_lsn\":\"" + p.end_lsn.ToString() + "\"}\n";
   return storage::WriteFileAtomically(options_.path + "/" + kPositionFile, text);
 }
 

@@ -1,5 +1,5 @@
 // Debezium change events, one JSON value per line, in files under a directory:
-//   <path>/changes-000000000001.jsonl, changes-000000000002.jsonl, ...
+//   <path>/changes-00000000001.jsonl, changes-00000000002.jsonl, ...
 // named so they sort in write order, rolled by size. <path>/.walflow-position records,
 // atomically, the file and byte offset up to which the files hold complete transactions
 // and the WAL position that corresponds; bytes past it are removed on the next start.
