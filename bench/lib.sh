@@ -15,7 +15,7 @@ RSS_INTERVAL=${RSS_INTERVAL:-0.1}      # seconds between samples of walflow's RS
 BENCH_KEEP=${BENCH_KEEP:-0}            # 1 keeps the temporary folder (logs, output)
 
 BENCH_NAME=$(basename -- "$0" .sh)
-WORK=""            # temporary folder: pg/ (server), state/, out/, logs
+WORK=""            # temporary folder: pg/ (server), walflow's folders, logs
 PG_DIR=""
 PG_STARTED=0
 DSN=""             # libpq conninfo of the bench database, also used by walflow
@@ -66,13 +66,15 @@ bench_cleanup() {
     fi
   fi
   [[ -n $POLL_PID ]] && kill "$POLL_PID" 2>/dev/null
-  if ((PG_STARTED)); then
-    "$PG_LOCAL" stop "$PG_DIR" >/dev/null 2>&1 || log "warning: could not stop the server in $PG_DIR"
-  fi
   if [[ -n $WORK ]]; then
     if [[ $BENCH_KEEP == 1 ]]; then
+      ((PG_STARTED == 0)) || "$PG_LOCAL" stop "$PG_DIR" >/dev/null 2>&1 ||
+        log "warning: could not stop the server in $PG_DIR"
       log "kept $WORK"
     else
+      # destroy also stops a server whose start was interrupted, then deletes its folder.
+      ((PG_STARTED == 0)) || "$PG_LOCAL" destroy "$PG_DIR" >/dev/null 2>&1 ||
+        log "warning: could not stop the server in $PG_DIR"
       rm -rf -- "$WORK"
     fi
   fi
@@ -86,11 +88,7 @@ bench_start_server() {
   trap bench_cleanup EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
-  chmod 755 "$WORK"  # the server runs as user postgres and must reach $PG_DIR
-  PG_DIR=$WORK/pg
-  mkdir "$PG_DIR"
-  if [[ $(id -u) -eq 0 ]]; then chown postgres: "$PG_DIR"; fi
-  mkdir "$WORK/state" "$WORK/out"
+  PG_DIR=$WORK/pg  # pg-local.sh creates it and lets the postgres user in
 
   PG_STARTED=1
   local port
@@ -162,22 +160,26 @@ run_marking_end() {
   } | sql
 }
 
+# Writes a walflow config reading SLOT, with its state in DIR/state and its jsonl sink
+# writing to DIR/out (both created empty).
 walflow_write_config() {
-  cat >"$1" <<EOF
+  local config=$1 slot=$2 dir=$3
+  mkdir -p "$dir/state" "$dir/out"
+  cat >"$config" <<EOF
 source:
   postgres:
     dsn: "$DSN"
-    slot: bench_walflow
+    slot: $slot
     publication: bench_pub
     tables: [public.bench_items]
     snapshot: never
-data_dir: $WORK/state
+data_dir: $dir/state
 log:
   level: info
 sinks:
   - name: files
     type: jsonl
-    path: $WORK/out
+    path: $dir/out
     decimal_handling: string
     schemas: false
 EOF
@@ -193,6 +195,14 @@ proc_status_kb() {
     fi
   done <"/proc/$pid/status"
   return 1
+}
+
+# CPU time (user + system) PID has used so far, in seconds.
+proc_cpu_seconds() {
+  local stat fields
+  stat=$(<"/proc/$1/stat")
+  read -r -a fields <<<"${stat##*) }"  # fields[0] is field 3 (state) of proc(5)
+  awk -v u="${fields[11]}" -v s="${fields[12]}" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (u + s) / hz }'
 }
 
 # True while PID runs (a zombie child that has exited does not count).
@@ -319,6 +329,10 @@ walflow_wait_confirmed() {
   poll_close
 }
 
-# Bytes and lines of what the sink wrote.
-output_bytes() { find "$WORK/out" -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }'; }
-output_lines() { find "$WORK/out" -type f -name '*.jsonl' -exec cat -- {} + | wc -l; }
+# Bytes of the files under DIR, and lines of its *.jsonl files.
+output_bytes() { find "$1" -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%.0f\n", s }'; }
+output_lines() { find "$1" -type f -name '*.jsonl' -exec cat -- {} + | wc -l; }
+
+# Median of the numbers given as arguments.
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+load_average() { cut -d' ' -f1-3 /proc/loadavg; }
