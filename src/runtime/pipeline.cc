@@ -23,6 +23,8 @@ using std::chrono::milliseconds;
 
 constexpr const char* kApplicationName = "walflow";
 constexpr const char* kHeartbeatPrefix = "walflow_heartbeat";
+// How long the reader waits for more of the stream before handing on a part-filled batch.
+constexpr milliseconds kBatchLinger{5};
 
 int64_t NowPgMicros() {
   auto us = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -292,13 +294,18 @@ Status Pipeline::RunOnce(bool* made_progress) {
     }
     auto msg = repl->ReadCopyData(milliseconds(0));
     if (msg.ok() && !msg->has_value()) {
-      // Nothing buffered: hand on what we have before waiting.
-      s = assembler.Flush();
-      if (!s.ok()) {
-        result = s;
-        break;
+      // Nothing buffered. Under load more arrives within a few milliseconds: wait that
+      // long before handing on a part-filled batch, so batches stay large and the sink
+      // thread is woken per batch rather than per network read.
+      msg = repl->ReadCopyData(kBatchLinger);
+      if (msg.ok() && !msg->has_value()) {
+        s = assembler.Flush();
+        if (!s.ok()) {
+          result = s;
+          break;
+        }
+        msg = repl->ReadCopyData(milliseconds(100));
       }
-      msg = repl->ReadCopyData(milliseconds(100));
     }
     if (!msg.ok()) {
       result = msg.status();
@@ -344,7 +351,10 @@ Status Pipeline::RunOnce(bool* made_progress) {
       }
     }
     auto now = Clock::now();
-    if (now >= next_status) {
+    // Confirm as soon as a sink made more durable (at most every 20 ms), so the server can
+    // recycle WAL promptly; otherwise every status interval as a keepalive.
+    if (now >= next_status ||
+        (confirmed() > last_flush_sent && now >= next_status - pgc.status_interval + milliseconds(20))) {
       s = send_status(false);
       if (!s.ok()) {
         result = s;

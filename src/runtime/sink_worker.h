@@ -14,6 +14,9 @@
 
 namespace walflow::runtime {
 
+// Shortest time between two checkpoints when the queue is idle.
+constexpr std::chrono::milliseconds kIdleCheckpointSpacing{50};
+
 class SinkWorker {
  public:
   SinkWorker(std::unique_ptr<sink::Sink> sink, size_t queue_batches,
