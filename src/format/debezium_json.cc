@@ -141,9 +141,11 @@ void DebeziumJsonEncoder::AppendFieldSchema(const ValueType& type, bool optional
       break;
     }
     case ValueKind::kArray:
-      open("array");
-      out->append(",\"items\":");
+      // JsonConverter's order for arrays: type, items, optional.
+      out->append("{\"type\":\"array\",\"items\":");
       AppendFieldSchema(*type.element, true, nullptr, out);
+      out->append(",\"optional\":");
+      out->append(optional ? "true" : "false");
       break;
   }
   if (field != nullptr) {
@@ -378,7 +380,8 @@ bool DebeziumJsonEncoder::AppendTyped(const ValueType& type, std::string_view te
       elements.swap(elements_);
       scratch.swap(array_scratch_);
       bool ok = true;
-      if (!pg::ParseArray(text, &elements, &scratch)) {
+      if (!pg::ParseArray(text, &elements, &scratch,
+                          pg::ArrayDelimiter(type.element->type_oid.value))) {
         AppendJsonString(text, out);
       } else {
         out->push_back('[');
@@ -553,7 +556,7 @@ Status DebeziumJsonEncoder::AppendValue(const ChangeBatch& batch, const Change& 
     out->append("\",\"total_order\":");
     AppendInt(change.seq, out);
     out->append(",\"data_collection_order\":");
-    AppendInt(static_cast<int64_t>(++tx_table_order_[&table]), out);
+    AppendInt(static_cast<int64_t>(++tx_table_order_[table.relid]), out);
     out->push_back('}');
   } else {
     out->append("null");

@@ -70,7 +70,7 @@ class DebeziumJsonEncoder {
   // Transaction metadata counters: the current transaction and per-table order in it.
   Lsn tx_commit_lsn_;
   uint32_t tx_xid_ = 0;
-  std::unordered_map<const TableSchema*, uint64_t> tx_table_order_;
+  std::unordered_map<Oid, uint64_t> tx_table_order_;  // by table, across schema changes
   // Scratch buffers reused between values.
   std::string scratch_;
   std::string array_scratch_;

@@ -6,7 +6,7 @@
 namespace walflow::format {
 
 void AppendJsonString(std::string_view text, std::string* out) {
-  static const char kHex[] = "0123456789abcdef";
+  static const char kHex[] = "0123456789ABCDEF";
   out->push_back('"');
   size_t run = 0;  // start of the current run of characters that need no escape
   for (size_t i = 0; i < text.size(); ++i) {

@@ -52,7 +52,9 @@ bool ChangeAssembler::Spooled(const MessageHeader& m, bool is_schema, Status* st
                        " at WAL " + m.wal_start.ToString() + " outside any Stream Start");
     return true;
   }
+  uint64_t before = it->second->bytes();
   *status = it->second->Append(m.wal_start, *m.xid, m.raw, is_schema);
+  stats_.spooled_bytes += it->second->bytes() - before;
   return true;
 }
 
@@ -220,6 +222,9 @@ bool ChangeAssembler::KeysDiffer(const TableSchema& table, int32_t a, int32_t b)
   const Datum* ra = batch_->Row(a);
   const Datum* rb = batch_->Row(b);
   for (int k : table.key_columns) {
+    // A replica identity index other than the primary key leaves the primary-key
+    // columns out of the old tuple: there is nothing to compare.
+    if (ra[k].kind == Datum::Kind::kNull && !table.columns[k].replica_key) continue;
     if (ra[k].kind != rb[k].kind) return true;
     if (ra[k].kind == Datum::Kind::kText && batch_->Text(ra[k]) != batch_->Text(rb[k])) return true;
   }
@@ -312,6 +317,7 @@ Status ChangeAssembler::OnStreamCommit(const StreamCommitMessage& m) {
   }
   std::unique_ptr<StreamSpool> spool = std::move(it->second);
   spools_.erase(it);
+  stats_.spooled_bytes -= spool->bytes();
   if (spool->spilled()) {
     WF_LOG_DEBUG("pg", "replaying streamed transaction {} ({} bytes spooled)", m.top_xid.value,
                  spool->bytes());
@@ -330,12 +336,16 @@ Status ChangeAssembler::OnStreamCommit(const StreamCommitMessage& m) {
 Status ChangeAssembler::OnStreamAbort(const StreamAbortMessage& m) {
   auto it = spools_.find(m.top_xid);
   if (it == spools_.end()) return Status::OK();
+  const uint64_t before = it->second->bytes();
   if (m.sub_xid == m.top_xid) {
     spools_.erase(it);
+    stats_.spooled_bytes -= before;
     ++stats_.aborted_streams;
     return Status::OK();
   }
-  return it->second->AbortSubtransaction(m.sub_xid);
+  Status s = it->second->AbortSubtransaction(m.sub_xid);
+  stats_.spooled_bytes = stats_.spooled_bytes - before + it->second->bytes();
+  return s;
 }
 
 }  // namespace walflow::pg

@@ -24,47 +24,92 @@ std::string Trim(std::string s) {
 
 }  // namespace
 
-std::string MaskDsn(std::string_view dsn) {
-  std::string out(dsn);
-  // URL form: scheme://user:password@host
+namespace {
+
+bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+
+// Masks in place, keeping the user's spelling of the rest: the URL's user:password@, every
+// query parameter whose name ends in "password", and every key=value pair whose key ends
+// in "password".
+std::string MaskInPlace(std::string out) {
   auto scheme = out.find("://");
   if (scheme != std::string::npos) {
     auto at = out.find('@', scheme + 3);
     auto colon = out.find(':', scheme + 3);
-    if (at != std::string::npos && colon != std::string::npos && colon < at) {
+    auto slash = out.find('/', scheme + 3);
+    if (at != std::string::npos && colon != std::string::npos && colon < at &&
+        (slash == std::string::npos || at < slash)) {
       out.replace(colon + 1, at - colon - 1, "****");
     }
-    // password=... as a query parameter
-    auto p = out.find("password=");
-    if (p != std::string::npos) {
-      auto end = out.find('&', p);
-      out.replace(p + 9, (end == std::string::npos ? out.size() : end) - p - 9, "****");
+    auto query = out.find('?');
+    while (query != std::string::npos && query < out.size()) {
+      size_t start = query + 1;
+      size_t eq = out.find('=', start);
+      size_t amp = out.find('&', start);
+      if (eq == std::string::npos) break;
+      if (amp != std::string::npos && amp < eq) {
+        query = amp;
+        continue;
+      }
+      std::string name = out.substr(start, eq - start);
+      size_t value_end = amp == std::string::npos ? out.size() : amp;
+      if (name.size() >= 8 && name.compare(name.size() - 8, 8, "password") == 0) {
+        out.replace(eq + 1, value_end - eq - 1, "****");
+        value_end = eq + 5;
+      }
+      query = value_end < out.size() ? value_end : std::string::npos;
     }
     return out;
   }
-  // key=value form; the value may be quoted with single quotes and escapes.
-  size_t pos = 0;
-  while ((pos = out.find("password", pos)) != std::string::npos) {
-    size_t i = pos + 8;
-    while (i < out.size() && out[i] == ' ') ++i;
-    if (i >= out.size() || out[i] != '=' || (pos > 0 && out[pos - 1] != ' ')) {
-      pos += 8;
-      continue;
-    }
+  size_t i = 0;
+  while (i < out.size()) {
+    while (i < out.size() && IsSpace(out[i])) ++i;
+    size_t key_start = i;
+    while (i < out.size() && out[i] != '=' && !IsSpace(out[i])) ++i;
+    std::string key = out.substr(key_start, i - key_start);
+    while (i < out.size() && IsSpace(out[i])) ++i;
+    if (i >= out.size() || out[i] != '=') break;
     ++i;
-    while (i < out.size() && out[i] == ' ') ++i;
-    size_t start = i;
+    while (i < out.size() && IsSpace(out[i])) ++i;
+    size_t value_start = i;
     if (i < out.size() && out[i] == '\'') {
       ++i;
       while (i < out.size() && out[i] != '\'') i += (out[i] == '\\') ? 2 : 1;
       i = std::min(out.size(), i + 1);
     } else {
-      while (i < out.size() && out[i] != ' ') ++i;
+      while (i < out.size() && !IsSpace(out[i])) i += (out[i] == '\\') ? 2 : 1;
+      i = std::min(out.size(), i);
     }
-    out.replace(start, i - start, "****");
-    pos = start + 4;
+    if (key.size() >= 8 && key.compare(key.size() - 8, 8, "password") == 0) {
+      out.replace(value_start, i - value_start, "****");
+      i = value_start + 4;
+    }
   }
   return out;
+}
+
+}  // namespace
+
+std::string MaskDsn(std::string_view dsn) {
+  std::string masked = MaskInPlace(std::string(dsn));
+  // Safety net: if any secret libpq would read survived the masking, show libpq's own
+  // parse with the secrets replaced instead.
+  char* err = nullptr;
+  PQconninfoOption* parsed = PQconninfoParse(std::string(dsn).c_str(), &err);
+  if (err) PQfreemem(err);
+  if (parsed == nullptr) return masked;
+  bool leaked = false;
+  std::string rebuilt;
+  for (PQconninfoOption* o = parsed; o->keyword != nullptr; ++o) {
+    if (o->val == nullptr || o->val[0] == '\0') continue;
+    bool secret = std::strstr(o->keyword, "password") != nullptr ||
+                  (o->dispchar != nullptr && o->dispchar[0] == '*');
+    if (secret && masked.find(o->val) != std::string::npos) leaked = true;
+    if (!rebuilt.empty()) rebuilt.push_back(' ');
+    rebuilt += std::string(o->keyword) + "=" + (secret ? std::string("****") : std::string(o->val));
+  }
+  PQconninfoFree(parsed);
+  return leaked ? rebuilt : masked;
 }
 
 std::string QuoteIdent(std::string_view ident) {

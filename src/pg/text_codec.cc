@@ -1,6 +1,7 @@
 #include "pg/text_codec.h"
 
 #include <charconv>
+#include <limits>
 #include <cstring>
 
 namespace walflow::pg {
@@ -12,6 +13,14 @@ constexpr int64_t kMicrosPerDay = 86400LL * kMicrosPerSecond;
 constexpr int64_t kMicrosPerMonth = 2629800LL * kMicrosPerSecond;
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// PostgreSQL's range exceeds int64 microseconds since 1970 at the far ends (timestamps in
+// the year 294276, intervals of millions of years); such values saturate.
+int64_t Saturate(__int128 v) {
+  if (v > std::numeric_limits<int64_t>::max()) return std::numeric_limits<int64_t>::max();
+  if (v < std::numeric_limits<int64_t>::min()) return std::numeric_limits<int64_t>::min();
+  return static_cast<int64_t>(v);
+}
 
 // Reads an unsigned decimal number at text[*pos]; at least one digit.
 bool ReadUnsigned(std::string_view text, size_t* pos, int64_t* out, size_t max_digits = 18) {
@@ -180,12 +189,13 @@ bool ParseTimestamp(std::string_view text, int64_t* micros) {
   ReadBcSuffix(text, &pos, &y);
   if (pos != text.size()) return false;
   int64_t days = DaysFromCivil(y, static_cast<unsigned>(m), static_cast<unsigned>(d));
-  *micros = days * kMicrosPerDay + clock - offset * kMicrosPerSecond;
+  *micros = Saturate(static_cast<__int128>(days) * kMicrosPerDay + clock -
+                     static_cast<__int128>(offset) * kMicrosPerSecond);
   return true;
 }
 
 bool ParseInterval(std::string_view text, int64_t* micros) {
-  int64_t total = 0;
+  __int128 total = 0;
   size_t pos = 0;
   bool any = false;
   while (pos < text.size()) {
@@ -214,7 +224,7 @@ bool ParseInterval(std::string_view text, int64_t* micros) {
     size_t unit_start = pos;
     while (pos < text.size() && text[pos] != ' ') ++pos;
     std::string_view unit = text.substr(unit_start, pos - unit_start);
-    int64_t v = sign * n;
+    __int128 v = static_cast<__int128>(sign) * n;
     if (unit == "year" || unit == "years") {
       total += v * 12 * kMicrosPerMonth;
     } else if (unit == "mon" || unit == "mons") {
@@ -227,7 +237,7 @@ bool ParseInterval(std::string_view text, int64_t* micros) {
     any = true;
   }
   if (!any) return false;
-  *micros = total;
+  *micros = Saturate(total);
   return true;
 }
 
@@ -345,7 +355,8 @@ bool DecimalToUnscaled(std::string_view text, std::string* bytes, int32_t* scale
   return true;
 }
 
-bool ParseArray(std::string_view text, std::vector<ArrayElement>* out, std::string* scratch) {
+bool ParseArray(std::string_view text, std::vector<ArrayElement>* out, std::string* scratch,
+                char delimiter) {
   out->clear();
   scratch->clear();
   size_t pos = 0;
@@ -395,7 +406,7 @@ bool ParseArray(std::string_view text, std::vector<ArrayElement>* out, std::stri
       while (pos < end && text[pos] == ' ') ++pos;
     } else {
       size_t start = pos;
-      while (pos < end && text[pos] != ',') ++pos;
+      while (pos < end && text[pos] != delimiter) ++pos;
       size_t stop = pos;
       while (stop > start && text[stop - 1] == ' ') --stop;
       el.text = text.substr(start, stop - start);
@@ -407,7 +418,7 @@ bool ParseArray(std::string_view text, std::vector<ArrayElement>* out, std::stri
     }
     out->push_back(el);
     if (pos == end) break;
-    if (text[pos] != ',') return false;
+    if (text[pos] != delimiter) return false;
     ++pos;
   }
   for (const Pending& p : pending) {

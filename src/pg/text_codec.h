@@ -49,7 +49,15 @@ struct ArrayElement {
   bool is_null = false;
   std::string_view text;
 };
-bool ParseArray(std::string_view text, std::vector<ArrayElement>* out, std::string* scratch);
+// `delimiter` is the element type's typdelim: ',' for every built-in type but box (';').
+bool ParseArray(std::string_view text, std::vector<ArrayElement>* out, std::string* scratch,
+                char delimiter = ',');
+
+// The typdelim of a built-in element type.
+constexpr uint32_t kBoxTypeOid = 603;
+inline char ArrayDelimiter(uint32_t element_type_oid) {
+  return element_type_oid == kBoxTypeOid ? ';' : ',';
+}
 
 void AppendBase64(std::string_view bytes, std::string* out);
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <limits>
 #include <filesystem>
 #include <set>
 
@@ -300,6 +301,7 @@ bool ParseByteSize(const std::string& text, uint64_t* out) {
   else if (unit == "MB" || unit == "MiB") mul = 1ull << 20;
   else if (unit == "GB" || unit == "GiB") mul = 1ull << 30;
   else return false;
+  if (n > std::numeric_limits<uint64_t>::max() / mul) return false;
   *out = n * mul;
   return true;
 }

@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -108,11 +109,14 @@ Result<Lsn> JsonlSink::Open() {
     std::string file = JsonField(text, "file");
     std::string offset = JsonField(text, "offset");
     uint64_t seq;
-    if (!lsn || !ParseFileSeq(file, &seq) || offset.empty()) {
+    uint64_t offset_value = 0;
+    auto [end, ec] = std::from_chars(offset.data(), offset.data() + offset.size(), offset_value);
+    if (!lsn || !ParseFileSeq(file, &seq) || offset.empty() || ec != std::errc() ||
+        end != offset.data() + offset.size()) {
       return DataLoss("sink " + options_.name + ": " + dir + "/" + kPositionFile +
                       " is damaged; cannot tell what the files hold");
     }
-    durable_ = CommitPoint{seq, std::stoull(offset), *lsn};
+    durable_ = CommitPoint{seq, offset_value, *lsn};
   }
   // Remove what a crash left past the durable point.
   for (uint64_t seq : seqs) {
@@ -193,11 +197,17 @@ Result<Lsn> JsonlSink::Checkpoint() {
 }
 
 Status JsonlSink::Close() {
-  if (!file_.is_open()) return Status::OK();
-  auto r = Checkpoint();
-  Status s = file_.Close();
-  if (!r.ok()) return r.status();
-  return s;
+  Status result;
+  if (file_.is_open()) {
+    auto r = Checkpoint();
+    Status s = file_.Close();
+    result = r.ok() ? s : r.status();
+  }
+  if (lock_fd_ >= 0) {
+    ::close(lock_fd_);  // releases the flock
+    lock_fd_ = -1;
+  }
+  return result;
 }
 
 }  // namespace walflow::sink

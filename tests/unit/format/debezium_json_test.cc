@@ -113,7 +113,8 @@ std::string GoldenPath(const std::string& name) {
 // Compares `actual` (one compact event) with the golden file `name`.
 void ExpectGolden(const std::string& name, const std::string& actual) {
   SCOPED_TRACE("golden file " + GoldenPath(name));
-  ASSERT_NO_THROW((void)Json::parse(actual)) << "encoder output is not valid JSON: " << actual;
+  Json parsed;
+  ASSERT_NO_THROW(parsed = Json::parse(actual)) << "encoder output is not valid JSON: " << actual;
   EXPECT_EQ(Minify(actual), actual) << "encoder output has whitespace outside strings";
   const char* update = std::getenv("WALFLOW_UPDATE_GOLDEN");
   if (update != nullptr && std::string(update) == "1") {
@@ -124,7 +125,7 @@ void ExpectGolden(const std::string& name, const std::string& actual) {
   std::stringstream ss;
   ss << in.rdbuf();
   const std::string golden = ss.str();
-  ASSERT_NO_THROW((void)Json::parse(golden)) << "golden file is not valid JSON";
+  ASSERT_NO_THROW(parsed = Json::parse(golden)) << "golden file is not valid JSON";
   EXPECT_EQ(actual, Minify(golden));
 }
 
@@ -652,7 +653,6 @@ TEST_F(DebeziumFieldTest, StringEscaping) {
 TEST_F(DebeziumFieldTest, ControlCharactersUseJacksonsUpperCaseHex) {
   // bug reported: json_writer.h promises Jackson's escaping, but Jackson (CharTypes.HC =
   // "0123456789ABCDEF") writes \u001F while AppendJsonString writes \u001f.
-  GTEST_SKIP() << "bug reported: lower-case hex in \\u escapes";
   std::string out;
   AppendJsonString("\x01\x1f\x0b", &out);
   EXPECT_EQ(out, "\"\\u0001\\u001F\\u000B\"");
@@ -673,7 +673,9 @@ TEST_F(DebeziumFieldTest, FieldNamesAreEscaped) {
     EXPECT_EQ(v["after"]["co\"l\n"], 5);
     EXPECT_EQ(v["source"]["schema"], "we\"ird");
     EXPECT_EQ(v["source"]["table"], "ta\\ble");
-    if (schemas) EXPECT_EQ(j["schema"]["name"], "wf.we\"ird.ta\\ble.Envelope");
+    if (schemas) {
+      EXPECT_EQ(j["schema"]["name"], "wf.we\"ird.ta\\ble.Envelope");
+    }
   }
 }
 
@@ -781,6 +783,18 @@ TEST_F(DebeziumFieldTest, ValueSchemaPerTypeAndDecimalMode) {
   EXPECT_EQ(j["payload"]["after"]["c_numeric"], 12345.67);
 }
 
+TEST_F(DebeziumFieldTest, ArraySchemaKeysInJsonConvertersOrder) {
+  // bug reported: Kafka's JsonConverter.asJsonSchema writes an array schema as
+  // {"type":"array","items":...,"optional":...}; the encoder writes "optional" before
+  // "items". Same JSON value, different bytes. (When fixed, regenerate the golden files.)
+  ChangeBatch b;
+  AddChange(&b, table_, ChangeOp::kCreate).after = AddRow(&b, Cells(AllTypesRow()));
+  std::string out = EncodeValue(Opts(true, DecimalHandling::kPrecise), b);
+  EXPECT_NE(out.find("{\"type\":\"array\",\"items\":{\"type\":\"int32\",\"optional\":true},"
+                     "\"optional\":true,\"field\":\"c_int_arr\"}"),
+            std::string::npos);
+}
+
 TEST_F(DebeziumFieldTest, KeyWithAndWithoutSchema) {
   ChangeBatch b;
   AddChange(&b, table_, ChangeOp::kCreate).after = AddRow(&b, Cells(AllTypesRow()));
@@ -840,6 +854,42 @@ TEST_F(DebeziumFieldTest, TransactionMetadataCountsPerTransactionAndTable) {
   EXPECT_EQ(tx[3], (Json{{"id", "701:" + std::to_string(0x16B374DA00ULL)},
                          {"total_order", 1},
                          {"data_collection_order", 1}}));
+}
+
+TEST_F(DebeziumFieldTest, DataCollectionOrderSurvivesASchemaChangeInsideTheTransaction) {
+  // bug reported: data_collection_order is counted per TableSchema pointer. An ALTER TABLE
+  // inside a transaction gives the table a new TableSchema (a new Relation message), and
+  // the count for that table starts again at 1; Debezium counts per table.
+  auto v1 = CompositeKeyTable();
+  auto v2 = std::make_shared<TableSchema>(*v1);
+  v2->version = v1->version + 1;
+  v2->columns.push_back(Column("extra", Type(ValueKind::kBoolean, "bool", 16)));
+  ChangeBatch b;
+  AddChange(&b, v1, ChangeOp::kCreate, 1).after =
+      AddRow(&b, {"1", "n", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "1.000"});
+  AddChange(&b, v2, ChangeOp::kCreate, 2).after =
+      AddRow(&b, {"2", "n", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "1.000", "t"});
+  DebeziumJsonEncoder enc(Opts(false, DecimalHandling::kPrecise, true));
+  std::string o1, o2;
+  ASSERT_TRUE(enc.AppendValue(b, b.changes()[0], &o1).ok());
+  ASSERT_TRUE(enc.AppendValue(b, b.changes()[1], &o2).ok());
+  EXPECT_EQ(Json::parse(o1)["transaction"]["data_collection_order"], 1);
+  EXPECT_EQ(Json::parse(o2)["transaction"]["data_collection_order"], 2);
+}
+
+TEST_F(DebeziumFieldTest, ArrayOfBoxUsesItsSemicolonDelimiter) {
+  // bug reported: ParseArray always splits on ',', but box[] (the one built-in type whose
+  // typdelim is ';') prints "{(1,1),(0,0);(2,2),(1,1)}". An array of box (resolved through
+  // the catalog as an array of text-fallback elements) comes out split inside each box.
+  auto t = std::make_shared<TableSchema>();
+  t->schema = "public";
+  t->name = "shapes";
+  t->version = 1;
+  t->columns = {Column("boxes", ArrayOf(Type(ValueKind::kText, "box", 603), "_box", 1020))};
+  ChangeBatch b;
+  AddChange(&b, t, ChangeOp::kCreate).after = AddRow(&b, {"{(1,1),(0,0);(2,2),(1,1)}"});
+  Json v = Json::parse(EncodeValue(Opts(false, DecimalHandling::kPrecise), b));
+  EXPECT_EQ(v["after"]["boxes"], (Json{"(1,1),(0,0)", "(2,2),(1,1)"}));
 }
 
 TEST_F(DebeziumFieldTest, UnreadableValuesNameTableAndColumn) {

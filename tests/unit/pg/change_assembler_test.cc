@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <ostream>
 #include <string>
@@ -85,6 +86,8 @@ class FakeCatalog : public Catalog {
 struct FlatChange {
   char op = 0;
   std::string table;
+  // Schema versions are unique in the process, so tests compare their rank among the
+  // versions seen by one assembler: 1 for the oldest schema, 2 for the next, ...
   uint32_t version = 0;
   std::vector<std::string> before, after;  // empty when the image is absent
   uint64_t lsn = 0, commit_lsn = 0;
@@ -174,6 +177,14 @@ class Harness {
         f.commit_time_us = c.commit_time_us;
         changes.push_back(std::move(f));
       }
+    }
+    std::vector<uint32_t> versions;
+    for (const auto& c : changes) versions.push_back(c.version);
+    std::sort(versions.begin(), versions.end());
+    versions.erase(std::unique(versions.begin(), versions.end()), versions.end());
+    for (auto& c : changes) {
+      c.version = static_cast<uint32_t>(
+          std::lower_bound(versions.begin(), versions.end(), c.version) - versions.begin() + 1);
     }
   }
 
@@ -350,6 +361,29 @@ TEST_F(ChangeAssemblerTest, PrimaryKeyChangeBecomesDeleteAndCreate) {
   ASSERT_EQ(h.markers.size(), 1u);
   EXPECT_EQ(h.markers[0].change_count, 2u);
   EXPECT_EQ(h.markers[0].change_end, 2u);
+}
+
+TEST_F(ChangeAssemblerTest, ReplicaIdentityIndexChangeWithUnchangedPrimaryKeyIsAnUpdate) {
+  // bug reported: with REPLICA IDENTITY USING INDEX on a unique index other than the
+  // primary key, the server sends a 'K' old tuple holding only the index columns (the
+  // primary key columns arrive as 'n'). KeysDiffer compares the primary key columns and
+  // sees NULL vs the new value, so an update that keeps the primary key becomes a delete
+  // (whose key is {"id":null}) and a create.
+                  "primary key change";
+  Harness h(Options(), &catalog_);  // the catalog says: primary key (id)
+  FEED(h, 0x10, test::WireBegin(0x100, 0, 5));
+  FEED(h, 0x10, test::WireRelation(kOrders, "public", "orders", 'i',
+                                   {{"id", 23, -1, false},
+                                    {"note", 25, -1, true},  // the unique replica identity index
+                                    {"amount", 1700, kNumeric10_2, false},
+                                    {"mood", kMood, -1, false}}));
+  FEED(h, 0x20, test::WireUpdate(kOrders, 'K', {N(), T("old note"), N(), N()},
+                                 {T("1"), T("new note"), T("1.00"), T("sad")}));
+  FEED(h, 0x100, test::WireCommit(0x100, 0x108, 0));
+  h.Collect();
+  ASSERT_EQ(h.changes.size(), 1u);
+  EXPECT_EQ(h.changes[0].op, 'u');
+  EXPECT_EQ(h.changes[0].after[0], "1");
 }
 
 TEST_F(ChangeAssemblerTest, FullRowUpdateWithSameKeyIsAnUpdateWithBefore) {
@@ -680,7 +714,6 @@ TEST_F(ChangeAssemblerTest, SpoolSpillsToAFileAndIsRemovedAfterCommit) {
 TEST_F(ChangeAssemblerTest, StatsCountSpooledBytes) {
   // bug reported: AssemblerStats::spooled_bytes ("currently held in spools") is never
   // updated by ChangeAssembler; it stays 0 while a streamed transaction is spooled.
-  GTEST_SKIP() << "bug reported: stats().spooled_bytes is never maintained";
   Harness h(Options(), &catalog_);
   FEED(h, 0x100, test::WireStreamStart(800, true));
   FEED(h, 0x100, RelOrders(800));
@@ -815,7 +848,9 @@ TEST_P(ChangeAssemblerBatchingTest, SameChangesWhateverTheBatchSizeOrSpoolLimit)
   ScenarioResult r = RunScenario(o, &catalog_);
   EXPECT_EQ(r.changes, ExpectedScenarioChanges());
   EXPECT_EQ(r.markers, ExpectedScenarioMarkers());
-  if (o.batch_max_changes <= 2) EXPECT_GE(r.batches, ExpectedScenarioChanges().size() / 2);
+  if (o.batch_max_changes <= 2) {
+    EXPECT_GE(r.batches, ExpectedScenarioChanges().size() / 2);
+  }
   EXPECT_TRUE(dir_.List().empty()) << "spool files left behind";
 }
 

@@ -449,7 +449,7 @@ TEST_F(PgOutputDecoderTest, EmptyMessageIsRejected) {
 }
 
 TEST_F(PgOutputDecoderTest, UnknownTagsAreRejected) {
-  for (int tag : {'Z', 'X', 'a', 'z', 0, 1, 0x7f, 0x80, 0xff}) {
+  for (int tag : {int{'Z'}, int{'X'}, int{'a'}, int{'z'}, 0, 1, 0x7f, 0x80, 0xff}) {
     SCOPED_TRACE(tag);
     std::string msg(1, static_cast<char>(tag));
     msg += std::string(40, '\0');
@@ -545,14 +545,18 @@ TEST(PgOutputTruncation, EveryPrefixOfEveryMessageIsRejected) {
     {
       RecordingListener listener;
       PgOutputDecoder decoder(&listener);
-      if (c.in_stream) ASSERT_TRUE(decoder.Consume(Lsn(1), test::WireStreamStart(5, true)).ok());
+      if (c.in_stream) {
+        ASSERT_TRUE(decoder.Consume(Lsn(1), test::WireStreamStart(5, true)).ok());
+      }
       ASSERT_TRUE(decoder.Consume(Lsn(2), c.message).ok()) << c.name;
       EXPECT_EQ(listener.calls.size(), c.in_stream ? 2u : 1u) << c.name;
     }
     for (size_t len = 0; len < c.message.size(); ++len) {
       RecordingListener listener;
       PgOutputDecoder decoder(&listener);
-      if (c.in_stream) ASSERT_TRUE(decoder.Consume(Lsn(1), test::WireStreamStart(5, true)).ok());
+      if (c.in_stream) {
+        ASSERT_TRUE(decoder.Consume(Lsn(1), test::WireStreamStart(5, true)).ok());
+      }
       const size_t before = listener.calls.size();
       // A copy of exactly `len` bytes, so that reading past it is a real overrun (ASan).
       std::string prefix = c.message.substr(0, len);

@@ -147,7 +147,11 @@ TEST_P(StreamSpoolTest, SchemaRecordsAreReAddedAgainWhenAnEarlierSubtransactionA
 
 TEST_P(StreamSpoolTest, ReplayStopsAtTheFirstError) {
   StreamSpool spool(dir_.path(), kTop, limit());
-  for (int i = 0; i < 10; ++i) ASSERT_TRUE(spool.Append(Lsn(i), kTop, "m" + std::to_string(i), false).ok());
+  for (int i = 0; i < 10; ++i) {
+    std::string m = "m";
+    m += std::to_string(i);
+    ASSERT_TRUE(spool.Append(Lsn(i), kTop, m, false).ok());
+  }
   int calls = 0;
   Status s = spool.Replay([&](Lsn lsn, std::string_view) {
     ++calls;

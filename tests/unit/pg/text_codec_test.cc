@@ -130,6 +130,18 @@ TEST(ParseTimestampTest, BeforeChristAndAfterYear9999) {
   EXPECT_EQ(Timestamp("10000-01-01 00:00:00+00"), 253402300800000000);
 }
 
+TEST(ParseTimestampTest, LatestPostgresTimestampDoesNotWrapAround) {
+  // bug reported: PostgreSQL's last timestamp, 294276-12-31 23:59:59.999999, is
+  // 9224318015999999999 µs after the Unix epoch, beyond INT64_MAX; ParseTimestamp computes
+  // days * 86400000000 + clock in int64 without a check (undefined behaviour) and returns a
+  // negative value instead of failing.
+  for (const char* t : {"294276-12-31 23:59:59.999999", "294276-12-31 23:59:59.999999+00"}) {
+    int64_t v = 0;
+    bool ok = ParseTimestamp(t, &v);
+    EXPECT_TRUE(!ok || v > 0) << t << " parsed as " << v;
+  }
+}
+
 TEST(ParseTimestampTest, Rejects) {
   for (const char* bad : {"", "2024-01-15", "2024-01-15T08:15:30", "2024-01-15 08:15",
                           "2024-01-15 08:15:30 UTC", "2024-01-15 08:15:30+", "infinity",
@@ -154,6 +166,20 @@ TEST(ParseIntervalTest, PostgresStyle) {
   EXPECT_EQ(Interval("3 years"), 36 * kMonth);
   EXPECT_EQ(Interval("12 mons"), Interval("1 year"));
   EXPECT_EQ(Interval("00:00:00.000001"), 1);
+}
+
+TEST(ParseIntervalTest, LargestIntervalsDoNotWrapAround) {
+  // bug reported: PostgreSQL accepts intervals up to 178000000 years, but ParseInterval
+  // multiplies years * 12 * 2629800 s in int64 µs without a check, which overflows
+  // (undefined behaviour) beyond about 292000 years and returns a wrapped, negative value.
+  for (const char* big : {"300000 years", "178000000 years"}) {
+    int64_t v = 0;
+    bool ok = ParseInterval(big, &v);
+    EXPECT_TRUE(!ok || v > 0) << big << " parsed as " << v;
+  }
+  int64_t v = 0;
+  bool ok = ParseInterval("-178000000 years", &v);
+  EXPECT_TRUE(!ok || v < 0) << "parsed as " << v;
 }
 
 TEST(ParseIntervalTest, Rejects) {
@@ -305,9 +331,13 @@ TEST(DecimalToUnscaledTest, RandomNumbersMatchAReferenceImplementation) {
     for (int i = 0; i < ndigits; ++i) digits.push_back(static_cast<char>('0' + rng() % 10));
     bool negative = rng() % 2;
     int scale = static_cast<int>(rng() % (ndigits + 1));
-    std::string text = (negative ? "-" : "") + digits.substr(0, ndigits - scale);
-    if (scale > 0) text += "." + digits.substr(ndigits - scale);
-    if (ndigits == scale) text = (negative ? "-0." : "0.") + digits;
+    std::string text = negative ? "-" : "";
+    if (ndigits == scale) text += '0';
+    text.append(digits, 0, ndigits - scale);
+    if (scale > 0) {
+      text += '.';
+      text.append(digits, ndigits - scale);
+    }
     bool all_zero = digits.find_first_not_of('0') == std::string::npos;
     auto got = Decimal(text);
     ASSERT_TRUE(got.has_value()) << text;

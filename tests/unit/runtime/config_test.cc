@@ -1,0 +1,421 @@
+// The pipeline file: the documented example parses, and every error points at the file,
+// line, column and key. Also pg::MaskDsn, which keeps secrets out of messages.
+#include "runtime/config.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+
+#include "pg/connection.h"
+#include "unit_test_util.h"
+
+#ifndef WALFLOW_EXAMPLES_DIR
+#error "WALFLOW_EXAMPLES_DIR must name the examples folder"
+#endif
+
+namespace walflow::runtime {
+namespace {
+
+// The example of README.md ("Write a pipeline file").
+const char* const kReadmeExample = R"(source:
+  postgres:
+    dsn: "host=127.0.0.1 port=5432 dbname=app user=walflow password=secret"
+    slot: wf_slot                 # created if absent (pgoutput), reused if present
+    publication: wf_pub           # created FOR TABLE <tables> if absent
+    tables: [public.customers, public.orders]
+    snapshot: never
+sinks:
+  - name: files
+    type: jsonl
+    path: ./out
+    decimal_handling: string
+    schemas: false
+)";
+
+TEST(ConfigTest, ReadmeExampleParses) {
+  auto r = ParseConfig(kReadmeExample, "pipeline.yaml");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const PipelineConfig& c = *r;
+  EXPECT_EQ(c.file, "pipeline.yaml");
+  EXPECT_EQ(c.postgres.dsn, "host=127.0.0.1 port=5432 dbname=app user=walflow password=secret");
+  EXPECT_EQ(c.postgres.slot, "wf_slot");
+  EXPECT_EQ(c.postgres.publication, "wf_pub");
+  ASSERT_EQ(c.postgres.tables.size(), 2u);
+  EXPECT_EQ(c.postgres.tables[0].Qualified(), "public.customers");
+  EXPECT_EQ(c.postgres.tables[1].schema, "public");
+  EXPECT_EQ(c.postgres.tables[1].name, "orders");
+  EXPECT_EQ(c.postgres.tables[1].location.line, 6);
+  EXPECT_EQ(c.postgres.tables[1].location.key, "source.postgres.tables[1]");
+  EXPECT_EQ(c.postgres.snapshot, SnapshotMode::kNever);
+  // Defaults.
+  EXPECT_EQ(c.postgres.server_name, "walflow");
+  EXPECT_EQ(c.postgres.heartbeat_interval, std::chrono::seconds(10));
+  EXPECT_EQ(c.postgres.spool_memory_limit, 4ull << 20);
+  EXPECT_TRUE(c.postgres.create_slot);
+  EXPECT_EQ(c.data_dir, ".walflow-state");
+  EXPECT_EQ(c.queue_batches, 16u);
+  ASSERT_EQ(c.sinks.size(), 1u);
+  const SinkConfig& s = c.sinks[0];
+  EXPECT_EQ(s.name, "files");
+  EXPECT_EQ(s.type, "jsonl");
+  EXPECT_EQ(s.path, "./out");
+  EXPECT_EQ(s.decimal_handling, format::DecimalHandling::kString);
+  EXPECT_FALSE(s.schemas);
+  EXPECT_FALSE(s.transaction_metadata);
+  EXPECT_EQ(s.max_file_size, 64ull << 20);
+  EXPECT_EQ(s.location.line, 9);
+  EXPECT_EQ(s.location.key, "sinks[0]");
+}
+
+TEST(ConfigTest, EveryExampleFileLoads) {
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(WALFLOW_EXAMPLES_DIR)) {
+    if (e.path().extension() != ".yaml") continue;
+    ++files;
+    auto r = LoadConfig(e.path().string());
+    EXPECT_TRUE(r.ok()) << e.path() << ": " << r.status().ToString();
+    if (r.ok()) {
+      EXPECT_FALSE(r->postgres.tables.empty());
+      EXPECT_FALSE(r->sinks.empty());
+    }
+  }
+  EXPECT_GE(files, 1);
+}
+
+TEST(ConfigTest, EveryOptionalKey) {
+  const char* text = R"(source:
+  postgres:
+    dsn: postgres://u@h/db
+    tables:
+      - orders
+      - sales.lines
+    name: shop
+    heartbeat_interval: 500ms
+    status_interval: 2s
+    unavailable_value_placeholder: "?"
+    spool_memory_limit: 512KB
+    create_slot: false
+    create_publication: no
+sinks:
+  - name: a
+    type: jsonl
+    path: /tmp/a
+    decimal_handling: double
+    schemas: true
+    transaction_metadata: yes
+    max_file_size: 1 GB
+    flush_interval: 2m
+  - name: b
+    type: jsonl
+    path: /tmp/b
+data_dir: /var/lib/wf
+log:
+  level: debug
+  progress_interval: 1h
+queue_batches: 64
+)";
+  auto r = ParseConfig(text, "full.yaml");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const PipelineConfig& c = *r;
+  EXPECT_EQ(c.postgres.tables[0].Qualified(), "public.orders");
+  EXPECT_EQ(c.postgres.tables[1].Qualified(), "sales.lines");
+  EXPECT_EQ(c.postgres.server_name, "shop");
+  EXPECT_EQ(c.postgres.heartbeat_interval, std::chrono::milliseconds(500));
+  EXPECT_EQ(c.postgres.status_interval, std::chrono::seconds(2));
+  EXPECT_EQ(c.postgres.unavailable_value_placeholder, "?");
+  EXPECT_EQ(c.postgres.spool_memory_limit, 512u * 1024);
+  EXPECT_FALSE(c.postgres.create_slot);
+  EXPECT_FALSE(c.postgres.create_publication);
+  ASSERT_EQ(c.sinks.size(), 2u);
+  EXPECT_EQ(c.sinks[0].decimal_handling, format::DecimalHandling::kDouble);
+  EXPECT_TRUE(c.sinks[0].schemas);
+  EXPECT_TRUE(c.sinks[0].transaction_metadata);
+  EXPECT_EQ(c.sinks[0].max_file_size, 1ull << 30);
+  EXPECT_EQ(c.sinks[0].flush_interval, std::chrono::minutes(2));
+  EXPECT_EQ(c.sinks[1].decimal_handling, format::DecimalHandling::kPrecise);
+  EXPECT_EQ(c.data_dir, "/var/lib/wf");
+  EXPECT_EQ(c.log_level, LogLevel::kDebug);
+  EXPECT_EQ(c.progress_interval, std::chrono::hours(1));
+  EXPECT_EQ(c.queue_batches, 64u);
+}
+
+// Parses `text` and expects an error whose message starts with `prefix`
+// ("file:line:column: key") and contains every one of `parts`.
+void ExpectError(const std::string& text, const std::string& prefix,
+                 std::initializer_list<std::string> parts = {}) {
+  auto r = ParseConfig(text, "p.yaml");
+  ASSERT_FALSE(r.ok()) << "accepted:\n" << text;
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  const std::string& m = r.status().message();
+  EXPECT_EQ(m.substr(0, prefix.size()), prefix) << m;
+  for (const auto& p : parts) EXPECT_NE(m.find(p), std::string::npos) << "'" << p << "' in: " << m;
+}
+
+// A valid file with one line replaced, so line numbers stay put:
+//   1 source:
+//   2   postgres:
+//   3     dsn: "host=h"
+//   4     tables: [public.orders]
+//   5     slot: s
+//   6 sinks:
+//   7   - name: files
+//   8     type: jsonl
+//   9     path: ./out
+std::string With(int line, const std::string& replacement) {
+  std::vector<std::string> lines = {"source:",        "  postgres:",     "    dsn: \"host=h\"",
+                                    "    tables: [public.orders]",       "    slot: s",
+                                    "sinks:",         "  - name: files", "    type: jsonl",
+                                    "    path: ./out"};
+  lines[line - 1] = replacement;
+  std::string out;
+  for (const auto& l : lines) out += l + "\n";
+  return out;
+}
+
+TEST(ConfigErrorTest, BaseFileIsValid) {
+  auto r = ParseConfig(With(5, "    slot: s"), "p.yaml");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+}
+
+TEST(ConfigErrorTest, UnknownKeyWithDidYouMean) {
+  ExpectError(With(5, "    publicaton: p"), "p.yaml:5:5: source.postgres.publicaton: ",
+              {"unknown key", "did you mean 'publication'"});
+  ExpectError(With(9, "    paht: ./out"), "p.yaml:7:5: sinks[0]: ", {"missing required key 'path'"});
+  ExpectError(With(9, "    path: ./out\n    schemes: true"), "p.yaml:10:5: sinks[0].schemes: ",
+              {"did you mean 'schemas'"});
+  ExpectError(With(5, "    completely_different: 1"),
+              "p.yaml:5:5: source.postgres.completely_different: ", {"unknown key"});
+}
+
+TEST(ConfigErrorTest, UnknownTopLevelKey) {
+  ExpectError(With(9, "    path: ./out\nlogg:\n  level: info"), "p.yaml:10:1: logg: ",
+              {"unknown key", "did you mean 'log'"});
+}
+
+TEST(ConfigErrorTest, WrongTypes) {
+  ExpectError(With(4, "    tables: public.orders"), "p.yaml:4:13: source.postgres.tables: ",
+              {"list"});
+  ExpectError(With(4, "    tables: []"), "p.yaml:4:13: source.postgres.tables: ", {"non-empty"});
+  ExpectError(With(9, "    path: ./out\n    schemas: maybe"), "p.yaml:10:14: sinks[0].schemas: ",
+              {"true or false", "maybe"});
+  ExpectError(With(5, "    slot: [a, b]"), "p.yaml:5:11: source.postgres.slot: ",
+              {"single value"});
+  ExpectError(With(4, "    tables: [{a: b}]"), "p.yaml:4:14: source.postgres.tables[0]: ",
+              {"table name"});
+  ExpectError(With(4, "    tables: [a.b.c]"), "p.yaml:4:14: source.postgres.tables[0]: ",
+              {"a.b.c"});
+  ExpectError("source:\n  postgres:\n    dsn: x\n    tables: [t]\nsinks: files\n",
+              "p.yaml:5:8: sinks: ", {"list of sinks"});
+  ExpectError("source: postgres\nsinks: []\n", "p.yaml:1:9: source: ", {"mapping"});
+}
+
+TEST(ConfigErrorTest, MissingRequiredKeys) {
+  ExpectError(With(3, "    slot2: x"), "p.yaml:3:5: source.postgres: ",
+              {"missing required key 'dsn'"});
+  ExpectError(With(4, "    publication: p"), "p.yaml:3:5: source.postgres: ",
+              {"missing required key 'tables'"});
+  ExpectError(With(3, "    dsn: \"\""), "p.yaml:3:10: source.postgres.dsn: ", {"must not be empty"});
+  ExpectError(With(8, "    kind: jsonl"), "p.yaml:7:5: sinks[0]: ", {"missing required key 'type'"});
+}
+
+TEST(ConfigErrorTest, BadDurationAndSize) {
+  ExpectError(With(5, "    heartbeat_interval: 10x"),
+              "p.yaml:5:25: source.postgres.heartbeat_interval: ", {"duration", "10x"});
+  ExpectError(With(5, "    status_interval: 0s"), "p.yaml:5:22: source.postgres.status_interval: ",
+              {"greater than zero"});
+  ExpectError(With(5, "    spool_memory_limit: 10XB"),
+              "p.yaml:5:25: source.postgres.spool_memory_limit: ", {"size", "10XB"});
+  ExpectError(With(9, "    path: ./out\n    max_file_size: 0"),
+              "p.yaml:10:20: sinks[0].max_file_size: ", {"size"});
+  ExpectError(With(9, "    path: ./out\n    flush_interval: soon"),
+              "p.yaml:10:21: sinks[0].flush_interval: ", {"duration"});
+}
+
+TEST(ConfigErrorTest, UnknownSinkType) {
+  ExpectError(With(8, "    type: kafka"), "p.yaml:8:11: sinks[0].type: ",
+              {"unknown sink type 'kafka'", "jsonl"});
+}
+
+TEST(ConfigErrorTest, UnknownEnumValue) {
+  ExpectError(With(9, "    path: ./out\n    decimal_handling: exact"),
+              "p.yaml:10:23: sinks[0].decimal_handling: ", {"precise, string, double", "exact"});
+}
+
+TEST(ConfigErrorTest, DuplicateSinkNamesAndPaths) {
+  ExpectError(With(9, "    path: ./out\n  - name: files\n    type: jsonl\n    path: ./other"),
+              "p.yaml:10:5: sinks[1]: ", {"'files'", "twice"});
+  ExpectError(With(9, "    path: ./out\n  - name: second\n    type: jsonl\n    path: ./out"),
+              "p.yaml:10:5: sinks[1]: ", {"same path", "./out"});
+}
+
+TEST(ConfigErrorTest, DuplicateTable) {
+  ExpectError(With(4, "    tables: [public.orders, orders]"),
+              "p.yaml:4:29: source.postgres.tables[1]: ", {"public.orders", "twice"});
+}
+
+TEST(ConfigErrorTest, InitialSnapshotIsRejectedClearly) {
+  for (const char* mode : {"initial", "always", "initial_only"}) {
+    ExpectError(With(5, std::string("    snapshot: ") + mode), "p.yaml:5:15: source.postgres.snapshot: ",
+                {"snapshot", "snapshot: never"});
+  }
+  ExpectError(With(5, "    snapshot: sometimes"), "p.yaml:5:15: source.postgres.snapshot: ",
+              {"never, initial", "sometimes"});
+}
+
+TEST(ConfigErrorTest, InvalidYaml) {
+  ExpectError("source:\n  postgres: [unclosed\nsinks: []\n", "p.yaml:", {"not valid YAML"});
+  ExpectError(With(5, "    slot: a: b"), "p.yaml:5:", {"not valid YAML"});
+  ExpectError(With(5, "    slot: [a, b"), "p.yaml:", {"not valid YAML"});
+  ExpectError(With(5, "  \tslot: s"), "p.yaml:", {"YAML"});
+}
+
+TEST(ConfigErrorTest, NotAMapping) {
+  ExpectError("- a\n- b\n", "p.yaml", {"mapping"});
+  ExpectError("", "p.yaml", {});
+}
+
+TEST(ConfigErrorTest, MissingTopLevelSectionsNameTheKey) {
+  ExpectError("sinks:\n  - name: a\n    type: jsonl\n    path: x\n", "p.yaml", {"'source'"});
+  ExpectError("source:\n  postgres:\n    dsn: x\n    tables: [t]\n", "p.yaml", {"'sinks'"});
+  ExpectError("source:\n  mysql: {}\nsinks: []\n", "p.yaml:2:3: source", {"'postgres'"});
+}
+
+TEST(ConfigErrorTest, QueueBatchesRange) {
+  ExpectError(With(9, "    path: ./out\nqueue_batches: 0"), "p.yaml:10:16: queue_batches: ",
+              {"between 1 and 4096"});
+  ExpectError(With(9, "    path: ./out\nqueue_batches: 5000"), "p.yaml:10:16: queue_batches: ",
+              {"between 1 and 4096"});
+}
+
+TEST(ConfigErrorTest, LogLevel) {
+  ExpectError(With(9, "    path: ./out\nlog:\n  level: loud"), "p.yaml:11:10: log.level: ",
+              {"debug, info, warn, error", "loud"});
+}
+
+TEST(LoadConfigTest, ReadsTheFileAndNamesItInErrors) {
+  test::ScratchDir dir;
+  const std::string path = dir.File("pipeline.yaml");
+  test::WriteWholeFile(path, kReadmeExample);
+  auto r = LoadConfig(path);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->file, path);
+  test::WriteWholeFile(path, With(8, "    type: nope"));
+  r = LoadConfig(path);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message().rfind(path + ":8:11: sinks[0].type: ", 0), 0u)
+      << r.status().message();
+  r = LoadConfig(dir.File("missing.yaml"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("missing.yaml"), std::string::npos);
+}
+
+TEST(ParseDurationTest, Units) {
+  std::chrono::milliseconds d{};
+  EXPECT_TRUE(ParseDuration("500ms", &d));
+  EXPECT_EQ(d.count(), 500);
+  EXPECT_TRUE(ParseDuration("10s", &d));
+  EXPECT_EQ(d.count(), 10000);
+  EXPECT_TRUE(ParseDuration("7", &d));
+  EXPECT_EQ(d.count(), 7000);
+  EXPECT_TRUE(ParseDuration("2m", &d));
+  EXPECT_EQ(d.count(), 120000);
+  EXPECT_TRUE(ParseDuration("3min", &d));
+  EXPECT_EQ(d.count(), 180000);
+  EXPECT_TRUE(ParseDuration("1h", &d));
+  EXPECT_EQ(d.count(), 3600000);
+  for (const char* bad : {"", "ms", "1.5s", "-1s", "10x", "1 s", "1d", "99999999999999999999s"}) {
+    EXPECT_FALSE(ParseDuration(bad, &d)) << bad;
+  }
+}
+
+TEST(ParseByteSizeTest, Units) {
+  uint64_t v = 0;
+  EXPECT_TRUE(ParseByteSize("1048576", &v));
+  EXPECT_EQ(v, 1048576u);
+  EXPECT_TRUE(ParseByteSize("12B", &v));
+  EXPECT_EQ(v, 12u);
+  EXPECT_TRUE(ParseByteSize("512KB", &v));
+  EXPECT_EQ(v, 512u << 10);
+  EXPECT_TRUE(ParseByteSize("64MB", &v));
+  EXPECT_EQ(v, 64u << 20);
+  EXPECT_TRUE(ParseByteSize("64MiB", &v));
+  EXPECT_EQ(v, 64u << 20);
+  EXPECT_TRUE(ParseByteSize("1 GB", &v));
+  EXPECT_EQ(v, 1ull << 30);
+  for (const char* bad : {"", "MB", "1.5MB", "-1", "10XB", "1TB", "1 mb"}) {
+    EXPECT_FALSE(ParseByteSize(bad, &v)) << bad;
+  }
+}
+
+TEST(ParseByteSizeTest, OverflowIsRejected) {
+  // bug reported: ParseByteSize bounds the number (2^50) but not number * unit, so
+  // "17179869185GB" (2^34 + 1 GiB) wraps around 2^64 and is accepted as 1 GiB.
+  uint64_t v = 0;
+  EXPECT_FALSE(ParseByteSize("17179869185GB", &v)) << "parsed as " << v;
+  EXPECT_FALSE(ParseByteSize("1000000000000000GB", &v)) << "parsed as " << v;
+}
+
+// ---- MaskDsn ---------------------------------------------------------------------------
+
+void ExpectMasked(const std::string& dsn, const std::string& secret, const std::string& expected = "") {
+  std::string masked = pg::MaskDsn(dsn);
+  EXPECT_EQ(masked.find(secret), std::string::npos) << dsn << " -> " << masked;
+  EXPECT_NE(masked.find("****"), std::string::npos) << masked;
+  if (!expected.empty()) {
+    EXPECT_EQ(masked, expected);
+  }
+}
+
+TEST(MaskDsnTest, ConninfoPassword) {
+  ExpectMasked("host=h port=5432 user=u password=s3cr3t dbname=app", "s3cr3t",
+               "host=h port=5432 user=u password=**** dbname=app");
+  ExpectMasked("password=s3cr3t host=h", "s3cr3t", "password=**** host=h");
+  ExpectMasked("host=h password = s3cr3t", "s3cr3t", "host=h password = ****");
+}
+
+TEST(MaskDsnTest, QuotedPasswordWithSpacesAndEscapes) {
+  ExpectMasked("host=h password='my s3cr3t pass' dbname=app", "s3cr3t",
+               "host=h password=**** dbname=app");
+  ExpectMasked("host=h password='it\\'s s3cr3t' dbname=app", "s3cr3t",
+               "host=h password=**** dbname=app");
+}
+
+TEST(MaskDsnTest, UrlUserInfo) {
+  ExpectMasked("postgresql://walflow:s3cr3t@db.example:5432/app", "s3cr3t",
+               "postgresql://walflow:****@db.example:5432/app");
+  ExpectMasked("postgres://u:p%40ss%20s3cr3t@h/db?sslmode=require", "s3cr3t");
+}
+
+TEST(MaskDsnTest, UrlQueryPassword) {
+  ExpectMasked("postgresql://u@h/db?password=s3cr3t&sslmode=require", "s3cr3t",
+               "postgresql://u@h/db?password=****&sslmode=require");
+  ExpectMasked("postgresql://h/db?sslmode=require&password=s3cr3t", "s3cr3t",
+               "postgresql://h/db?sslmode=require&password=****");
+}
+
+TEST(MaskDsnTest, NothingToMaskLeavesTheDsnAlone) {
+  EXPECT_EQ(pg::MaskDsn("host=h port=5432 dbname=app"), "host=h port=5432 dbname=app");
+  EXPECT_EQ(pg::MaskDsn("postgresql://u@h:5432/db"), "postgresql://u@h:5432/db");
+  EXPECT_EQ(pg::MaskDsn(""), "");
+  // Only the password keyword is masked, not keys that merely end in it.
+  EXPECT_EQ(pg::MaskDsn("host=h passfile=/x/pgpass"), "host=h passfile=/x/pgpass");
+}
+
+TEST(MaskDsnTest, UrlWithSslPasswordBeforePassword) {
+  // bug reported: in the URL form only the first "password=" is masked, and the search
+  // also matches inside "sslpassword=", so here the real password stays visible.
+  const std::string m = pg::MaskDsn("postgresql://u@h/db?sslpassword=keypass&password=s3cr3t");
+  EXPECT_EQ(m.find("s3cr3t"), std::string::npos) << m;
+  EXPECT_EQ(m.find("keypass"), std::string::npos) << m;
+}
+
+TEST(MaskDsnTest, ConninfoSeparatedByTabsOrNewlines) {
+  // bug reported: libpq accepts any whitespace between conninfo pairs, but MaskDsn only
+  // recognises "password" after a space, so a tab- or newline-separated password leaks.
+  EXPECT_EQ(pg::MaskDsn("host=h\tpassword=s3cr3t").find("s3cr3t"), std::string::npos);
+  EXPECT_EQ(pg::MaskDsn("host=h\npassword=s3cr3t").find("s3cr3t"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace walflow::runtime
