@@ -44,6 +44,39 @@ int64_t FloorDiv(int64_t a, int64_t b) {
   return q;
 }
 
+// Kafka Connect type and Debezium semantic name of the kinds that carry one and nothing else.
+struct SemanticType {
+  const char* connect_type;
+  const char* name;
+};
+
+const SemanticType& SemanticTypeOf(ValueKind kind) {
+  static const SemanticType kDate{"int32", "io.debezium.time.Date"};
+  static const SemanticType kTimeMillis{"int32", "io.debezium.time.Time"};
+  static const SemanticType kTimeMicros{"int64", "io.debezium.time.MicroTime"};
+  static const SemanticType kZonedTime{"string", "io.debezium.time.ZonedTime"};
+  static const SemanticType kTimestampMillis{"int64", "io.debezium.time.Timestamp"};
+  static const SemanticType kTimestampMicros{"int64", "io.debezium.time.MicroTimestamp"};
+  static const SemanticType kZonedTimestamp{"string", "io.debezium.time.ZonedTimestamp"};
+  static const SemanticType kInterval{"int64", "io.debezium.time.MicroDuration"};
+  static const SemanticType kUuid{"string", "io.debezium.data.Uuid"};
+  static const SemanticType kJson{"string", "io.debezium.data.Json"};
+  static const SemanticType kXml{"string", "io.debezium.data.Xml"};
+  switch (kind) {
+    case ValueKind::kDate: return kDate;
+    case ValueKind::kTimeMillis: return kTimeMillis;
+    case ValueKind::kTimeMicros: return kTimeMicros;
+    case ValueKind::kZonedTime: return kZonedTime;
+    case ValueKind::kTimestampMillis: return kTimestampMillis;
+    case ValueKind::kTimestampMicros: return kTimestampMicros;
+    case ValueKind::kZonedTimestamp: return kZonedTimestamp;
+    case ValueKind::kInterval: return kInterval;
+    case ValueKind::kUuid: return kUuid;
+    case ValueKind::kJson: return kJson;
+    default: return kXml;
+  }
+}
+
 void AppendSchemaName(const char* name, std::string* out) {
   out->append(",\"name\":\"");
   out->append(name);
@@ -95,38 +128,22 @@ void DebeziumJsonEncoder::AppendFieldSchema(const ValueType& type, bool optional
     case ValueKind::kString:
     case ValueKind::kText: open("string"); break;
     case ValueKind::kBytes: open("bytes"); break;
-    case ValueKind::kDate: open("int32"); AppendSchemaName("io.debezium.time.Date", out); break;
+    case ValueKind::kDate:
     case ValueKind::kTimeMillis:
-      open("int32");
-      AppendSchemaName("io.debezium.time.Time", out);
-      break;
     case ValueKind::kTimeMicros:
-      open("int64");
-      AppendSchemaName("io.debezium.time.MicroTime", out);
-      break;
     case ValueKind::kZonedTime:
-      open("string");
-      AppendSchemaName("io.debezium.time.ZonedTime", out);
-      break;
     case ValueKind::kTimestampMillis:
-      open("int64");
-      AppendSchemaName("io.debezium.time.Timestamp", out);
-      break;
     case ValueKind::kTimestampMicros:
-      open("int64");
-      AppendSchemaName("io.debezium.time.MicroTimestamp", out);
-      break;
     case ValueKind::kZonedTimestamp:
-      open("string");
-      AppendSchemaName("io.debezium.time.ZonedTimestamp", out);
-      break;
     case ValueKind::kInterval:
-      open("int64");
-      AppendSchemaName("io.debezium.time.MicroDuration", out);
+    case ValueKind::kUuid:
+    case ValueKind::kJson:
+    case ValueKind::kXml: {
+      const SemanticType& st = SemanticTypeOf(type.kind);
+      open(st.connect_type);
+      AppendSchemaName(st.name, out);
       break;
-    case ValueKind::kUuid: open("string"); AppendSchemaName("io.debezium.data.Uuid", out); break;
-    case ValueKind::kJson: open("string"); AppendSchemaName("io.debezium.data.Json", out); break;
-    case ValueKind::kXml: open("string"); AppendSchemaName("io.debezium.data.Xml", out); break;
+    }
     case ValueKind::kEnum: {
       open("string");
       AppendSchemaName("io.debezium.data.Enum", out);

@@ -264,16 +264,28 @@ std::string ConfigLocation::ToString() const {
   return out;
 }
 
-bool ParseDuration(const std::string& text, std::chrono::milliseconds* out) {
+namespace {
+
+// Splits "<number><unit>" ("64MB", "10s"); false without digits or past `limit`.
+bool SplitNumberAndUnit(const std::string& text, uint64_t limit, uint64_t* n, std::string* unit) {
   size_t i = 0;
-  uint64_t n = 0;
+  *n = 0;
   while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-    n = n * 10 + (text[i] - '0');
-    if (n > (1ull << 40)) return false;
+    *n = *n * 10 + (text[i] - '0');
+    if (*n > limit) return false;
     ++i;
   }
   if (i == 0) return false;
-  std::string unit = text.substr(i);
+  *unit = text.substr(i);
+  return true;
+}
+
+}  // namespace
+
+bool ParseDuration(const std::string& text, std::chrono::milliseconds* out) {
+  uint64_t n;
+  std::string unit;
+  if (!SplitNumberAndUnit(text, 1ull << 40, &n, &unit)) return false;
   uint64_t ms;
   if (unit == "ms") ms = n;
   else if (unit == "s" || unit.empty()) ms = n * 1000;
@@ -285,15 +297,9 @@ bool ParseDuration(const std::string& text, std::chrono::milliseconds* out) {
 }
 
 bool ParseByteSize(const std::string& text, uint64_t* out) {
-  size_t i = 0;
-  uint64_t n = 0;
-  while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-    n = n * 10 + (text[i] - '0');
-    if (n > (1ull << 50)) return false;
-    ++i;
-  }
-  if (i == 0) return false;
-  std::string unit = text.substr(i);
+  uint64_t n;
+  std::string unit;
+  if (!SplitNumberAndUnit(text, 1ull << 50, &n, &unit)) return false;
   while (!unit.empty() && unit[0] == ' ') unit.erase(0, 1);
   uint64_t mul;
   if (unit.empty() || unit == "B") mul = 1;
