@@ -377,10 +377,10 @@ bool DebeziumJsonEncoder::AppendTyped(const ValueType& type, std::string_view te
         AppendJsonString(text, out);
         return true;
       }
-      int64_t us;
-      if (!pg::ParseTimestamp(text, &us)) return false;
+      int64_t days, micros_of_day;
+      if (!pg::ParseTimestampParts(text, &days, &micros_of_day)) return false;
       out->push_back('"');
-      pg::AppendIsoTimestampUtc(us, out);
+      pg::AppendIsoTimestampUtc(days, micros_of_day, out);
       out->push_back('"');
       return true;
     }

@@ -176,6 +176,13 @@ bool ParseTimeTz(std::string_view text, int64_t* micros_utc) {
 }
 
 bool ParseTimestamp(std::string_view text, int64_t* micros) {
+  int64_t days, rem;
+  if (!ParseTimestampParts(text, &days, &rem)) return false;
+  *micros = Saturate(static_cast<__int128>(days) * kMicrosPerDay + rem);
+  return true;
+}
+
+bool ParseTimestampParts(std::string_view text, int64_t* days_out, int64_t* micros_of_day) {
   size_t pos = 0;
   int64_t y, m, d, clock;
   if (!ReadDate(text, &pos, &y, &m, &d) || !Expect(text, &pos, ' ') ||
@@ -189,8 +196,15 @@ bool ParseTimestamp(std::string_view text, int64_t* micros) {
   ReadBcSuffix(text, &pos, &y);
   if (pos != text.size()) return false;
   int64_t days = DaysFromCivil(y, static_cast<unsigned>(m), static_cast<unsigned>(d));
-  *micros = Saturate(static_cast<__int128>(days) * kMicrosPerDay + clock -
-                     static_cast<__int128>(offset) * kMicrosPerSecond);
+  int64_t rem = clock - offset * kMicrosPerSecond;
+  days += rem / kMicrosPerDay;
+  rem %= kMicrosPerDay;
+  if (rem < 0) {
+    rem += kMicrosPerDay;
+    --days;
+  }
+  *days_out = days;
+  *micros_of_day = rem;
   return true;
 }
 
@@ -493,6 +507,10 @@ void AppendIsoTimestampUtc(int64_t micros, std::string* out) {
     rem += kMicrosPerDay;
     --days;
   }
+  AppendIsoTimestampUtc(days, rem, out);
+}
+
+void AppendIsoTimestampUtc(int64_t days, int64_t rem, std::string* out) {
   int64_t y;
   unsigned m, d;
   CivilFromDays(days, &y, &m, &d);

@@ -29,7 +29,11 @@ bool ParseTimeTz(std::string_view text, int64_t* micros_utc);
 
 // Microseconds since the Unix epoch of "YYYY-MM-DD HH:MM:SS[.ffffff][+HH[:MM[:SS]]][ BC]".
 // An offset, when present, is applied (timestamptz); a timestamp without one is read as is.
+// Values beyond int64 (PostgreSQL allows years up to 294276) saturate.
 bool ParseTimestamp(std::string_view text, int64_t* micros);
+// The same instant as days since 1970-01-01 and microseconds into that day (UTC for a
+// timestamptz), which never overflows.
+bool ParseTimestampParts(std::string_view text, int64_t* days, int64_t* micros_of_day);
 
 // An interval in IntervalStyle postgres ("1 year 2 mons -3 days +04:05:06.5") as
 // microseconds, with Debezium's MicroDuration rule: a month is 365.25/12 days.
@@ -68,6 +72,7 @@ void CivilFromDays(int64_t days, int64_t* year, unsigned* month, unsigned* day);
 // ISO-8601 in UTC as Java's ISO_OFFSET_DATE_TIME prints it: seconds always, the
 // fraction only as long as needed, "Z" for UTC: "2024-01-15T13:45:30.12Z".
 void AppendIsoTimestampUtc(int64_t micros_since_epoch, std::string* out);
+void AppendIsoTimestampUtc(int64_t days, int64_t micros_of_day, std::string* out);
 void AppendIsoTimeUtc(int64_t micros_since_midnight, std::string* out);
 
 }  // namespace walflow::pg

@@ -102,6 +102,44 @@ TEST_F(ErrorsTest, SlotDroppedWhileTheSinkHoldsAPosition) {
   EXPECT_EQ(pipeline.Events().size(), 1u);
 }
 
+// A slot dropped and created again under the same name, or advanced by hand, starts past
+// what the sink holds: the changes in between would be missing, and walflow says so.
+TEST_F(ErrorsTest, SlotRecreatedOrAdvancedBehindWalflowsBack) {
+  WalflowPipeline pipeline(pg_, Spec());
+  ASSERT_TRUE(pipeline.StartAndWaitStreaming());
+  pg_.Exec("INSERT INTO customers VALUES (1, 'a')", db_);
+  ASSERT_TRUE(pipeline.WaitForCatchUp());
+  ASSERT_EQ(pipeline.Stop(), 0);
+  const std::string slot = "'" + pipeline.slot() + "'";
+
+  pg_.Exec("INSERT INTO customers VALUES (2, 'b')", db_);  // in neither slot's future
+  pg_.Exec("SELECT pg_drop_replication_slot(" + slot + ")", db_);
+  pg_.Exec("SELECT pg_create_logical_replication_slot(" + slot + ", 'pgoutput')", db_);
+  pipeline.Start();
+  auto code = pipeline.WaitExit(seconds(30));
+  ASSERT_TRUE(code.has_value()) << "walflow streamed from a recreated slot:\n"
+                                << Tail(pipeline.Stderr());
+  EXPECT_NE(*code, 0);
+  EXPECT_TRUE(Contains(pipeline.LastStderr(), pipeline.slot())) << pipeline.LastStderr();
+  EXPECT_TRUE(Contains(pipeline.LastStderr(), "recreated")) << pipeline.LastStderr();
+
+  // The same for a slot advanced past the sink's position.
+  WalflowPipeline other(pg_, Spec());
+  ASSERT_TRUE(other.StartAndWaitStreaming());
+  pg_.Exec("INSERT INTO customers VALUES (3, 'c')", db_);
+  ASSERT_TRUE(other.WaitForCatchUp());
+  ASSERT_EQ(other.Stop(), 0);
+  pg_.Exec("INSERT INTO customers VALUES (4, 'd')", db_);
+  pg_.Exec("SELECT pg_replication_slot_advance('" + other.slot() + "', pg_current_wal_lsn())", db_);
+  other.Start();
+  code = other.WaitExit(seconds(30));
+  ASSERT_TRUE(code.has_value()) << "walflow streamed from an advanced slot:\n"
+                                << Tail(other.Stderr());
+  EXPECT_NE(*code, 0);
+  EXPECT_TRUE(Contains(other.LastStderr(), "confirmed up to")) << other.LastStderr();
+  EXPECT_EQ(other.Events().size(), 1u);
+}
+
 TEST_F(ErrorsTest, MissingTableNamesTheTableAndTheConfigLocation) {
   PipelineSpec spec = Spec();
   spec.tables = {"public.customers", "public.no_such_table"};
@@ -169,30 +207,32 @@ TEST_F(ErrorsTest, MalformedConfigExitsWithFileAndLine) {
   struct Case {
     std::string name;
     std::string yaml;
-    int line;                // expected line in the message
-    std::string mentions;    // expected in the message
+    int line;              // expected line in the message
+    std::string mentions;  // expected in the message
   };
   const std::string dsn = pg_.Dsn(db_);
   const std::string good_source =
       "source:\n"
       "  postgres:\n"
-      "    dsn: \"" + dsn + "\"\n"
+      "    dsn: \"" +
+      dsn +
+      "\"\n"
       "    tables: [public.customers]\n";
   const std::string good_sinks =
       "sinks:\n"
       "  - name: files\n"
       "    type: jsonl\n"
-      "    path: " + dir.File("out") + "\n";
+      "    path: " +
+      dir.File("out") + "\n";
   const std::vector<Case> cases = {
-      {"not_yaml", good_source + "sinks: [\n  - {name: files,\n", 7, ""},
+      {"not_yaml", good_source + "sinks: [\n  - {name: files,\n", 6, "not valid YAML"},
       {"unknown_key", good_source + "    slott: x\n" + good_sinks, 5, "source.postgres.slott"},
       {"bad_duration", good_source + "    status_interval: soon\n" + good_sinks, 5,
        "status_interval"},
       {"bad_decimal", good_source + good_sinks + "    decimal_handling: exact\n", 9,
        "decimal_handling"},
-      {"no_tables",
-       "source:\n  postgres:\n    dsn: \"" + dsn + "\"\n    tables: []\n" + good_sinks, 4,
-       "tables"},
+      {"no_tables", "source:\n  postgres:\n    dsn: \"" + dsn + "\"\n    tables: []\n" + good_sinks,
+       4, "tables"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name + ":\n" + c.yaml);
@@ -201,7 +241,9 @@ TEST_F(ErrorsTest, MalformedConfigExitsWithFileAndLine) {
     auto r = RunProcess({WalflowBinary(), "run", path}, seconds(30));
     EXPECT_EQ(r.exit_code, 2) << r.err;
     EXPECT_TRUE(Contains(r.err, path + ":" + std::to_string(c.line) + ":")) << r.err;
-    if (!c.mentions.empty()) EXPECT_TRUE(Contains(r.err, c.mentions)) << r.err;
+    if (!c.mentions.empty()) {
+      EXPECT_TRUE(Contains(r.err, c.mentions)) << r.err;
+    }
   }
   auto missing = RunProcess({WalflowBinary(), "run", dir.File("missing.yaml")}, seconds(30));
   EXPECT_EQ(missing.exit_code, 2);
@@ -264,9 +306,10 @@ TEST_F(ErrorsTest, InvalidatedSlotIsReported) {
   while (std::chrono::steady_clock::now() < deadline) {
     status = server.Scalar(status_sql, db);
     if (status == "lost") break;
-    server.Exec("INSERT INTO filler (pad) SELECT repeat(md5(g::text), 30) FROM "
-                "generate_series(1, 5000) g",
-                db);
+    server.Exec(
+        "INSERT INTO filler (pad) SELECT repeat(md5(g::text), 30) FROM "
+        "generate_series(1, 5000) g",
+        db);
     server.Exec("SELECT pg_switch_wal()", db);
     server.Exec("CHECKPOINT", db);
   }

@@ -17,9 +17,10 @@ class LargeTransactionTest : public ::testing::Test {
     pg_.Exec("SELECT pg_reload_conf()");
     db_ = pg_.CreateDatabase("large");
     pg_.Exec("CREATE TABLE big (id int PRIMARY KEY, v int NOT NULL, pad text)", db_);
+    pg_.Exec("CREATE TABLE other (id int PRIMARY KEY, pad text)", db_);
     PipelineSpec spec;
     spec.db = db_;
-    spec.tables = {"public.big"};
+    spec.tables = {"public.big", "public.other"};
     spec.spool_memory_limit = "64KB";  // spooled transactions spill to disk
     pipeline_ = std::make_unique<WalflowPipeline>(pg_, spec);
     ASSERT_TRUE(pipeline_->StartAndWaitStreaming());
@@ -42,7 +43,7 @@ class LargeTransactionTest : public ::testing::Test {
   }
 
   void ExpectMatchesTable(const std::vector<Json>& events) {
-    Oracle oracle({{"public.big", {"id"}}});
+    Oracle oracle(OracleKeys{{"public.big", {"id"}}});
     oracle.ApplyAll(events);
     ASSERT_TRUE(oracle.anomalies().empty())
         << oracle.anomalies().size() << " anomalies, first: " << oracle.anomalies()[0];
@@ -70,8 +71,7 @@ TEST_F(LargeTransactionTest, StreamedTransactionArrivesCompleteInOrderOnce) {
   ASSERT_TRUE(pipeline_->WaitForCatchUp(std::chrono::seconds(120)));
   EXPECT_GE(StreamedTransactions(), 1) << "the server did not stream the transaction";
   auto events = pipeline_->Events();
-  ASSERT_EQ(events.size(), static_cast<size_t>(kRows + kUpdated + 1))
-      << Tail(pipeline_->Stderr());
+  ASSERT_EQ(events.size(), static_cast<size_t>(kRows + kUpdated + 1)) << Tail(pipeline_->Stderr());
 
   int next_insert = 1;
   size_t updates = 0;
@@ -104,13 +104,15 @@ TEST_F(LargeTransactionTest, RolledBackStreamedTransactionProducesNothing) {
   conn.Exec("BEGIN");
   conn.Exec("INSERT INTO big SELECT g, 0, repeat('x', 100) FROM generate_series(1, 50000) g");
   // Let the server stream a good part of it before the rollback.
-  ASSERT_TRUE(WaitUntil([&] { return StreamedTransactions() > streamed_before ||
-                                     std::stoll(pg_.Scalar(
-                                         "SELECT coalesce((SELECT stream_count FROM "
-                                         "pg_stat_replication_slots WHERE slot_name = '" +
-                                             pipeline_->slot() + "'), 0)",
-                                         db_)) > 0; },
-                        std::chrono::seconds(30)))
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return StreamedTransactions() > streamed_before ||
+               std::stoll(pg_.Scalar("SELECT coalesce((SELECT stream_count FROM "
+                                     "pg_stat_replication_slots WHERE slot_name = '" +
+                                         pipeline_->slot() + "'), 0)",
+                                     db_)) > 0;
+      },
+      std::chrono::seconds(30)))
       << "the server never streamed the open transaction";
   conn.Exec("ROLLBACK");
   pg_.Exec("INSERT INTO big VALUES (-1, 7, 'marker')", db_);
@@ -179,6 +181,60 @@ TEST_F(LargeTransactionTest, RolledBackSavepointsDeliverOnlyTheKeptRows) {
   EXPECT_TRUE(std::equal(want_tail.begin(), want_tail.end(), inserted.end() - want_tail.size()));
   EXPECT_EQ(updates, 5000u);
   ExpectMatchesTable(events);
+}
+
+// pgoutput describes a table (Relation message) once per streamed transaction, tagged with
+// the subtransaction that first touched it. When that subtransaction is rolled back after it
+// was streamed, the description still holds for the rest of the transaction; when the
+// rolled-back subtransaction had changed the table, the server describes it again.
+TEST_F(LargeTransactionTest, TableDescriptionsInsideRolledBackSubtransactions) {
+  PgConnection conn = pg_.Connect(db_);
+  auto fill = [&](const std::string& table, int from, int to) {
+    conn.Exec("INSERT INTO " + table +
+              " (id, pad) SELECT g, repeat('o', 100) FROM "
+              "generate_series(" +
+              std::to_string(from) + ", " + std::to_string(to) + ") g");
+  };
+  // 1: the first change to "other" is in a subtransaction rolled back after streaming.
+  conn.Exec("BEGIN");
+  conn.Exec("INSERT INTO big SELECT g, 0, 'b' FROM generate_series(1, 5000) g");
+  conn.Exec("SAVEPOINT s");
+  fill("other", 1, 3000);
+  conn.Exec("ROLLBACK TO SAVEPOINT s");
+  fill("other", 3001, 6000);
+  conn.Exec("COMMIT");
+  // 2: the rolled-back subtransaction added a column and used it.
+  conn.Exec("BEGIN");
+  fill("other", 6001, 9000);
+  conn.Exec("SAVEPOINT s");
+  conn.Exec("ALTER TABLE other ADD COLUMN extra text");
+  conn.Exec("INSERT INTO other SELECT g, 'x', 'extra' FROM generate_series(9001, 12000) g");
+  conn.Exec("ROLLBACK TO SAVEPOINT s");
+  fill("other", 12001, 15000);
+  conn.Exec("COMMIT");
+
+  ASSERT_TRUE(pipeline_->WaitForCatchUp(std::chrono::seconds(60)));
+  EXPECT_GE(StreamedTransactions(), 2) << "the server did not stream both transactions";
+  EXPECT_TRUE(pipeline_->Running()) << Tail(pipeline_->Stderr());
+  auto events = pipeline_->Events();
+  std::vector<int> other_ids;
+  size_t big = 0;
+  for (const Json& ev : events) {
+    if (ev["source"]["table"] == "big") {
+      ++big;
+      continue;
+    }
+    other_ids.push_back(ev["after"]["id"]);
+    if (other_ids.size() == 1 || ev["after"]["id"] == 15000) {
+      EXPECT_EQ(ev["after"].size(), 2u) << "no column 'extra': " << ev["after"].dump();
+    }
+  }
+  EXPECT_EQ(big, 5000u);
+  std::vector<int> want;
+  for (int i = 3001; i <= 9000; ++i) want.push_back(i);
+  for (int i = 12001; i <= 15000; ++i) want.push_back(i);
+  EXPECT_EQ(other_ids.size(), want.size()) << Tail(pipeline_->Stderr());
+  EXPECT_TRUE(other_ids == want) << "other: the kept rows, in order";
 }
 
 }  // namespace

@@ -128,5 +128,29 @@ TEST_F(SchemaChangeTest, RestartAcrossASchemaChange) {
   EXPECT_EQ(events[3]["after"], (Json{{"id", 4}, {"qty", 40}, {"note", "n4"}}));
 }
 
+// A label added to an enum while walflow streams is written as it is at once.
+TEST_F(SchemaChangeTest, EnumLabelAddedWhileStreaming) {
+  pg_.Exec(
+      "CREATE TYPE mood AS ENUM ('sad', 'ok'); CREATE TABLE moods (id int PRIMARY KEY, "
+      "m mood, ms mood[])",
+      db_);
+  PipelineSpec spec;
+  spec.db = db_;
+  spec.tables = {"public.moods"};
+  WalflowPipeline pipeline(pg_, spec);
+  ASSERT_TRUE(pipeline.StartAndWaitStreaming());
+  pg_.Exec("INSERT INTO moods VALUES (1, 'sad', '{ok}')", db_);
+  pg_.Exec("ALTER TYPE mood ADD VALUE 'ecstatic'", db_);
+  pg_.Exec("INSERT INTO moods VALUES (2, 'ecstatic', '{sad,ecstatic}')", db_);
+  pg_.Exec("UPDATE moods SET m = 'ecstatic' WHERE id = 1", db_);
+  ASSERT_TRUE(pipeline.WaitForCatchUp());
+  EXPECT_TRUE(pipeline.Running()) << Tail(pipeline.Stderr());
+  auto events = pipeline.Events();
+  EXPECT_EQ(pipeline.Stop(), 0);
+  ASSERT_EQ(events.size(), 3u) << Tail(pipeline.Stderr());
+  EXPECT_EQ(events[1]["after"], (Json{{"id", 2}, {"m", "ecstatic"}, {"ms", {"sad", "ecstatic"}}}));
+  EXPECT_EQ(events[2]["after"]["m"], "ecstatic");
+}
+
 }  // namespace
 }  // namespace walflow::test

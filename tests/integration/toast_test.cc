@@ -42,8 +42,8 @@ class ToastTest : public ::testing::Test {
               100000);
     body_ = pg_.Scalar("SELECT body FROM docs WHERE id = 1", db_);
     tags_ = Json::parse(pg_.Scalar("SELECT array_to_json(tags) FROM docs WHERE id = 1", db_));
-    blob_ = pg_.Scalar(
-        "SELECT replace(encode(blob, 'base64'), E'\\n', '') FROM docs WHERE id = 1", db_);
+    blob_ = pg_.Scalar("SELECT replace(encode(blob, 'base64'), E'\\n', '') FROM docs WHERE id = 1",
+                       db_);
     pg_.Exec("UPDATE docs SET counter = counter + 1 WHERE id = 1", db_);
     pg_.Exec("UPDATE docs SET counter = counter + 1 WHERE id = 2", db_);
     pg_.Exec("UPDATE docs SET counter = counter + 1, body = body || 'x' WHERE id = 1", db_);

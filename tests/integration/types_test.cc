@@ -16,13 +16,13 @@ using std::chrono::seconds;
 
 // How an expected value (PostgreSQL text, or NULL) and the event's field compare.
 enum class Compare {
-  kBool,        // 'true'/'false' -> JSON boolean
-  kInteger,     // decimal text -> JSON integer with exactly these digits
-  kFloat,       // float text -> JSON number of the same value; NaN/Infinity as strings
-  kString,      // text -> JSON string, byte for byte
-  kJsonExact,   // JSON text -> equal JSON value
-  kDecimal,     // numeric text -> per decimal_handling (scale from the column)
-  kDecimalArray // JSON array of numeric texts -> array of decimals (element scale)
+  kBool,         // 'true'/'false' -> JSON boolean
+  kInteger,      // decimal text -> JSON integer with exactly these digits
+  kFloat,        // float text -> JSON number of the same value; NaN/Infinity as strings
+  kString,       // text -> JSON string, byte for byte
+  kJsonExact,    // JSON text -> equal JSON value
+  kDecimal,      // numeric text -> per decimal_handling (scale from the column)
+  kDecimalArray  // JSON array of numeric texts -> array of decimals (element scale)
 };
 
 struct ColumnCase {
@@ -69,8 +69,7 @@ std::vector<ColumnCase> Columns() {
       {"c_char", "char(5)", "rpad(c_char::text, 5)", Compare::kString},
       {"c_bytea", "bytea", "replace(encode(c_bytea, 'base64'), E'\\n', '')", Compare::kString},
       {"c_date", "date", date_sql, Compare::kInteger},
-      {"c_time", "time", "(extract(epoch FROM c_time) * 1000000)::bigint::text",
-       Compare::kInteger},
+      {"c_time", "time", "(extract(epoch FROM c_time) * 1000000)::bigint::text", Compare::kInteger},
       {"c_time3", "time(3)", "(extract(epoch FROM c_time3) * 1000)::bigint::text",
        Compare::kInteger},
       // HH:MM:SS.ffffff in UTC; the test trims the fraction and appends Z.
@@ -95,7 +94,13 @@ std::vector<ColumnCase> Columns() {
        "CASE WHEN c_numarr IS NULL THEN NULL ELSE array_to_json(ARRAY(SELECT x::text FROM "
        "unnest(c_numarr) x))::text END",
        Compare::kDecimalArray, 1},
-      {"c_inet", "inet", "c_inet::text", Compare::kString},
+      // format() uses the output function (inet::text would add /32 to a host address).
+      {"c_inet", "inet", "CASE WHEN c_inet IS NOT NULL THEN format('%s', c_inet) END",
+       Compare::kString},
+      // Domains map as their base type (with the domain's typmod); arrays of enums.
+      {"c_domain", "posint", "c_domain::text", Compare::kInteger},
+      {"c_price", "price", "c_price::text", Compare::kDecimal, 3},
+      {"c_enumarr", "mood[]", "array_to_json(c_enumarr)::text", Compare::kJsonExact},
   };
 }
 
@@ -109,16 +114,17 @@ const char* const kRows[] = {
     "'2024-01-15 13:45:30.123', '2024-01-15 13:45:30.12+01', "
     "'1 year 2 mons 3 days 04:05:06.789', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', "
     "'{\"a\": [1, 2.5, \"x\"], \"b\": null}', '{\"b\": 1, \"a\": \"y\"}', 'happy', '{1,2,3}', "
-    "'{\"a\",\"b c\"}', '{1.5,-2.0}', '192.168.0.1/24')",
+    "'{\"a\",\"b c\"}', '{1.5,-2.0}', '192.168.0.1/24', 42, 12.345, '{happy,sad}')",
     // 2: NULL everywhere
     "(2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
-    "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)",
+    "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+    "NULL, NULL)",
     // 3: special values, minimums, empty strings and arrays
     "(3, false, -32768, -2147483648, -9223372036854775808, 'NaN', 'Infinity', -99999999.99, "
     "'NaN', '', '', '', '\\x', 'infinity', '24:00:00', '00:00:00', '23:59:59.999999-11', "
     "'infinity', '-infinity', 'infinity', '-1 years -2 mons +3 days -04:05:06', "
     "'00000000-0000-0000-0000-000000000000', '[]', 'null', 'sad', '{}', '{NULL,\"\",x}', "
-    "'{NULL}', '::1')",
+    "'{NULL}', '::1', 1, 'NaN', '{}')",
     // 4: unicode, quotes, backslashes, control characters, maximums
     "(4, true, 32767, 2147483647, 9223372036854775807, '-Infinity', '-0', 0.01, 'Infinity', "
     "E'h\\u00e9llo w\\u00f6rld \\u2014 \\u65e5\\u672c\\u8a9e \\U0001F389 \"double\" "
@@ -130,7 +136,8 @@ const char* const kRows[] = {
     "E'{\"k\": \"\\\\u00e9 \\u00e9 \\U0001F389\", \"n\": 1.50}', 'très bien', "
     "'{-1,NULL,2147483647}', "
     "E'{\"with \\\\\"quote\\\\\"\",\"comma, inside\",\"back\\\\\\\\slash\",\"{braces}\","
-    "\"\\U0001F389\",\"NULL\",NULL}', '{9999.9,-9999.9}', '2001:db8::/32')",
+    "\"\\U0001F389\",\"NULL\",NULL}', '{9999.9,-9999.9}', '2001:db8::/32', 2147483647, -99999.999, "
+    "'{\"très bien\",NULL}')",
     // 5: extreme numerics, dates before Christ
     "(5, false, 0, 0, 0, 1.17549435e-38, 1e308, -0.50, "
     "'-1234567890123456789012345678901234567890.123456789', repeat('x', 1000), "
@@ -139,23 +146,25 @@ const char* const kRows[] = {
     "'0044-03-15 12:00:00+00 BC', '-1000 years -11 mons', "
     "'01234567-89ab-cdef-0123-456789abcdef', '\"just a string\"', "
     "'[1, \"two\", {\"three\": 3}]', 'ok', '{0}', '{\"  leading and trailing  \"}', "
-    "'{0.5,-0.5,0.0}', '10.0.0.1')",
+    "'{0.5,-0.5,0.0}', '10.0.0.1', 7, 0, '{ok}')",
     // 6: just before the epoch, 40-digit numeric
     "(6, true, -1, -1, -1, -1.5, -1e-300, 99999999.99, "
     "'1234567890123456789012345678901234567890', ' ', 'x', 'x', '\\xff', '1969-12-31', "
     "'00:00:00.999999', '00:00:00.001', '12:00:00-05:30', '1969-12-31 23:59:59.999999', "
     "'1969-12-31 23:59:59.999', '1969-07-20 20:17:40.000001-03', '00:00:00', "
     "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{}', '{}', 'sad', '{0,0}', '{\" \"}', '{}', "
-    "'0.0.0.0/0')",
+    "'0.0.0.0/0', 1, 0.001, '{}')",
     // 7: the far past and future
     "(7, false, 1, 1, 1, 3.4028235e38, -1.7976931348623157e308, 0, '0.00000000000000000001', "
     "'z', 'z', 'z', '\\x7f80', '4713-01-01 BC', '23:59:59.999999', '23:59:59.999', "
     "'00:00:00-12', '200000-12-31 23:59:59.999999', '0001-01-01 00:00:00 BC', "
     "'10000-01-01 00:00:00+00', '1000 years 11 mons 30 days 23:59:59.999999', "
-    "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '1', '1', 'happy', '{}', '{}', '{}', '::')",
+    "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '1', '1', 'happy', '{}', '{}', '{}', '::', 1, 1, "
+    "'{sad,ok,happy}')",
     // 8: the numerics that exist only in unconstrained numeric, NaN in a constrained one
     "(8, NULL, NULL, NULL, NULL, NULL, NULL, 'NaN', '-Infinity', NULL, NULL, NULL, NULL, NULL, "
-    "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)",
+    "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+    "NULL, NULL, NULL)",
 };
 
 // --- Independent decoders of walflow's encodings ---
@@ -270,6 +279,8 @@ class TypesTest : public ::testing::Test {
   void SetUp() override {
     db_ = pg_.CreateDatabase("types");
     pg_.Exec("CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy', 'très bien')", db_);
+    pg_.Exec("CREATE DOMAIN posint AS int CHECK (VALUE > 0)", db_);
+    pg_.Exec("CREATE DOMAIN price AS numeric(8,3)", db_);
     std::string ddl = "CREATE TABLE types (id int PRIMARY KEY";
     for (const auto& c : Columns()) ddl += ", " + c.name + " " + c.type;
     pg_.Exec(ddl + ")", db_);
@@ -281,9 +292,8 @@ class TypesTest : public ::testing::Test {
     EXPECT_EQ(image["id"], id);
     std::string select;
     for (const auto& c : Columns()) select += (select.empty() ? "" : ", ") + c.expected_sql;
-    PgRows rows = pg_.Query("SELECT " + select + " FROM types_expected WHERE id = " +
-                                std::to_string(id),
-                            db_);
+    PgRows rows = pg_.Query(
+        "SELECT " + select + " FROM types_expected WHERE id = " + std::to_string(id), db_);
     ASSERT_EQ(rows.size(), 1u);
     const auto columns = Columns();
     for (size_t i = 0; i < columns.size(); ++i) {
@@ -315,17 +325,17 @@ class TypesTest : public ::testing::Test {
       }
       if (scale >= 0) {
         ASSERT_TRUE(actual.is_string()) << actual.dump();
-        EXPECT_EQ(WithScale(TwosComplementToDecimal(Base64Decode(actual.get<std::string>())),
-                            scale),
-                  expected)
+        EXPECT_EQ(
+            WithScale(TwosComplementToDecimal(Base64Decode(actual.get<std::string>())), scale),
+            expected)
             << actual.dump();
       } else {
         ASSERT_TRUE(actual.is_object() && actual.contains("scale") && actual.contains("value"))
             << actual.dump();
-        EXPECT_EQ(WithScale(TwosComplementToDecimal(
-                                Base64Decode(actual["value"].get<std::string>())),
-                            actual["scale"].get<int>()),
-                  expected)
+        EXPECT_EQ(
+            WithScale(TwosComplementToDecimal(Base64Decode(actual["value"].get<std::string>())),
+                      actual["scale"].get<int>()),
+            expected)
             << actual.dump();
       }
     }
@@ -387,9 +397,7 @@ class TypesTest : public ::testing::Test {
   }
 
   // A copy of the rows as inserted, for computing expected values after the DELETE.
-  void SnapshotExpected() {
-    pg_.Exec("CREATE TABLE types_expected AS SELECT * FROM types", db_);
-  }
+  void SnapshotExpected() { pg_.Exec("CREATE TABLE types_expected AS SELECT * FROM types", db_); }
 
   void RunRoundTrip(const std::string& decimal_handling, bool with_deletes) {
     PipelineSpec spec;
@@ -440,8 +448,19 @@ TEST_F(TypesTest, RoundTripWithDecimalString) { RunRoundTrip("string", /*with_de
 
 TEST_F(TypesTest, RoundTripWithDecimalDouble) { RunRoundTrip("double", /*with_deletes=*/false); }
 
-TEST_F(TypesTest, RoundTripWithDecimalPrecise) {
-  RunRoundTrip("precise", /*with_deletes=*/false);
+TEST_F(TypesTest, RoundTripWithDecimalPrecise) { RunRoundTrip("precise", /*with_deletes=*/false); }
+
+// Settings a database or role may carry change PostgreSQL's text output (DateStyle,
+// IntervalStyle, TimeZone, extra_float_digits, bytea_output); walflow must read the values
+// the same whatever they are.
+TEST_F(TypesTest, DatabaseSessionDefaultsDoNotChangeTheEvents) {
+  // This test's own connection to db_ is already open, with the server defaults.
+  pg_.Exec("ALTER DATABASE " + db_ + " SET DateStyle = 'SQL, DMY'; ALTER DATABASE " + db_ +
+           " SET IntervalStyle = 'iso_8601'; ALTER DATABASE " + db_ +
+           " SET TimeZone = 'Asia/Kathmandu'; ALTER DATABASE " + db_ +
+           " SET extra_float_digits = -3; ALTER DATABASE " + db_ + " SET bytea_output = 'escape'");
+  ASSERT_EQ(pg_.Connect(db_).Scalar("SHOW DateStyle"), "SQL, DMY");
+  RunRoundTrip("precise", /*with_deletes=*/true);
 }
 
 // With schemas: true every event is {"schema":..., "payload":...}; the schema lists each
@@ -510,6 +529,9 @@ TEST_F(TypesTest, SchemasListDebeziumTypes) {
       {"c_textarr", {"array", ""}},
       {"c_numarr", {"array", ""}},
       {"c_inet", {"string", ""}},
+      {"c_domain", {"int32", ""}},
+      {"c_price", {"bytes", "org.apache.kafka.connect.data.Decimal"}},
+      {"c_enumarr", {"array", ""}},
   };
   ASSERT_EQ(after["fields"].size(), expected.size()) << after.dump();
   std::vector<std::string> order;
@@ -545,10 +567,16 @@ TEST_F(TypesTest, SchemasListDebeziumTypes) {
   EXPECT_EQ(field("c_numarr")["items"]["type"], "bytes");
   EXPECT_EQ(field("c_numarr")["items"]["name"], "org.apache.kafka.connect.data.Decimal");
   EXPECT_EQ(field("c_numarr")["items"]["parameters"]["scale"], "1");
+  EXPECT_EQ(field("c_price")["parameters"]["scale"], "3");
+  EXPECT_EQ(field("c_enumarr")["items"]["name"], "io.debezium.data.Enum");
   std::vector<std::string> scale_value;
-  for (const auto& f : field("c_num")["fields"]) scale_value.push_back(f["field"]);
+  const Json variable_scale = field("c_num");
+  for (const auto& f : variable_scale["fields"]) scale_value.push_back(f["field"]);
   EXPECT_EQ(scale_value, (std::vector<std::string>{"scale", "value"}));
-  EXPECT_EQ(envelope["before"], envelope["after"]);
+  Json before_schema = envelope["before"], after_schema = envelope["after"];
+  before_schema.erase("field");
+  after_schema.erase("field");
+  EXPECT_EQ(before_schema, after_schema) << "before and after share the row schema";
 
   // The payload is the plain event: same values as without schemas.
   const Json& payload = ev["payload"];
@@ -557,6 +585,122 @@ TEST_F(TypesTest, SchemasListDebeziumTypes) {
   SnapshotExpected();
   CheckRow(payload["after"], 1, "precise");
   CheckRow(events[1]["payload"]["after"], 2, "precise");
+}
+
+// The extremes of PostgreSQL's ranges: timestamps up to 294276 AD lie beyond the int64
+// microseconds since 1970, and intervals of millions of years beyond int64 microseconds.
+// The integer encodings cannot hold them; they must at least not wrap to the opposite sign.
+class ExtremeValuesTest : public TypesTest {
+ protected:
+  Json Capture() {
+    pg_.Exec(
+        "CREATE TABLE extremes (id int PRIMARY KEY, ts timestamp, tstz timestamptz, "
+        "iv interval)",
+        db_);
+    PipelineSpec spec;
+    spec.db = db_;
+    spec.tables = {"public.extremes"};
+    pipeline_ = std::make_unique<WalflowPipeline>(pg_, spec);
+    EXPECT_TRUE(pipeline_->StartAndWaitStreaming());
+    pg_.Exec(
+        "INSERT INTO extremes VALUES "
+        "(1, '294276-12-31 23:59:59.999999', '294276-12-31 23:59:59.999999+00', "
+        "'178000000 years'), "
+        "(2, '4713-01-01 00:00:00 BC', '4713-01-01 00:00:00+00 BC', '-178000000 years')",
+        db_);
+    EXPECT_TRUE(pipeline_->WaitForCatchUp());
+    auto events = pipeline_->Events();
+    EXPECT_EQ(pipeline_->Stop(), 0);
+    EXPECT_EQ(events.size(), 2u) << Tail(pipeline_->Stderr());
+    Json out = Json::array();
+    for (const auto& ev : events) out.push_back(ev["after"]);
+    return out;
+  }
+};
+
+TEST_F(ExtremeValuesTest, IntegerEncodingsDoNotWrap) {
+  Json rows = Capture();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_GT(rows[0]["ts"].get<int64_t>(), 0) << rows[0].dump();
+  EXPECT_GT(rows[0]["iv"].get<int64_t>(), 0) << rows[0].dump();
+  EXPECT_EQ(rows[1]["ts"], -210863520000000000LL);
+  EXPECT_LT(rows[1]["iv"].get<int64_t>(), 0) << rows[1].dump();
+  EXPECT_EQ(rows[1]["tstz"], "-4712-01-01T00:00:00Z");
+}
+
+// A timestamptz is written as an ISO-8601 string, which can represent every PostgreSQL
+// timestamp (Java's Instant goes to year 1000000000): no clamping to the int64 range.
+TEST_F(ExtremeValuesTest, ZonedTimestampBeyondInt64KeepsItsDate) {
+  Json rows = Capture();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0]["tstz"], "+294276-12-31T23:59:59.999999Z");
+}
+
+// Types without a mapping of their own are written as PostgreSQL's text output (docs:
+// "the text fallback"), arrays of them as JSON arrays of those strings; a lower-bound
+// decoration on a one-dimensional array is dropped; a multi-dimensional array is written
+// as its text form.
+TEST_F(TypesTest, TextFallbackAndArrayForms) {
+  pg_.Exec(
+      "CREATE TYPE pair AS (n int, s text);"
+      "CREATE TABLE fallback (id int PRIMARY KEY, r int4range, m money, c pair, bits varbit, "
+      "pts point[], lower_bound int[], matrix int[][], ranges int4range[])",
+      db_);
+  PipelineSpec spec;
+  spec.db = db_;
+  spec.tables = {"public.fallback"};
+  pipeline_ = std::make_unique<WalflowPipeline>(pg_, spec);
+  ASSERT_TRUE(pipeline_->StartAndWaitStreaming());
+  pg_.Exec(
+      "INSERT INTO fallback VALUES (1, '[1,10)', 12.5, ROW(1, 'a b, \"c\"'), B'1010', "
+      "ARRAY['(1,2)'::point, '(3.5,-4)'], '[0:2]={7,8,9}', '{{1,2},{3,4}}', "
+      "ARRAY['[1,2)'::int4range, 'empty'])",
+      db_);
+  ASSERT_TRUE(pipeline_->WaitForCatchUp());
+  auto events = pipeline_->Events();
+  EXPECT_EQ(pipeline_->Stop(), 0);
+  ASSERT_EQ(events.size(), 1u) << Tail(pipeline_->Stderr());
+  const Json& after = events[0]["after"];
+  PgRows want = pg_.Query(
+      "SELECT format('%s', r), format('%s', m), format('%s', c), format('%s', bits), "
+      "array_to_json(ARRAY(SELECT format('%s', x) FROM unnest(pts) x))::text, "
+      "array_to_json(ARRAY(SELECT x FROM unnest(lower_bound) x))::text, format('%s', matrix), "
+      "array_to_json(ARRAY(SELECT format('%s', x) FROM unnest(ranges) x))::text "
+      "FROM fallback",
+      db_);
+  ASSERT_EQ(want.size(), 1u);
+  EXPECT_EQ(after["r"], *want[0][0]);
+  EXPECT_EQ(after["m"], *want[0][1]);
+  EXPECT_EQ(after["c"], *want[0][2]);
+  EXPECT_EQ(after["bits"], *want[0][3]);
+  EXPECT_EQ(after["pts"], Json::parse(*want[0][4]));
+  EXPECT_EQ(after["lower_bound"], Json::parse(*want[0][5]));
+  EXPECT_EQ(after["matrix"], *want[0][6]);
+  EXPECT_EQ(after["ranges"], Json::parse(*want[0][7]));
+}
+
+// box is the built-in type whose arrays separate elements with ';' (pg_type.typdelim),
+// since a box's text contains commas: '{(1,1),(0,0);(3,3),(2,2)}' has two elements.
+TEST_F(TypesTest, ArraysOfATypeWithAnotherDelimiter) {
+  pg_.Exec("CREATE TABLE boxes (id int PRIMARY KEY, b box[])", db_);
+  PipelineSpec spec;
+  spec.db = db_;
+  spec.tables = {"public.boxes"};
+  pipeline_ = std::make_unique<WalflowPipeline>(pg_, spec);
+  ASSERT_TRUE(pipeline_->StartAndWaitStreaming());
+  pg_.Exec("INSERT INTO boxes VALUES (1, '{(1,1),(0,0);(3,3),(2,2)}'), (2, '{(1,1),(0,0)}')", db_);
+  ASSERT_TRUE(pipeline_->WaitForCatchUp());
+  auto events = pipeline_->Events();
+  EXPECT_EQ(pipeline_->Stop(), 0);
+  ASSERT_EQ(events.size(), 2u) << Tail(pipeline_->Stderr());
+  for (int id = 1; id <= 2; ++id) {
+    Json want = Json::parse(
+        pg_.Scalar("SELECT array_to_json(ARRAY(SELECT format('%s', x) FROM unnest(b) x)) FROM "
+                   "boxes WHERE id = " +
+                       std::to_string(id),
+                   db_));
+    EXPECT_EQ(events[id - 1]["after"]["b"], want);
+  }
 }
 
 }  // namespace

@@ -54,7 +54,9 @@ std::string UniqueSlotName() {
 
 std::string QualifiedIdent(const std::string& qualified) {
   auto dot = qualified.find('.');
-  return "\"" + qualified.substr(0, dot) + "\".\"" + qualified.substr(dot + 1) + "\"";
+  std::string out = "\"";
+  out.append(qualified, 0, dot).append("\".\"").append(qualified, dot + 1).append("\"");
+  return out;
 }
 
 }  // namespace
@@ -108,6 +110,14 @@ std::string PipelineYaml(const PipelineSpec& spec, const std::filesystem::path& 
     << "    transaction_metadata: " << (spec.transaction_metadata ? "true" : "false") << "\n"
     << "    max_file_size: " << spec.max_file_size << "\n"
     << "    flush_interval: " << spec.flush_interval << "\n";
+  if (!spec.second_sink_flush_interval.empty()) {
+    y << "  - name: files2\n"
+      << "    type: jsonl\n"
+      << "    path: " << YamlQuote((dir / "out2").string()) << "\n"
+      << "    decimal_handling: " << spec.decimal_handling << "\n"
+      << "    max_file_size: " << spec.max_file_size << "\n"
+      << "    flush_interval: " << spec.second_sink_flush_interval << "\n";
+  }
   return y.str();
 }
 
@@ -130,6 +140,11 @@ WalflowPipeline::~WalflowPipeline() {
   } catch (const std::exception&) {
     // The server may be stopped or gone; its slots go with it.
   }
+}
+
+void WalflowPipeline::Reconfigure(const std::function<void(PipelineSpec&)>& change) {
+  change(spec_);
+  WriteFile(config_path(), PipelineYaml(spec_, dir_.path()));
 }
 
 void WalflowPipeline::Start() {
@@ -208,16 +223,16 @@ std::string WalflowPipeline::LastStderr() const { return process_ ? process_->St
       timeout);
   if (caught_up) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure()
-         << "slot " << spec_.slot << " did not confirm " << target << " within "
-         << timeout.count() << " ms (last: " << last << ", walflow "
+         << "slot " << spec_.slot << " did not confirm " << target << " within " << timeout.count()
+         << " ms (last: " << last << ", walflow "
          << (process_ && process_->Running() ? "running" : "not running") << "); stderr:\n"
          << Tail(Stderr());
 }
 
-std::vector<Json> WalflowPipeline::Events() {
+std::vector<Json> WalflowPipeline::EventsIn(const std::string& dir) {
   std::vector<std::string> names;
   std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(out_dir(), ec)) {
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     std::string name = entry.path().filename().string();
     if (name.rfind("changes-", 0) == 0 && name.size() > 6 &&
         name.substr(name.size() - 6) == ".jsonl") {
@@ -227,7 +242,7 @@ std::vector<Json> WalflowPipeline::Events() {
   std::sort(names.begin(), names.end());
   std::vector<Json> events;
   for (const auto& name : names) {
-    std::string text = ReadWholeFile(std::filesystem::path(out_dir()) / name);
+    std::string text = ReadWholeFile(std::filesystem::path(dir) / name);
     size_t pos = 0;
     while (pos < text.size()) {
       size_t nl = text.find('\n', pos);
@@ -256,8 +271,8 @@ void WalflowPipeline::DropSlot() {
   const std::string name = SqlQuote(spec_.slot);
   WaitUntil(
       [&] {
-        PgRows rows = pg_.Query(
-            "SELECT active FROM pg_replication_slots WHERE slot_name = " + name, spec_.db);
+        PgRows rows = pg_.Query("SELECT active FROM pg_replication_slots WHERE slot_name = " + name,
+                                spec_.db);
         if (rows.empty()) return true;
         if (rows[0][0] == "f") {
           pg_.Exec("SELECT pg_drop_replication_slot(" + name + ")", spec_.db);
@@ -277,7 +292,7 @@ std::optional<std::string> JsonAsText(const Json& v) {
   return v.dump();
 }
 
-Oracle::Oracle(std::map<std::string, std::vector<std::string>> keys) : keys_(std::move(keys)) {
+Oracle::Oracle(OracleKeys keys) : keys_(std::move(keys)) {
   for (const auto& [table, cols] : keys_) tables_[table];
 }
 
@@ -297,8 +312,8 @@ void Oracle::SetVersionColumn(const std::string& table, const std::string& colum
 void Oracle::Apply(const Json& event) {
   ++applied_;
   const Json& value = event.contains("payload") ? event["payload"] : event;
-  const std::string table =
-      value["source"]["schema"].get<std::string>() + "." + value["source"]["table"].get<std::string>();
+  const std::string table = value["source"]["schema"].get<std::string>() + "." +
+                            value["source"]["table"].get<std::string>();
   auto where = [&](const std::string& what) {
     return "event " + std::to_string(applied_) + " (" + value["op"].get<std::string>() + " on " +
            table + "): " + what;
@@ -321,7 +336,8 @@ void Oracle::Apply(const Json& event) {
     }
     std::string key = KeyOf(table, value["after"]);
     bool present = rows.count(key) > 0;
-    if (op == "c" && present) anomalies_.push_back(where("create of key " + key + " already present"));
+    if (op == "c" && present)
+      anomalies_.push_back(where("create of key " + key + " already present"));
     if (op == "u" && !present) anomalies_.push_back(where("update of key " + key + " not present"));
     OracleRow row = to_row(value["after"]);
     auto version = versions_.find(table);
@@ -382,7 +398,10 @@ OracleTable ReadTable(PgServer& pg, const std::string& db, const std::string& qu
     OracleRow row;
     for (size_t i = 0; i < names.size(); ++i) row[names[i]] = r[i];
     std::string key;
-    for (const auto& k : key_columns) key += (key.empty() ? "" : "|") + row[k].value_or("NULL");
+    for (const auto& k : key_columns) {
+      if (!key.empty()) key += '|';
+      key += row[k].value_or("NULL");
+    }
     out[key] = std::move(row);
   }
   return out;
@@ -394,7 +413,12 @@ std::string RowText(const OracleRow& row) {
   std::string out = "{";
   for (const auto& [k, v] : row) {
     if (out.size() > 1) out += ", ";
-    out += k + "=" + (v ? "'" + v->substr(0, 80) + (v->size() > 80 ? "...'" : "'") : "NULL");
+    out.append(k).append("=");
+    if (v) {
+      out.append("'").append(*v, 0, 80).append(v->size() > 80 ? "...'" : "'");
+    } else {
+      out.append("NULL");
+    }
   }
   return out + "}";
 }
@@ -442,8 +466,8 @@ std::string RowText(const OracleRow& row) {
                      (row.is_object() ? row.dump().substr(0, 200) : "-");
     auto [it, inserted] = seen.emplace(id, i);
     if (!inserted) {
-      dups.push_back("events " + std::to_string(it->second) + " and " + std::to_string(i) +
-                     ": " + id);
+      dups.push_back("events " + std::to_string(it->second) + " and " + std::to_string(i) + ": " +
+                     id);
     }
   }
   if (dups.empty()) return ::testing::AssertionSuccess();
@@ -469,7 +493,10 @@ std::vector<Json> EventsOf(const std::vector<Json>& events, const std::string& t
 
 RandomWorkload::RandomWorkload(std::string dsn, std::vector<std::string> tables, uint32_t seed,
                                int max_statements)
-    : dsn_(std::move(dsn)), tables_(std::move(tables)), rng_(seed), max_statements_(max_statements) {
+    : dsn_(std::move(dsn)),
+      tables_(std::move(tables)),
+      rng_(seed),
+      max_statements_(max_statements) {
   // Ids are unique across tables and workloads seeded differently.
   next_id_ = static_cast<int64_t>(seed % 1000) * 1000000000LL + 1;
 }
@@ -564,9 +591,10 @@ void ExpectExactlyOnce(PgServer& pg, const std::string& db, const std::vector<Js
     anomalies += "\n  " + oracle.anomalies()[i];
   }
   EXPECT_TRUE(oracle.anomalies().empty())
-      << oracle.anomalies().size() << " anomalies:" << anomalies << "\n" << Tail(context);
-  EXPECT_EQ(events.size(), committed_changes)
-      << "one event per committed change\n" << Tail(context);
+      << oracle.anomalies().size() << " anomalies:" << anomalies << "\n"
+      << Tail(context);
+  EXPECT_EQ(events.size(), committed_changes) << "one event per committed change\n"
+                                              << Tail(context);
   EXPECT_TRUE(NoDuplicateEvents(events)) << Tail(context);
   for (const auto& t : tables) {
     EXPECT_TRUE(TableMatches(pg, db, oracle, "public." + t, {"id"})) << Tail(context, 2000);

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -12,7 +13,6 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
-#include <atomic>
 #include <string>
 #include <vector>
 
@@ -24,11 +24,11 @@ using Json = nlohmann::json;
 
 // The YAML a test runs walflow with; the defaults are the fast settings tests want.
 struct PipelineSpec {
-  std::string db;                  // required
-  std::string dsn;                 // empty: the server's DSN for `db`
-  std::string slot;                // empty: a name unique in this process
-  std::string publication;         // empty: "<slot>_pub"
-  std::vector<std::string> tables; // required, e.g. {"public.orders"}
+  std::string db;                   // required
+  std::string dsn;                  // empty: the server's DSN for `db`
+  std::string slot;                 // empty: a name unique in this process
+  std::string publication;          // empty: "<slot>_pub"
+  std::vector<std::string> tables;  // required, e.g. {"public.orders"}
   std::string name = "dbserver1";
   std::string heartbeat_interval = "1s";
   std::string status_interval = "200ms";
@@ -39,6 +39,10 @@ struct PipelineSpec {
   std::string max_file_size = "64MB";
   std::string flush_interval = "200ms";
   std::string log_level = "info";
+  // When set, a second jsonl sink "files2" writes to <dir>/out2 with this flush interval:
+  // the slot then advances at the slower sink's pace, and each sink must skip on restart
+  // what it already holds.
+  std::string second_sink_flush_interval;
 };
 
 // The YAML text of `spec` with its paths under `dir` (sink: dir/out, state: dir/state).
@@ -59,8 +63,12 @@ class WalflowPipeline {
   const std::string& slot() const { return spec_.slot; }
   std::string config_path() const { return dir_.File("pipeline.yaml"); }
   std::string out_dir() const { return dir_.File("out"); }
+  std::string second_out_dir() const { return dir_.File("out2"); }
   std::string data_dir() const { return dir_.File("state"); }
   const TempDir& dir() const { return dir_; }
+
+  // Changes the spec and rewrites the config file (for the next Start()).
+  void Reconfigure(const std::function<void(PipelineSpec&)>& change);
 
   // Starts `walflow run CONFIG`. Fails the test (fatal) if a previous run is still alive.
   void Start();
@@ -91,7 +99,9 @@ class WalflowPipeline {
   // Every event in the sink's files, in file order. Lines must all be complete and valid
   // JSON (a partial last line fails the test), except while walflow is running, where a
   // partial last line is skipped.
-  std::vector<Json> Events();
+  std::vector<Json> Events() { return EventsIn(out_dir()); }
+  // The same for the sink writing to `dir`.
+  std::vector<Json> EventsIn(const std::string& dir);
 
   // Drops the slot if it exists (waits up to 10 s for it to become inactive).
   void DropSlot();
@@ -121,10 +131,12 @@ using OracleTable = std::map<std::string, OracleRow>;
 // c/r upsert `after`, u upserts `after`, d deletes `before`'s key, t clears the table.
 // Also checks that the events are consistent with exactly-once delivery of a workload
 // that never reuses a key: no c for a key present, no u or d for a key absent.
+// The key columns of each table, by "schema.table".
+using OracleKeys = std::map<std::string, std::vector<std::string>>;
+
 class Oracle {
  public:
-  // The key columns of each table, by "schema.table".
-  explicit Oracle(std::map<std::string, std::vector<std::string>> keys);
+  explicit Oracle(OracleKeys keys);
 
   // `column` of `table` starts at 0 on insert and grows by exactly one on every update:
   // a lost or repeated update then shows as an anomaly.
@@ -167,10 +179,10 @@ OracleTable ReadTable(PgServer& pg, const std::string& db, const std::string& qu
 std::vector<Json> EventsOf(const std::vector<Json>& events, const std::string& table);
 
 // A random mix of INSERT, UPDATE and DELETE on tables "(id bigint PRIMARY KEY, v bigint NOT
-// NULL, payload text)" in transactions of one to `max_statements` statements, some rolled back. Ids are
-// never reused and every update adds one to v, so that the oracle can check each key's
-// history (Oracle::SetVersionColumn(table, "v")). Counts the changes of committed
-// transactions. One object per thread.
+// NULL, payload text)" in transactions of one to `max_statements` statements, some rolled back. Ids
+// are never reused and every update adds one to v, so that the oracle can check each key's history
+// (Oracle::SetVersionColumn(table, "v")). Counts the changes of committed transactions. One object
+// per thread.
 class RandomWorkload {
  public:
   RandomWorkload(std::string dsn, std::vector<std::string> tables, uint32_t seed,
