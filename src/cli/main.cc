@@ -14,6 +14,7 @@
 #include "pg/setup.h"
 #include "runtime/config.h"
 #include "runtime/pipeline.h"
+#include "sink/jsonl_sink.h"
 
 namespace {
 
@@ -125,6 +126,44 @@ int CheckCommand(const std::string& config_path) {
       failed = true;
     }
     std::printf("%s %s\n", tag, line.text.c_str());
+  }
+  // Sinks: writable, and what they already hold must still be streamable from the slot.
+  walflow::Lsn held;  // smallest position a sink holds
+  for (const auto& sink : config->sinks) {
+    auto position = walflow::sink::JsonlSink::ReadPosition(sink.path);
+    std::string where = "sink " + sink.name + " (" + sink.path + ")";
+    std::string dir = sink.path;
+    while (!dir.empty() && ::access(dir.c_str(), F_OK) != 0) {
+      auto slash = dir.find_last_of('/');
+      dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : dir.substr(0, slash));
+    }
+    if (::access(dir.empty() ? "." : dir.c_str(), W_OK) != 0) {
+      std::printf("FAIL %s: %s is not writable\n", where.c_str(), dir.c_str());
+      failed = true;
+    } else if (!position.ok()) {
+      std::printf("FAIL %s: %s\n", where.c_str(), position.status().message().c_str());
+      failed = true;
+    } else if (position->has_value() && (*position)->end_lsn.valid()) {
+      walflow::Lsn lsn = (*position)->end_lsn;
+      std::printf("ok   %s holds changes up to %s\n", where.c_str(), lsn.ToString().c_str());
+      if (!held.valid() || lsn < held) held = lsn;
+    } else {
+      std::printf("ok   %s is empty\n", where.c_str());
+    }
+  }
+  if (held.valid()) {
+    auto slot = walflow::pg::DescribeSlot(**conn, spec.slot);
+    if (slot.ok() && !slot->exists) {
+      std::printf("FAIL replication slot %s does not exist, but the sinks hold changes up to %s: "
+                  "changes since then are lost\n",
+                  spec.slot.c_str(), held.ToString().c_str());
+      failed = true;
+    } else if (slot.ok() && slot->confirmed_flush > held) {
+      std::printf("FAIL replication slot %s is confirmed up to %s, past what the sinks hold (%s)\n",
+                  spec.slot.c_str(), slot->confirmed_flush.ToString().c_str(),
+                  held.ToString().c_str());
+      failed = true;
+    }
   }
   // The replication connection itself (replication=database: it matches pg_hba.conf lines
   // for the database, and needs the REPLICATION privilege).

@@ -60,6 +60,26 @@ JsonlSink::~JsonlSink() {
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
+Result<std::optional<JsonlSink::CommitPoint>> JsonlSink::ReadPosition(const std::string& dir) {
+  auto position = storage::ReadFile(dir + "/" + kPositionFile);
+  if (!position.ok()) {
+    if (position.status().code() == StatusCode::kNotFound) return std::optional<CommitPoint>();
+    return position.status();
+  }
+  const std::string& text = *position;
+  auto lsn = Lsn::Parse(JsonField(text, "durable_lsn"));
+  std::string file = JsonField(text, "file");
+  std::string offset = JsonField(text, "offset");
+  uint64_t seq;
+  uint64_t offset_value = 0;
+  auto [end, ec] = std::from_chars(offset.data(), offset.data() + offset.size(), offset_value);
+  if (!lsn || !ParseFileSeq(file, &seq) || offset.empty() || ec != std::errc() ||
+      end != offset.data() + offset.size()) {
+    return DataLoss(dir + "/" + kPositionFile + " is damaged; cannot tell what the files hold");
+  }
+  return std::optional<CommitPoint>(CommitPoint{seq, offset_value, *lsn});
+}
+
 std::string JsonlSink::FileName(uint64_t seq) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "changes-%011llu.jsonl", static_cast<unsigned long long>(seq));
@@ -89,11 +109,9 @@ Result<Lsn> JsonlSink::Open() {
     if (ParseFileSeq(n, &seq)) seqs.push_back(seq);
   }
 
-  auto position = storage::ReadFile(dir + "/" + kPositionFile);
-  if (!position.ok() && position.status().code() != StatusCode::kNotFound) {
-    return position.status().WithContext("sink " + options_.name);
-  }
-  if (!position.ok()) {
+  auto position = ReadPosition(dir);
+  if (!position.ok()) return position.status().WithContext("sink " + options_.name);
+  if (!position->has_value()) {
     if (!seqs.empty()) {
       return FailedPrecondition(
           "sink " + options_.name + ": " + dir + " holds change files but no " + kPositionFile +
@@ -104,19 +122,7 @@ Result<Lsn> JsonlSink::Open() {
     // change files always has a position file.
     WF_RETURN_IF_ERROR(WritePosition(durable_));
   } else {
-    const std::string& text = *position;
-    auto lsn = Lsn::Parse(JsonField(text, "durable_lsn"));
-    std::string file = JsonField(text, "file");
-    std::string offset = JsonField(text, "offset");
-    uint64_t seq;
-    uint64_t offset_value = 0;
-    auto [end, ec] = std::from_chars(offset.data(), offset.data() + offset.size(), offset_value);
-    if (!lsn || !ParseFileSeq(file, &seq) || offset.empty() || ec != std::errc() ||
-        end != offset.data() + offset.size()) {
-      return DataLoss("sink " + options_.name + ": " + dir + "/" + kPositionFile +
-                      " is damaged; cannot tell what the files hold");
-    }
-    durable_ = CommitPoint{seq, offset_value, *lsn};
+    durable_ = **position;
   }
   // Remove what a crash left past the durable point.
   for (uint64_t seq : seqs) {

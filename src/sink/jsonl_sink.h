@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "format/debezium_json.h"
@@ -34,13 +35,19 @@ class JsonlSink : public Sink {
 
   static std::string FileName(uint64_t seq);
 
- private:
+  // A point in the files: everything before `offset` of file `file_seq` (and all earlier
+  // files) holds complete transactions up to `end_lsn`.
   struct CommitPoint {
     uint64_t file_seq = 1;
     uint64_t offset = 0;
     Lsn end_lsn;
   };
 
+  // Reads the durable point recorded under `dir` without changing anything; std::nullopt
+  // when there is no position file. For `walflow check` and for Open().
+  static Result<std::optional<CommitPoint>> ReadPosition(const std::string& dir);
+
+ private:
   Status FlushBuffer();
   Status RollFile();
   Status WritePosition(const CommitPoint& point);

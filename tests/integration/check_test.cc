@@ -89,6 +89,26 @@ TEST_F(CheckTest, PassesOnAGoodSetup) {
   EXPECT_EQ(out.Count("ok", "covers every table"), 1u) << out.text;
 }
 
+TEST_F(CheckTest, ReportsWhatTheSinksHoldAndASlotThatLostIt) {
+  auto pipeline = Pipeline({"public.customers"});
+  CheckOutput out = RunCheck(pipeline->config_path());
+  EXPECT_EQ(out.Count("ok", "is empty"), 1u) << out.text;
+
+  ASSERT_TRUE(pipeline->StartAndWaitStreaming());
+  pg_.Exec("INSERT INTO customers VALUES (1, 'a')", db_);
+  ASSERT_TRUE(pipeline->WaitForCatchUp());
+  EXPECT_EQ(pipeline->Stop(), 0);
+  out = RunCheck(pipeline->config_path());
+  EXPECT_EQ(out.exit_code, 0) << out.text;
+  EXPECT_EQ(out.Count("ok", "holds changes up to"), 1u) << out.text;
+
+  // The slot is gone while the sink holds a position: run would refuse, so check fails.
+  pipeline->DropSlot();
+  out = RunCheck(pipeline->config_path());
+  EXPECT_EQ(out.exit_code, 1) << out.text;
+  EXPECT_EQ(out.Count("FAIL", "does not exist, but the sinks hold changes"), 1u) << out.text;
+}
+
 TEST_F(CheckTest, FailsForAMissingTable) {
   auto pipeline = Pipeline({"public.customers", "public.nope"});
   CheckOutput out = RunCheck(pipeline->config_path());
