@@ -34,7 +34,8 @@ void PrintUsage(FILE* to) {
                "  walflow check CONFIG                     check the config and the database\n"
                "  walflow version\n"
                "\n"
-               "Exit codes: 0 success (check: all passed), 1 error or failed check, 2 usage or config error.\n",
+               "Exit codes: 0 success (check: all passed), 1 error or failed check, 2 usage or "
+               "config error.\n",
                walflow::format::kWalflowVersion);
 }
 
@@ -154,9 +155,10 @@ int CheckCommand(const std::string& config_path) {
   if (held.valid()) {
     auto slot = walflow::pg::DescribeSlot(**conn, spec.slot);
     if (slot.ok() && !slot->exists) {
-      std::printf("FAIL replication slot %s does not exist, but the sinks hold changes up to %s: "
-                  "changes since then are lost\n",
-                  spec.slot.c_str(), held.ToString().c_str());
+      std::printf(
+          "FAIL replication slot %s does not exist, but the sinks hold changes up to %s: "
+          "changes since then are lost\n",
+          spec.slot.c_str(), held.ToString().c_str());
       failed = true;
     } else if (slot.ok() && slot->confirmed_flush > held) {
       std::printf("FAIL replication slot %s is confirmed up to %s, past what the sinks hold (%s)\n",
@@ -167,9 +169,8 @@ int CheckCommand(const std::string& config_path) {
   }
   // The replication connection itself (replication=database: it matches pg_hba.conf lines
   // for the database, and needs the REPLICATION privilege).
-  auto repl = walflow::pg::Connection::Open(config->postgres.dsn,
-                                            walflow::pg::Connection::Kind::kReplication,
-                                            "walflow-check");
+  auto repl = walflow::pg::Connection::Open(
+      config->postgres.dsn, walflow::pg::Connection::Kind::kReplication, "walflow-check");
   if (repl.ok()) {
     std::printf("ok   replication connection accepted\n");
   } else {

@@ -22,23 +22,23 @@ enum class ValueKind : uint8_t {
   kInt64,
   kFloat32,
   kFloat64,
-  kDecimal,           // numeric; rendering depends on decimal_handling
-  kString,            // text, varchar, char, name and the text fallback
-  kBytes,             // bytea
-  kDate,              // io.debezium.time.Date: days since 1970-01-01
-  kTimeMillis,        // io.debezium.time.Time: time(0..3), ms since midnight
-  kTimeMicros,        // io.debezium.time.MicroTime: time(4..6), µs since midnight
-  kZonedTime,         // io.debezium.time.ZonedTime: timetz as ISO-8601 in UTC
-  kTimestampMillis,   // io.debezium.time.Timestamp: timestamp(0..3)
-  kTimestampMicros,   // io.debezium.time.MicroTimestamp: timestamp(4..6)
-  kZonedTimestamp,    // io.debezium.time.ZonedTimestamp: timestamptz as ISO-8601 in UTC
-  kInterval,          // io.debezium.time.MicroDuration
-  kUuid,              // io.debezium.data.Uuid
-  kJson,              // io.debezium.data.Json (json and jsonb)
-  kXml,               // io.debezium.data.Xml
-  kEnum,              // io.debezium.data.Enum
-  kArray,             // one-dimensional array of `element`
-  kText,              // any other type: its PostgreSQL text form, as a string
+  kDecimal,          // numeric; rendering depends on decimal_handling
+  kString,           // text, varchar, char, name and the text fallback
+  kBytes,            // bytea
+  kDate,             // io.debezium.time.Date: days since 1970-01-01
+  kTimeMillis,       // io.debezium.time.Time: time(0..3), ms since midnight
+  kTimeMicros,       // io.debezium.time.MicroTime: time(4..6), µs since midnight
+  kZonedTime,        // io.debezium.time.ZonedTime: timetz as ISO-8601 in UTC
+  kTimestampMillis,  // io.debezium.time.Timestamp: timestamp(0..3)
+  kTimestampMicros,  // io.debezium.time.MicroTimestamp: timestamp(4..6)
+  kZonedTimestamp,   // io.debezium.time.ZonedTimestamp: timestamptz as ISO-8601 in UTC
+  kInterval,         // io.debezium.time.MicroDuration
+  kUuid,             // io.debezium.data.Uuid
+  kJson,             // io.debezium.data.Json (json and jsonb)
+  kXml,              // io.debezium.data.Xml
+  kEnum,             // io.debezium.data.Enum
+  kArray,            // one-dimensional array of `element`
+  kText,             // any other type: its PostgreSQL text form, as a string
 };
 
 const char* ValueKindName(ValueKind kind);
@@ -52,15 +52,15 @@ struct ValueType {
   // (io.debezium.data.VariableScaleDecimal).
   int32_t precision = -1;
   int32_t scale = -1;
-  std::vector<std::string> enum_labels;     // kEnum, and kArray of kEnum
+  std::vector<std::string> enum_labels;      // kEnum, and kArray of kEnum
   std::shared_ptr<const ValueType> element;  // kArray
 };
 
 struct ColumnSchema {
   std::string name;
   ValueType type;
-  bool optional = true;        // false when the column is NOT NULL
-  bool replica_key = false;    // part of the replica identity (pgoutput's flag)
+  bool optional = true;           // false when the column is NOT NULL
+  bool replica_key = false;       // part of the replica identity (pgoutput's flag)
   int primary_key_position = -1;  // position in the primary key, -1 if not part of it
 };
 
@@ -107,7 +107,7 @@ struct Change {
   Lsn commit_lsn;                      // commit record of its transaction: orders events
   uint32_t seq = 0;                    // order within the transaction, from 1
   Xid xid;
-  int64_t commit_time_us = 0;          // commit time, µs since the Unix epoch
+  int64_t commit_time_us = 0;  // commit time, µs since the Unix epoch
 };
 
 // The end of a transaction (or a watermark: a point of the stream with nothing before

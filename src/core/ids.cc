@@ -13,17 +13,22 @@ std::string Lsn::ToString() const {
 
 std::optional<Lsn> Lsn::Parse(std::string_view text) {
   auto slash = text.find('/');
-  if (slash == std::string_view::npos || slash == 0 || slash + 1 == text.size()) return std::nullopt;
+  if (slash == std::string_view::npos || slash == 0 || slash + 1 == text.size())
+    return std::nullopt;
   uint64_t hi = 0, lo = 0;
   auto hex = [](std::string_view s, uint64_t* out) {
     if (s.size() > 8) return false;
     uint64_t v = 0;
     for (char c : s) {
       int d;
-      if (c >= '0' && c <= '9') d = c - '0';
-      else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
-      else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-      else return false;
+      if (c >= '0' && c <= '9')
+        d = c - '0';
+      else if (c >= 'A' && c <= 'F')
+        d = c - 'A' + 10;
+      else if (c >= 'a' && c <= 'f')
+        d = c - 'a' + 10;
+      else
+        return false;
       v = v * 16 + d;
     }
     *out = v;

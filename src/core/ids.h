@@ -10,7 +10,8 @@
 
 namespace walflow {
 
-// A position in PostgreSQL's write-ahead log (XLogRecPtr). Printed as PostgreSQL does: "16/B374D848".
+// A position in PostgreSQL's write-ahead log (XLogRecPtr). Printed as PostgreSQL does:
+// "16/B374D848".
 struct Lsn {
   uint64_t value = 0;
 

@@ -23,9 +23,13 @@ void Log(LogLevel level, std::string_view component, fmt::format_string<Args...>
   LogLine(level, component, fmt::format(f, std::forward<Args>(args)...));
 }
 
-#define WF_LOG_DEBUG(component, ...) ::walflow::Log(::walflow::LogLevel::kDebug, component, __VA_ARGS__)
-#define WF_LOG_INFO(component, ...) ::walflow::Log(::walflow::LogLevel::kInfo, component, __VA_ARGS__)
-#define WF_LOG_WARN(component, ...) ::walflow::Log(::walflow::LogLevel::kWarn, component, __VA_ARGS__)
-#define WF_LOG_ERROR(component, ...) ::walflow::Log(::walflow::LogLevel::kError, component, __VA_ARGS__)
+#define WF_LOG_DEBUG(component, ...) \
+  ::walflow::Log(::walflow::LogLevel::kDebug, component, __VA_ARGS__)
+#define WF_LOG_INFO(component, ...) \
+  ::walflow::Log(::walflow::LogLevel::kInfo, component, __VA_ARGS__)
+#define WF_LOG_WARN(component, ...) \
+  ::walflow::Log(::walflow::LogLevel::kWarn, component, __VA_ARGS__)
+#define WF_LOG_ERROR(component, ...) \
+  ::walflow::Log(::walflow::LogLevel::kError, component, __VA_ARGS__)
 
 }  // namespace walflow

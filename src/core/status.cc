@@ -21,8 +21,7 @@ const char* StatusCodeName(StatusCode code) {
 bool IsRetryable(StatusCode code) {
   switch (code) {
     case StatusCode::kUnavailable:
-    case StatusCode::kAborted:
-      return true;
+    case StatusCode::kAborted: return true;
     case StatusCode::kOk:
     case StatusCode::kInvalidArgument:
     case StatusCode::kNotFound:
@@ -30,8 +29,7 @@ bool IsRetryable(StatusCode code) {
     case StatusCode::kDataLoss:
     case StatusCode::kIOError:
     case StatusCode::kInternal:
-    case StatusCode::kCancelled:
-      return false;
+    case StatusCode::kCancelled: return false;
   }
   return false;
 }

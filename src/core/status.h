@@ -69,7 +69,7 @@ Status Cancelled(std::string message);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design
     assert(!status_.ok() && "Result constructed from an OK status");
   }
@@ -95,10 +95,10 @@ class [[nodiscard]] Result {
 #define WF_CONCAT_INNER(a, b) a##b
 #define WF_CONCAT(a, b) WF_CONCAT_INNER(a, b)
 
-#define WF_RETURN_IF_ERROR(expr)                 \
-  do {                                           \
-    ::walflow::Status wf_status_ = (expr);       \
-    if (!wf_status_.ok()) return wf_status_;     \
+#define WF_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::walflow::Status wf_status_ = (expr);   \
+    if (!wf_status_.ok()) return wf_status_; \
   } while (0)
 
 #define WF_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \

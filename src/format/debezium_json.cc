@@ -280,9 +280,7 @@ bool DebeziumJsonEncoder::AppendTyped(const ValueType& type, std::string_view te
       return true;
     case ValueKind::kDecimal:
       switch (options_.decimal_handling) {
-        case DecimalHandling::kString:
-          AppendJsonString(text, out);
-          return true;
+        case DecimalHandling::kString: AppendJsonString(text, out); return true;
         case DecimalHandling::kDouble: {
           if (IsSpecialNumber(text)) {
             AppendJsonString(text, out);
@@ -325,9 +323,7 @@ bool DebeziumJsonEncoder::AppendTyped(const ValueType& type, std::string_view te
     case ValueKind::kUuid:
     case ValueKind::kJson:
     case ValueKind::kXml:
-    case ValueKind::kEnum:
-      AppendJsonString(text, out);
-      return true;
+    case ValueKind::kEnum: AppendJsonString(text, out); return true;
     case ValueKind::kBytes:
       if (!pg::DecodeBytea(text, &scratch_)) return false;
       out->push_back('"');
@@ -336,8 +332,12 @@ bool DebeziumJsonEncoder::AppendTyped(const ValueType& type, std::string_view te
       return true;
     case ValueKind::kDate: {
       switch (pg::ParseInfinity(text)) {
-        case pg::Infinity::kPositive: AppendInt(std::numeric_limits<int32_t>::max(), out); return true;
-        case pg::Infinity::kNegative: AppendInt(std::numeric_limits<int32_t>::min(), out); return true;
+        case pg::Infinity::kPositive:
+          AppendInt(std::numeric_limits<int32_t>::max(), out);
+          return true;
+        case pg::Infinity::kNegative:
+          AppendInt(std::numeric_limits<int32_t>::min(), out);
+          return true;
         case pg::Infinity::kNone: break;
       }
       int32_t days;
@@ -363,8 +363,12 @@ bool DebeziumJsonEncoder::AppendTyped(const ValueType& type, std::string_view te
     case ValueKind::kTimestampMillis:
     case ValueKind::kTimestampMicros: {
       switch (pg::ParseInfinity(text)) {
-        case pg::Infinity::kPositive: AppendInt(std::numeric_limits<int64_t>::max(), out); return true;
-        case pg::Infinity::kNegative: AppendInt(std::numeric_limits<int64_t>::min(), out); return true;
+        case pg::Infinity::kPositive:
+          AppendInt(std::numeric_limits<int64_t>::max(), out);
+          return true;
+        case pg::Infinity::kNegative:
+          AppendInt(std::numeric_limits<int64_t>::min(), out);
+          return true;
         case pg::Infinity::kNone: break;
       }
       int64_t us;
@@ -451,9 +455,7 @@ void DebeziumJsonEncoder::AppendPlaceholder(const ValueType& type, std::string* 
     case ValueKind::kXml:
     case ValueKind::kEnum:
     case ValueKind::kZonedTime:
-    case ValueKind::kZonedTimestamp:
-      AppendJsonString(p, out);
-      return;
+    case ValueKind::kZonedTimestamp: AppendJsonString(p, out); return;
     case ValueKind::kBoolean:
     case ValueKind::kInt16:
     case ValueKind::kInt32:
@@ -476,20 +478,16 @@ Status DebeziumJsonEncoder::AppendDatum(const ChangeBatch& batch, const ColumnSc
                                         const Datum& datum, const TableSchema& table,
                                         std::string* out) {
   switch (datum.kind) {
-    case Datum::Kind::kNull:
-      out->append("null");
-      return Status::OK();
-    case Datum::Kind::kUnchangedToast:
-      AppendPlaceholder(column.type, out);
-      return Status::OK();
+    case Datum::Kind::kNull: out->append("null"); return Status::OK();
+    case Datum::Kind::kUnchangedToast: AppendPlaceholder(column.type, out); return Status::OK();
     case Datum::Kind::kText: {
       std::string_view text = batch.Text(datum);
       if (AppendTyped(column.type, text, out)) return Status::OK();
       std::string shown(text.substr(0, 64));
       if (text.size() > 64) shown += "...";
-      return InvalidArgument("table " + table.QualifiedName() + ", column " + column.name +
-                             " (" + column.type.type_name + "): cannot read value '" + shown +
-                             "' as " + ValueKindName(column.type.kind));
+      return InvalidArgument("table " + table.QualifiedName() + ", column " + column.name + " (" +
+                             column.type.type_name + "): cannot read value '" + shown + "' as " +
+                             ValueKindName(column.type.kind));
     }
   }
   return Internal("unknown datum kind");

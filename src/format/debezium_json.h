@@ -21,8 +21,8 @@ struct DebeziumOptions {
   std::string server_name = "walflow";  // source.name and the schema name prefix
   std::string database;                 // source.db
   DecimalHandling decimal_handling = DecimalHandling::kPrecise;
-  bool schemas = false;                 // wrap as {"schema":...,"payload":...}
-  bool transaction_metadata = false;    // fill the "transaction" block
+  bool schemas = false;               // wrap as {"schema":...,"payload":...}
+  bool transaction_metadata = false;  // fill the "transaction" block
   std::string unavailable_value_placeholder = "__debezium_unavailable_value";
 };
 

@@ -9,22 +9,40 @@ namespace {
 
 // Built-in type OIDs (src/include/catalog/pg_type.dat); stable across releases.
 enum BuiltinType : uint32_t {
-  kBool = 16, kBytea = 17, kChar = 18, kName = 19, kInt8 = 20, kInt2 = 21, kInt4 = 23,
-  kText = 25, kOidType = 26, kJson = 114, kXml = 142, kFloat4 = 700, kFloat8 = 701,
-  kBpchar = 1042, kVarchar = 1043, kDate = 1082, kTime = 1083, kTimestamp = 1114,
-  kTimestamptz = 1184, kInterval = 1186, kTimetz = 1266, kNumeric = 1700, kUuid = 2950,
+  kBool = 16,
+  kBytea = 17,
+  kChar = 18,
+  kName = 19,
+  kInt8 = 20,
+  kInt2 = 21,
+  kInt4 = 23,
+  kText = 25,
+  kOidType = 26,
+  kJson = 114,
+  kXml = 142,
+  kFloat4 = 700,
+  kFloat8 = 701,
+  kBpchar = 1042,
+  kVarchar = 1043,
+  kDate = 1082,
+  kTime = 1083,
+  kTimestamp = 1114,
+  kTimestamptz = 1184,
+  kInterval = 1186,
+  kTimetz = 1266,
+  kNumeric = 1700,
+  kUuid = 2950,
   kJsonb = 3802,
 };
 
 // Array type OID -> element type OID for the built-in types above.
 const std::unordered_map<uint32_t, uint32_t>& BuiltinArrays() {
   static const std::unordered_map<uint32_t, uint32_t> m = {
-      {1000, kBool},      {1001, kBytea},   {1002, kChar},     {1003, kName},
-      {1005, kInt2},      {1007, kInt4},    {1009, kText},     {1014, kBpchar},
-      {1015, kVarchar},   {1016, kInt8},    {1021, kFloat4},   {1022, kFloat8},
-      {1028, kOidType},   {1115, kTimestamp}, {1182, kDate},   {1183, kTime},
-      {1185, kTimestamptz}, {1187, kInterval}, {1231, kNumeric}, {1270, kTimetz},
-      {2951, kUuid},      {199, kJson},     {3807, kJsonb},    {143, kXml},
+      {1000, kBool},   {1001, kBytea},       {1002, kChar},     {1003, kName},      {1005, kInt2},
+      {1007, kInt4},   {1009, kText},        {1014, kBpchar},   {1015, kVarchar},   {1016, kInt8},
+      {1021, kFloat4}, {1022, kFloat8},      {1028, kOidType},  {1115, kTimestamp}, {1182, kDate},
+      {1183, kTime},   {1185, kTimestamptz}, {1187, kInterval}, {1231, kNumeric},   {1270, kTimetz},
+      {2951, kUuid},   {199, kJson},         {3807, kJsonb},    {143, kXml},
   };
   return m;
 }
@@ -34,26 +52,86 @@ int TimePrecision(int32_t typmod) { return typmod < 0 ? 6 : typmod; }
 
 bool ResolveBuiltin(uint32_t oid, int32_t typmod, ValueType* t) {
   switch (oid) {
-    case kBool: t->kind = ValueKind::kBoolean; t->type_name = "bool"; return true;
-    case kBytea: t->kind = ValueKind::kBytes; t->type_name = "bytea"; return true;
-    case kChar: t->kind = ValueKind::kString; t->type_name = "char"; return true;
-    case kName: t->kind = ValueKind::kString; t->type_name = "name"; return true;
-    case kInt2: t->kind = ValueKind::kInt16; t->type_name = "int2"; return true;
-    case kInt4: t->kind = ValueKind::kInt32; t->type_name = "int4"; return true;
-    case kInt8: t->kind = ValueKind::kInt64; t->type_name = "int8"; return true;
-    case kOidType: t->kind = ValueKind::kInt64; t->type_name = "oid"; return true;
-    case kText: t->kind = ValueKind::kString; t->type_name = "text"; return true;
-    case kBpchar: t->kind = ValueKind::kString; t->type_name = "bpchar"; return true;
-    case kVarchar: t->kind = ValueKind::kString; t->type_name = "varchar"; return true;
-    case kJson: t->kind = ValueKind::kJson; t->type_name = "json"; return true;
-    case kJsonb: t->kind = ValueKind::kJson; t->type_name = "jsonb"; return true;
-    case kXml: t->kind = ValueKind::kXml; t->type_name = "xml"; return true;
-    case kFloat4: t->kind = ValueKind::kFloat32; t->type_name = "float4"; return true;
-    case kFloat8: t->kind = ValueKind::kFloat64; t->type_name = "float8"; return true;
-    case kUuid: t->kind = ValueKind::kUuid; t->type_name = "uuid"; return true;
-    case kDate: t->kind = ValueKind::kDate; t->type_name = "date"; return true;
-    case kInterval: t->kind = ValueKind::kInterval; t->type_name = "interval"; return true;
-    case kTimetz: t->kind = ValueKind::kZonedTime; t->type_name = "timetz"; return true;
+    case kBool:
+      t->kind = ValueKind::kBoolean;
+      t->type_name = "bool";
+      return true;
+    case kBytea:
+      t->kind = ValueKind::kBytes;
+      t->type_name = "bytea";
+      return true;
+    case kChar:
+      t->kind = ValueKind::kString;
+      t->type_name = "char";
+      return true;
+    case kName:
+      t->kind = ValueKind::kString;
+      t->type_name = "name";
+      return true;
+    case kInt2:
+      t->kind = ValueKind::kInt16;
+      t->type_name = "int2";
+      return true;
+    case kInt4:
+      t->kind = ValueKind::kInt32;
+      t->type_name = "int4";
+      return true;
+    case kInt8:
+      t->kind = ValueKind::kInt64;
+      t->type_name = "int8";
+      return true;
+    case kOidType:
+      t->kind = ValueKind::kInt64;
+      t->type_name = "oid";
+      return true;
+    case kText:
+      t->kind = ValueKind::kString;
+      t->type_name = "text";
+      return true;
+    case kBpchar:
+      t->kind = ValueKind::kString;
+      t->type_name = "bpchar";
+      return true;
+    case kVarchar:
+      t->kind = ValueKind::kString;
+      t->type_name = "varchar";
+      return true;
+    case kJson:
+      t->kind = ValueKind::kJson;
+      t->type_name = "json";
+      return true;
+    case kJsonb:
+      t->kind = ValueKind::kJson;
+      t->type_name = "jsonb";
+      return true;
+    case kXml:
+      t->kind = ValueKind::kXml;
+      t->type_name = "xml";
+      return true;
+    case kFloat4:
+      t->kind = ValueKind::kFloat32;
+      t->type_name = "float4";
+      return true;
+    case kFloat8:
+      t->kind = ValueKind::kFloat64;
+      t->type_name = "float8";
+      return true;
+    case kUuid:
+      t->kind = ValueKind::kUuid;
+      t->type_name = "uuid";
+      return true;
+    case kDate:
+      t->kind = ValueKind::kDate;
+      t->type_name = "date";
+      return true;
+    case kInterval:
+      t->kind = ValueKind::kInterval;
+      t->type_name = "interval";
+      return true;
+    case kTimetz:
+      t->kind = ValueKind::kZonedTime;
+      t->type_name = "timetz";
+      return true;
     case kTimestamptz:
       t->kind = ValueKind::kZonedTimestamp;
       t->type_name = "timestamptz";
@@ -63,8 +141,8 @@ bool ResolveBuiltin(uint32_t oid, int32_t typmod, ValueType* t) {
       t->type_name = "time";
       return true;
     case kTimestamp:
-      t->kind = TimePrecision(typmod) <= 3 ? ValueKind::kTimestampMillis
-                                           : ValueKind::kTimestampMicros;
+      t->kind =
+          TimePrecision(typmod) <= 3 ? ValueKind::kTimestampMillis : ValueKind::kTimestampMicros;
       t->type_name = "timestamp";
       return true;
     case kNumeric:
@@ -79,8 +157,7 @@ bool ResolveBuiltin(uint32_t oid, int32_t typmod, ValueType* t) {
         t->scale = (scale & 0x400) ? -1 : scale;
       }
       return true;
-    default:
-      return false;
+    default: return false;
   }
 }
 
@@ -110,7 +187,8 @@ Result<ValueType> Resolve(Oid oid, int32_t typmod, Catalog* catalog, int depth) 
     return t;
   }
   if (info.typtype == 'd' && info.base_type.value != 0) {
-    WF_ASSIGN_OR_RETURN(ValueType base, Resolve(info.base_type, info.base_typmod, catalog, depth + 1));
+    WF_ASSIGN_OR_RETURN(ValueType base,
+                        Resolve(info.base_type, info.base_typmod, catalog, depth + 1));
     base.type_oid = oid;
     base.type_name = t.type_name;
     return base;

@@ -7,8 +7,7 @@
 
 namespace walflow::pg {
 
-ChangeAssembler::ChangeAssembler(AssemblerOptions options, Catalog* catalog,
-                                 BatchConsumer consume)
+ChangeAssembler::ChangeAssembler(AssemblerOptions options, Catalog* catalog, BatchConsumer consume)
     : options_(std::move(options)),
       catalog_(catalog),
       consume_(std::move(consume)),
@@ -153,8 +152,8 @@ Status ChangeAssembler::OnRelation(const RelationMessage& m) {
   }
   auto prev = relations_.find(m.relid);
   if (prev != relations_.end() && prev->second->columns.size() != table->columns.size()) {
-    WF_LOG_INFO("pg", "table {} changed: {} -> {} columns", qualified,
-                prev->second->columns.size(), table->columns.size());
+    WF_LOG_INFO("pg", "table {} changed: {} -> {} columns", qualified, prev->second->columns.size(),
+                table->columns.size());
   }
   relations_[m.relid] = std::move(table);
   return Status::OK();
@@ -174,20 +173,16 @@ Result<const TableSchema*> ChangeAssembler::TableFor(Oid relid, const char* what
 Status ChangeAssembler::FillRow(const TableSchema& table, const TupleView& tuple,
                                 const TupleView* old_tuple, int32_t* first) {
   if (tuple.size() != table.columns.size()) {
-    return DataLoss("table " + table.QualifiedName() + ": row has " +
-                    std::to_string(tuple.size()) + " columns, its Relation message " +
-                    std::to_string(table.columns.size()));
+    return DataLoss("table " + table.QualifiedName() + ": row has " + std::to_string(tuple.size()) +
+                    " columns, its Relation message " + std::to_string(table.columns.size()));
   }
   *first = batch_->AddRow(tuple.size());
   for (size_t i = 0; i < tuple.size(); ++i) {
     const TupleColumn& c = tuple[i];
     int32_t index = *first + static_cast<int32_t>(i);
     switch (c.kind) {
-      case TupleColumn::Kind::kNull:
-        break;
-      case TupleColumn::Kind::kText:
-        batch_->SetText(index, c.data);
-        break;
+      case TupleColumn::Kind::kNull: break;
+      case TupleColumn::Kind::kText: batch_->SetText(index, c.data); break;
       case TupleColumn::Kind::kUnchangedToast:
         // With REPLICA IDENTITY FULL the old row carries the value.
         if (old_tuple != nullptr && i < old_tuple->size() &&
@@ -301,8 +296,8 @@ Status ChangeAssembler::OnStreamStart(const StreamStartMessage& m) {
   stream_xid_ = m.top_xid;
   auto& spool = spools_[m.top_xid];
   if (!spool) {
-    spool = std::make_unique<StreamSpool>(options_.spool_dir, m.top_xid,
-                                          options_.spool_memory_limit);
+    spool =
+        std::make_unique<StreamSpool>(options_.spool_dir, m.top_xid, options_.spool_memory_limit);
   }
   return Status::OK();
 }

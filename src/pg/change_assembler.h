@@ -18,8 +18,8 @@
 namespace walflow::pg {
 
 struct AssemblerOptions {
-  std::string spool_dir;                  // where streamed transactions spill
-  size_t spool_memory_limit = 4 << 20;    // per streamed transaction, before spilling
+  std::string spool_dir;                // where streamed transactions spill
+  size_t spool_memory_limit = 4 << 20;  // per streamed transaction, before spilling
   size_t batch_max_changes = 2048;
   size_t batch_max_bytes = 4 << 20;
   std::unordered_set<std::string> tables;  // "schema.table"; empty means every table

@@ -26,7 +26,9 @@ std::string Trim(std::string s) {
 
 namespace {
 
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 // Masks in place, keeping the user's spelling of the rest: the URL's user:password@, every
 // query parameter whose name ends in "password", and every key=value pair whose key ends
@@ -195,8 +197,8 @@ int Connection::server_version_num() const { return PQserverVersion(conn_); }
 
 Status Connection::ErrorFrom(pg_result* res, const std::string& what) {
   const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
-  std::string msg = Trim(res && PQresultErrorMessage(res)[0] ? PQresultErrorMessage(res)
-                                                              : PQerrorMessage(conn_));
+  std::string msg =
+      Trim(res && PQresultErrorMessage(res)[0] ? PQresultErrorMessage(res) : PQerrorMessage(conn_));
   std::string text = what + ": " + msg;
   if (PQstatus(conn_) != CONNECTION_OK || IsConnectionSqlState(state)) return Unavailable(text);
   if (state != nullptr) {

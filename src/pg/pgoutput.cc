@@ -38,8 +38,7 @@ bool ReadTuple(ByteReader& r, TupleView* tuple) {
         if (!r.ReadU32(&len) || !r.ReadBytes(len, &col.data)) return false;
         break;
       }
-      default:
-        return false;
+      default: return false;
     }
   }
   return true;
@@ -58,7 +57,8 @@ Status PgOutputDecoder::ConsumeStreamed(Lsn wal_start, std::string_view message)
 Status PgOutputDecoder::Decode(Lsn wal_start, std::string_view message, bool with_xid) {
   ByteReader r(message);
   uint8_t tag_byte;
-  if (!r.ReadU8(&tag_byte)) return DataLoss("empty pgoutput message at WAL " + wal_start.ToString());
+  if (!r.ReadU8(&tag_byte))
+    return DataLoss("empty pgoutput message at WAL " + wal_start.ToString());
   const char tag = static_cast<char>(tag_byte);
 
   auto header = [&](MessageHeader* h) -> bool {

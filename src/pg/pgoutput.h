@@ -26,11 +26,11 @@ enum class MessageTag : char {
   kUpdate = 'U',
   kDelete = 'D',
   kTruncate = 'T',
-  kStreamStart = 'S',    // protocol 2, PostgreSQL 14
-  kStreamStop = 'E',     // protocol 2
-  kStreamCommit = 'c',   // protocol 2
-  kStreamAbort = 'A',    // protocol 2
-  kBeginPrepare = 'b',   // protocol 3, PostgreSQL 15 (two_phase; walflow never asks for it)
+  kStreamStart = 'S',   // protocol 2, PostgreSQL 14
+  kStreamStop = 'E',    // protocol 2
+  kStreamCommit = 'c',  // protocol 2
+  kStreamAbort = 'A',   // protocol 2
+  kBeginPrepare = 'b',  // protocol 3, PostgreSQL 15 (two_phase; walflow never asks for it)
   kPrepare = 'P',
   kCommitPrepared = 'K',
   kRollbackPrepared = 'r',

@@ -7,7 +7,9 @@
 namespace walflow::pg {
 namespace {
 
-std::string QualifiedIdent(const TableName& t) { return QuoteIdent(t.schema) + "." + QuoteIdent(t.name); }
+std::string QualifiedIdent(const TableName& t) {
+  return QuoteIdent(t.schema) + "." + QuoteIdent(t.name);
+}
 
 Result<std::set<std::string>> PublishedTables(Connection& conn, const std::string& pub) {
   WF_ASSIGN_OR_RETURN(QueryResult r,
@@ -65,8 +67,8 @@ Status CheckTablesExist(Connection& conn, const std::vector<TableName>& tables) 
     }
     char kind = r.Text(0, 0).empty() ? '?' : r.Text(0, 0)[0];
     if (kind != 'r' && kind != 'p') {
-      return FailedPrecondition(t.Qualified() + " (" + t.origin +
-                                ") is not a table (relkind '" + std::string(1, kind) + "')");
+      return FailedPrecondition(t.Qualified() + " (" + t.origin + ") is not a table (relkind '" +
+                                std::string(1, kind) + "')");
     }
   }
   return Status::OK();
@@ -87,9 +89,8 @@ Status EnsurePublication(Connection& conn, const SetupSpec& spec) {
     sql += " WITH (publish_via_partition_root = true)";
     Status s = conn.Exec(sql);
     if (!s.ok()) {
-      return Status(s.code(), "cannot create publication " + spec.publication + " (" +
-                                  s.message() + "). Have a superuser or the tables' owner run: " +
-                                  sql);
+      return Status(s.code(), "cannot create publication " + spec.publication + " (" + s.message() +
+                                  "). Have a superuser or the tables' owner run: " + sql);
     }
     WF_LOG_INFO("pg", "created publication {} for {} table(s)", spec.publication,
                 spec.tables.size());
@@ -105,7 +106,8 @@ Status EnsurePublication(Connection& conn, const SetupSpec& spec) {
     }
     Status s = conn.Exec("ALTER PUBLICATION " + QuoteIdent(spec.publication) + " ADD TABLE " +
                          QualifiedIdent(t));
-    if (!s.ok()) return s.WithContext("adding " + t.Qualified() + " to publication " + spec.publication);
+    if (!s.ok())
+      return s.WithContext("adding " + t.Qualified() + " to publication " + spec.publication);
     WF_LOG_INFO("pg", "added {} to publication {}", t.Qualified(), spec.publication);
   }
   return Status::OK();
@@ -117,7 +119,8 @@ Result<SlotInfo> EnsureSlot(Connection& conn, const SetupSpec& spec, Lsn stored)
     if (stored.valid()) {
       return FailedPrecondition(
           "replication slot " + spec.slot + " does not exist, but the sinks hold changes up to " +
-          stored.ToString() + ". It was dropped (or never on this server); changes made since "
+          stored.ToString() +
+          ". It was dropped (or never on this server); changes made since "
           "then cannot be streamed. Reset the pipeline: stop walflow, empty the sink directories "
           "and start again (a new slot is created)");
     }
@@ -142,13 +145,15 @@ Result<SlotInfo> EnsureSlot(Connection& conn, const SetupSpec& spec, Lsn stored)
   }
   if (slot.wal_status == "lost") {
     return FailedPrecondition(
-        "replication slot " + spec.slot + " was invalidated by the server (wal_status = lost): "
+        "replication slot " + spec.slot +
+        " was invalidated by the server (wal_status = lost): "
         "the WAL it needed was removed (max_slot_wal_keep_size). Changes are missing; reset the "
         "pipeline: drop the slot, empty the sink directories and start again");
   }
   if (slot.active) {
-    return FailedPrecondition("replication slot " + spec.slot + " is in use by another process (pid " +
-                              slot.active_pid + "); stop it or use another slot");
+    return FailedPrecondition("replication slot " + spec.slot +
+                              " is in use by another process (pid " + slot.active_pid +
+                              "); stop it or use another slot");
   }
   if (stored.valid() && slot.confirmed_flush > stored) {
     return FailedPrecondition(
@@ -172,7 +177,8 @@ std::vector<CheckLine> CheckPrerequisites(Connection& conn, const SetupSpec& spe
 
   int version = conn.server_version_num();
   if (version >= 140000) {
-    pass("server version " + conn.server_version() + " (14 or later: streaming of large transactions)");
+    pass("server version " + conn.server_version() +
+         " (14 or later: streaming of large transactions)");
   } else if (version >= 100000) {
     fail("server version " + conn.server_version() + ": walflow needs PostgreSQL 14 or later");
   } else {
@@ -183,12 +189,16 @@ std::vector<CheckLine> CheckPrerequisites(Connection& conn, const SetupSpec& spe
   if (wal_level == "logical") {
     pass("wal_level = logical");
   } else {
-    fail("wal_level = " + wal_level + ": set wal_level = logical in postgresql.conf and restart the server");
+    fail("wal_level = " + wal_level +
+         ": set wal_level = logical in postgresql.conf and restart the server");
   }
 
   std::string encoding = scalar("SHOW server_encoding");
-  if (encoding == "UTF8") pass("server_encoding = UTF8");
-  else warn("server_encoding = " + encoding + ": text is passed through as the server sends it; UTF8 is expected");
+  if (encoding == "UTF8")
+    pass("server_encoding = UTF8");
+  else
+    warn("server_encoding = " + encoding +
+         ": text is passed through as the server sends it; UTF8 is expected");
 
   auto slots = conn.Query(
       "SELECT current_setting('max_replication_slots')::int, "
@@ -251,9 +261,12 @@ std::vector<CheckLine> CheckPrerequisites(Connection& conn, const SetupSpec& spe
       continue;
     }
     std::string detail = has_pk ? "primary key" : "no primary key";
-    if (ident == 'f') detail += ", replica identity full";
-    else if (ident == 'i') detail += ", replica identity index";
-    else if (ident == 'n') detail += ", replica identity nothing";
+    if (ident == 'f')
+      detail += ", replica identity full";
+    else if (ident == 'i')
+      detail += ", replica identity index";
+    else if (ident == 'n')
+      detail += ", replica identity nothing";
     if (ident == 'n' || (!has_pk && ident == 'd')) {
       fail("table " + t.Qualified() + ": " + detail +
            "; UPDATE and DELETE will fail on the server. Add a primary key or "
@@ -279,7 +292,8 @@ std::vector<CheckLine> CheckPrerequisites(Connection& conn, const SetupSpec& spe
     std::string missing;
     if (published.ok()) {
       for (const TableName& t : spec.tables) {
-        if (!published->count(t.Qualified())) missing += (missing.empty() ? "" : ", ") + t.Qualified();
+        if (!published->count(t.Qualified()))
+          missing += (missing.empty() ? "" : ", ") + t.Qualified();
       }
     }
     if (missing.empty()) {

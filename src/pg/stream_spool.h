@@ -45,7 +45,7 @@ class StreamSpool {
   std::string path_;
   Xid top_xid_;
   size_t memory_limit_;
-  std::string buffer_;      // records not yet written to the file
+  std::string buffer_;  // records not yet written to the file
   FILE* file_ = nullptr;
   uint64_t file_bytes_ = 0;
   struct SubxactStart {

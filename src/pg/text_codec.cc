@@ -1,8 +1,8 @@
 #include "pg/text_codec.h"
 
 #include <charconv>
-#include <limits>
 #include <cstring>
+#include <limits>
 
 namespace walflow::pg {
 namespace {
@@ -153,7 +153,8 @@ bool ParseDate(std::string_view text, int32_t* days) {
   if (!ReadDate(text, &pos, &y, &m, &d)) return false;
   ReadBcSuffix(text, &pos, &y);
   if (pos != text.size()) return false;
-  *days = static_cast<int32_t>(DaysFromCivil(y, static_cast<unsigned>(m), static_cast<unsigned>(d)));
+  *days =
+      static_cast<int32_t>(DaysFromCivil(y, static_cast<unsigned>(m), static_cast<unsigned>(d)));
   return true;
 }
 

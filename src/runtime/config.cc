@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <limits>
 #include <filesystem>
+#include <limits>
 #include <set>
 
 #include "storage/file_io.h"
@@ -54,7 +54,9 @@ class MapReader {
   }
 
   ConfigLocation Here() const { return LocationOf(node_, file_, path_.empty() ? "(top)" : path_); }
-  std::string KeyPath(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+  std::string KeyPath(const std::string& key) const {
+    return path_.empty() ? key : path_ + "." + key;
+  }
   ConfigLocation At(const std::string& key) const {
     return LocationOf(node_[key], file_, KeyPath(key));
   }
@@ -90,9 +92,12 @@ class MapReader {
     std::string v;
     WF_RETURN_IF_ERROR(Scalar(key, &v, false));
     if (v.empty()) return Status::OK();
-    if (v == "true" || v == "yes" || v == "on") *out = true;
-    else if (v == "false" || v == "no" || v == "off") *out = false;
-    else return ErrorAt(At(key), "expected true or false, got '" + v + "'");
+    if (v == "true" || v == "yes" || v == "on")
+      *out = true;
+    else if (v == "false" || v == "no" || v == "off")
+      *out = false;
+    else
+      return ErrorAt(At(key), "expected true or false, got '" + v + "'");
     return Status::OK();
   }
 
@@ -239,12 +244,12 @@ Status ParseSink(const YAML::Node& node, const std::string& file, size_t index, 
     return ErrorAt(r.At("type"), "unknown sink type '" + s->type + "' (available: jsonl)");
   }
   WF_RETURN_IF_ERROR(r.String("path", &s->path, true));
-  WF_RETURN_IF_ERROR(r.Enum<format::DecimalHandling>(
-      "decimal_handling",
-      {{"precise", format::DecimalHandling::kPrecise},
-       {"string", format::DecimalHandling::kString},
-       {"double", format::DecimalHandling::kDouble}},
-      &s->decimal_handling));
+  WF_RETURN_IF_ERROR(
+      r.Enum<format::DecimalHandling>("decimal_handling",
+                                      {{"precise", format::DecimalHandling::kPrecise},
+                                       {"string", format::DecimalHandling::kString},
+                                       {"double", format::DecimalHandling::kDouble}},
+                                      &s->decimal_handling));
   WF_RETURN_IF_ERROR(r.Bool("schemas", &s->schemas));
   WF_RETURN_IF_ERROR(r.Bool("transaction_metadata", &s->transaction_metadata));
   WF_RETURN_IF_ERROR(r.Size("max_file_size", &s->max_file_size));
@@ -287,11 +292,16 @@ bool ParseDuration(const std::string& text, std::chrono::milliseconds* out) {
   std::string unit;
   if (!SplitNumberAndUnit(text, 1ull << 40, &n, &unit)) return false;
   uint64_t ms;
-  if (unit == "ms") ms = n;
-  else if (unit == "s" || unit.empty()) ms = n * 1000;
-  else if (unit == "m" || unit == "min") ms = n * 60000;
-  else if (unit == "h") ms = n * 3600000;
-  else return false;
+  if (unit == "ms")
+    ms = n;
+  else if (unit == "s" || unit.empty())
+    ms = n * 1000;
+  else if (unit == "m" || unit == "min")
+    ms = n * 60000;
+  else if (unit == "h")
+    ms = n * 3600000;
+  else
+    return false;
   *out = std::chrono::milliseconds(ms);
   return true;
 }
@@ -302,11 +312,16 @@ bool ParseByteSize(const std::string& text, uint64_t* out) {
   if (!SplitNumberAndUnit(text, 1ull << 50, &n, &unit)) return false;
   while (!unit.empty() && unit[0] == ' ') unit.erase(0, 1);
   uint64_t mul;
-  if (unit.empty() || unit == "B") mul = 1;
-  else if (unit == "KB" || unit == "KiB" || unit == "kB") mul = 1ull << 10;
-  else if (unit == "MB" || unit == "MiB") mul = 1ull << 20;
-  else if (unit == "GB" || unit == "GiB") mul = 1ull << 30;
-  else return false;
+  if (unit.empty() || unit == "B")
+    mul = 1;
+  else if (unit == "KB" || unit == "KiB" || unit == "kB")
+    mul = 1ull << 10;
+  else if (unit == "MB" || unit == "MiB")
+    mul = 1ull << 20;
+  else if (unit == "GB" || unit == "GiB")
+    mul = 1ull << 30;
+  else
+    return false;
   if (n > std::numeric_limits<uint64_t>::max() / mul) return false;
   *out = n * mul;
   return true;
@@ -323,7 +338,8 @@ Result<PipelineConfig> ParseConfig(const std::string& text, const std::string& f
   PipelineConfig cfg;
   cfg.file = file;
   try {
-    if (!root.IsMap()) return InvalidArgument(file + ": expected a mapping with 'source' and 'sinks'");
+    if (!root.IsMap())
+      return InvalidArgument(file + ": expected a mapping with 'source' and 'sinks'");
     MapReader top(root, "", file);
     YAML::Node source = top.Get("source");
     if (!source.IsDefined() || source.IsNull()) {
@@ -353,7 +369,8 @@ Result<PipelineConfig> ParseConfig(const std::string& text, const std::string& f
         return ErrorAt(s.location, "sink name '" + s.name + "' is used twice");
       }
       std::error_code ec;
-      std::string canonical = std::filesystem::weakly_canonical(std::filesystem::absolute(s.path), ec).string();
+      std::string canonical =
+          std::filesystem::weakly_canonical(std::filesystem::absolute(s.path), ec).string();
       if (!paths.insert(ec ? s.path : canonical).second) {
         return ErrorAt(s.location, "two sinks write to the same path '" + s.path + "'");
       }
@@ -367,7 +384,8 @@ Result<PipelineConfig> ParseConfig(const std::string& text, const std::string& f
       std::string level;
       WF_RETURN_IF_ERROR(lr.Scalar("level", &level, false));
       if (!level.empty() && !ParseLogLevel(level, &cfg.log_level)) {
-        return ErrorAt(lr.At("level"), "expected one of debug, info, warn, error, got '" + level + "'");
+        return ErrorAt(lr.At("level"),
+                       "expected one of debug, info, warn, error, got '" + level + "'");
       }
       WF_RETURN_IF_ERROR(lr.Duration("progress_interval", &cfg.progress_interval));
       WF_RETURN_IF_ERROR(lr.Finish());

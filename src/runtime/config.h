@@ -37,7 +37,7 @@ struct PostgresSourceConfig {
   std::string publication = "walflow";
   std::vector<TableRef> tables;
   SnapshotMode snapshot = SnapshotMode::kNever;
-  std::string server_name = "walflow";  // Debezium's topic.prefix: source.name
+  std::string server_name = "walflow";                  // Debezium's topic.prefix: source.name
   std::chrono::milliseconds heartbeat_interval{10000};  // 0 disables
   std::chrono::milliseconds status_interval{1000};
   std::string unavailable_value_placeholder = "__debezium_unavailable_value";

@@ -60,10 +60,14 @@ std::unique_ptr<sink::Sink> MakeSink(const PipelineConfig& config, const SinkCon
 
 std::string Bytes(uint64_t n) {
   char buf[32];
-  if (n >= (1ull << 30)) std::snprintf(buf, sizeof buf, "%.1f GB", n / double(1ull << 30));
-  else if (n >= (1ull << 20)) std::snprintf(buf, sizeof buf, "%.1f MB", n / double(1ull << 20));
-  else if (n >= 1024) std::snprintf(buf, sizeof buf, "%.1f kB", n / 1024.0);
-  else std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(n));
+  if (n >= (1ull << 30))
+    std::snprintf(buf, sizeof buf, "%.1f GB", n / double(1ull << 30));
+  else if (n >= (1ull << 20))
+    std::snprintf(buf, sizeof buf, "%.1f MB", n / double(1ull << 20));
+  else if (n >= 1024)
+    std::snprintf(buf, sizeof buf, "%.1f kB", n / 1024.0);
+  else
+    std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(n));
   return buf;
 }
 
@@ -96,9 +100,9 @@ class Heartbeat {
         if (c.ok()) conn = std::move(c).value();
       }
       if (conn) {
-        Status s = conn->Query("SELECT pg_logical_emit_message(false, $1, $2)",
-                               {kHeartbeatPrefix, slot_})
-                       .status();
+        Status s =
+            conn->Query("SELECT pg_logical_emit_message(false, $1, $2)", {kHeartbeatPrefix, slot_})
+                .status();
         if (!s.ok()) {
           if (!warned) WF_LOG_WARN("pg", "heartbeat failed (will retry): {}", s.message());
           warned = true;
@@ -143,8 +147,8 @@ Status Pipeline::RunOnce(bool* made_progress) {
   const PostgresSourceConfig& pgc = config_.postgres;
 
   // Catalog and setup connection.
-  WF_ASSIGN_OR_RETURN(auto sql, pg::Connection::Open(pgc.dsn, pg::Connection::Kind::kSql,
-                                                     kApplicationName));
+  WF_ASSIGN_OR_RETURN(auto sql,
+                      pg::Connection::Open(pgc.dsn, pg::Connection::Kind::kSql, kApplicationName));
   if (sql->server_version_num() < 140000) {
     return FailedPrecondition("PostgreSQL " + sql->server_version() +
                               " is not supported: walflow needs 14 or later");
@@ -193,12 +197,12 @@ Status Pipeline::RunOnce(bool* made_progress) {
   WF_ASSIGN_OR_RETURN(auto repl, pg::Connection::Open(pgc.dsn, pg::Connection::Kind::kReplication,
                                                       kApplicationName));
   Lsn from = start.valid() ? start : slot.confirmed_flush;
-  WF_RETURN_IF_ERROR(repl->StartLogicalReplication(
-      pgc.slot, start,
-      {{"proto_version", std::to_string(pg::kProtoVersionStreaming)},
-       {"publication_names", pg::QuoteIdent(pgc.publication)},
-       {"streaming", "on"},
-       {"messages", "true"}}));
+  WF_RETURN_IF_ERROR(
+      repl->StartLogicalReplication(pgc.slot, start,
+                                    {{"proto_version", std::to_string(pg::kProtoVersionStreaming)},
+                                     {"publication_names", pg::QuoteIdent(pgc.publication)},
+                                     {"streaming", "on"},
+                                     {"messages", "true"}}));
   streamed_before_ = true;
   WF_LOG_INFO("pg", "streaming from slot {} at {} (publication {}, {} table(s))", pgc.slot,
               from.ToString(), pgc.publication, pgc.tables.size());
@@ -353,8 +357,8 @@ Status Pipeline::RunOnce(bool* made_progress) {
     auto now = Clock::now();
     // Confirm as soon as a sink made more durable (at most every 20 ms), so the server can
     // recycle WAL promptly; otherwise every status interval as a keepalive.
-    if (now >= next_status ||
-        (confirmed() > last_flush_sent && now >= next_status - pgc.status_interval + milliseconds(20))) {
+    if (now >= next_status || (confirmed() > last_flush_sent &&
+                               now >= next_status - pgc.status_interval + milliseconds(20))) {
       s = send_status(false);
       if (!s.ok()) {
         result = s;

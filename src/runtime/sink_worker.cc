@@ -24,7 +24,9 @@ Result<Lsn> SinkWorker::Open() {
   return resume_;
 }
 
-void SinkWorker::Start() { thread_ = std::thread([this] { Run(); }); }
+void SinkWorker::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
 
 bool SinkWorker::Push(const ChangeBatchPtr& batch, std::chrono::milliseconds timeout) {
   if (failed_.load()) return false;
@@ -76,13 +78,14 @@ void SinkWorker::Run() {
   using Clock = std::chrono::steady_clock;
   // Under load a checkpoint every flush interval; when the queue runs dry, sooner, so
   // that a quiet stream is confirmed quickly without an fsync per small batch.
-  const auto idle_spacing = std::min<std::chrono::milliseconds>(kIdleCheckpointSpacing,
-                                                               flush_interval_);
+  const auto idle_spacing =
+      std::min<std::chrono::milliseconds>(kIdleCheckpointSpacing, flush_interval_);
   auto last_checkpoint = Clock::now();
   auto next_checkpoint = last_checkpoint + flush_interval_;
   bool dirty = false;
   while (true) {
-    auto deadline = dirty ? std::min(next_checkpoint, last_checkpoint + idle_spacing) : next_checkpoint;
+    auto deadline =
+        dirty ? std::min(next_checkpoint, last_checkpoint + idle_spacing) : next_checkpoint;
     auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (wait.count() < 0) wait = std::chrono::milliseconds(0);
     bool drained = false;

@@ -58,8 +58,8 @@ class JsonlSink : public Sink {
   uint64_t file_seq_ = 1;
   std::string buffer_;
   bool created_file_since_sync_ = false;
-  CommitPoint last_commit_;     // last transaction end written (maybe not yet durable)
-  CommitPoint durable_;         // recorded in the position file
+  CommitPoint last_commit_;  // last transaction end written (maybe not yet durable)
+  CommitPoint durable_;      // recorded in the position file
   int lock_fd_ = -1;
 };
 

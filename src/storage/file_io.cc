@@ -131,8 +131,8 @@ Status AppendFile::Open(const std::string& path, uint64_t size) {
   struct stat st;
   if (::fstat(fd_, &st) != 0) return ErrnoStatus("cannot stat", path);
   if (static_cast<uint64_t>(st.st_size) < size) {
-    return DataLoss(path + " is " + std::to_string(st.st_size) +
-                    " bytes, shorter than the " + std::to_string(size) +
+    return DataLoss(path + " is " + std::to_string(st.st_size) + " bytes, shorter than the " +
+                    std::to_string(size) +
                     " bytes recorded as durable; the file was changed outside walflow");
   }
   if (static_cast<uint64_t>(st.st_size) > size && ::ftruncate(fd_, static_cast<off_t>(size)) != 0) {

@@ -349,9 +349,7 @@ class TypesTest : public ::testing::Test {
     }
     const std::string& e = *expected;
     switch (c.compare) {
-      case Compare::kBool:
-        EXPECT_EQ(actual, Json(e == "true")) << actual.dump();
-        break;
+      case Compare::kBool: EXPECT_EQ(actual, Json(e == "true")) << actual.dump(); break;
       case Compare::kInteger:
         EXPECT_TRUE(actual.is_number_integer()) << actual.dump();
         EXPECT_EQ(actual.dump(), e);
@@ -374,12 +372,8 @@ class TypesTest : public ::testing::Test {
           EXPECT_EQ(actual, Json(e));
         }
         break;
-      case Compare::kJsonExact:
-        EXPECT_EQ(actual, Json::parse(e));
-        break;
-      case Compare::kDecimal:
-        CheckDecimal(e, actual, c.scale, mode);
-        break;
+      case Compare::kJsonExact: EXPECT_EQ(actual, Json::parse(e)); break;
+      case Compare::kDecimal: CheckDecimal(e, actual, c.scale, mode); break;
       case Compare::kDecimalArray: {
         Json want = Json::parse(e);
         ASSERT_TRUE(actual.is_array()) << actual.dump();

@@ -19,8 +19,8 @@ TEST(LsnTest, Parses) {
   EXPECT_EQ(Lsn::Parse("16/b374d848"), Lsn(0x16B374D848ULL));
   EXPECT_EQ(Lsn::Parse("0/0"), Lsn(0));
   EXPECT_EQ(Lsn::Parse("FFFFFFFF/FFFFFFFF"), Lsn(0xFFFFFFFFFFFFFFFFULL));
-  for (const char* bad : {"", "/", "1/", "/1", "1", "1/2/3", "G/0", "123456789/0", "0/123456789",
-                          " 0/1", "0/1 "}) {
+  for (const char* bad :
+       {"", "/", "1/", "/1", "1", "1/2/3", "G/0", "123456789/0", "0/123456789", " 0/1", "0/1 "}) {
     EXPECT_FALSE(Lsn::Parse(bad).has_value()) << bad;
   }
   for (uint64_t v : {1ULL, 0x100000000ULL, 0xABCDEF0123ULL}) {

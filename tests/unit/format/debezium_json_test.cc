@@ -95,11 +95,8 @@ std::string Pretty(std::string_view text) {
         out.push_back(c);
         newline();
         break;
-      case ':':
-        out.append(": ");
-        break;
-      default:
-        out.push_back(c);
+      case ':': out.append(": "); break;
+      default: out.push_back(c);
     }
   }
   out.push_back('\n');
@@ -247,7 +244,7 @@ int Col(const TableSchema& t, const std::string& name) {
 struct Cell {
   enum Kind { kText, kNull, kToast } kind = kText;
   std::string text;
-  Cell(const char* t) : text(t) {}  // NOLINT
+  Cell(const char* t) : text(t) {}             // NOLINT
   Cell(std::string t) : text(std::move(t)) {}  // NOLINT
   static Cell Null() {
     Cell c("");
@@ -480,13 +477,13 @@ TEST_F(DebeziumFieldTest, EveryTypeIsMappedAsDebeziumDoes) {
   EXPECT_EQ(a["c_int8"], std::numeric_limits<int64_t>::max());
   EXPECT_EQ(a["c_float4"], 1.5);
   EXPECT_EQ(a["c_float8"], -2e-05);
-  EXPECT_EQ(a["c_numeric"], "EtaH");  // 1234567 = 0x12D687
+  EXPECT_EQ(a["c_numeric"], "EtaH");                                  // 1234567 = 0x12D687
   EXPECT_EQ(a["c_varnum"], (Json{{"scale", 3}, {"value", "/w=="}}));  // -1 = 0xFF
   EXPECT_EQ(a["c_text"], "h\xc3\xa9llo \"w\xc3\xb6rld\"\n\\");
   EXPECT_EQ(a["c_bytea"], "AP8Q");  // 00 FF 10
   EXPECT_EQ(a["c_date"], 19782);
-  EXPECT_EQ(a["c_time3"], 49530123);     // ms since midnight
-  EXPECT_EQ(a["c_time"], 49530123456);   // µs since midnight
+  EXPECT_EQ(a["c_time3"], 49530123);    // ms since midnight
+  EXPECT_EQ(a["c_time"], 49530123456);  // µs since midnight
   EXPECT_EQ(a["c_timetz"], "22:35:06Z");
   EXPECT_EQ(a["c_ts3"], 1705326330123);
   EXPECT_EQ(a["c_ts"], 1705326330123456);
@@ -535,11 +532,10 @@ TEST_F(DebeziumFieldTest, Envelope) {
 }
 
 TEST_F(DebeziumFieldTest, OpCodes) {
-  for (auto [op, code, snapshot] : {std::tuple{ChangeOp::kCreate, "c", "false"},
-                                    std::tuple{ChangeOp::kUpdate, "u", "false"},
-                                    std::tuple{ChangeOp::kDelete, "d", "false"},
-                                    std::tuple{ChangeOp::kTruncate, "t", "false"},
-                                    std::tuple{ChangeOp::kRead, "r", "true"}}) {
+  for (auto [op, code, snapshot] :
+       {std::tuple{ChangeOp::kCreate, "c", "false"}, std::tuple{ChangeOp::kUpdate, "u", "false"},
+        std::tuple{ChangeOp::kDelete, "d", "false"}, std::tuple{ChangeOp::kTruncate, "t", "false"},
+        std::tuple{ChangeOp::kRead, "r", "true"}}) {
     ChangeBatch b;
     AddChange(&b, table_, op).after = AddRow(&b, Cells(AllTypesRow()));
     Json v = Json::parse(EncodeValue(Opts(false, DecimalHandling::kPrecise, true), b));
@@ -585,10 +581,12 @@ TEST_F(DebeziumFieldTest, SpecialNumericValuesInEachDecimalMode) {
                    {{"c_numeric", special}, {"c_varnum", special}});
     EXPECT_TRUE(a["c_numeric"].is_null());
     EXPECT_TRUE(a["c_varnum"].is_null());
-    a = After(Opts(false, DecimalHandling::kString), {{"c_numeric", special}, {"c_varnum", special}});
+    a = After(Opts(false, DecimalHandling::kString),
+              {{"c_numeric", special}, {"c_varnum", special}});
     EXPECT_EQ(a["c_numeric"], special);
     EXPECT_EQ(a["c_varnum"], special);
-    a = After(Opts(false, DecimalHandling::kDouble), {{"c_numeric", special}, {"c_varnum", special}});
+    a = After(Opts(false, DecimalHandling::kDouble),
+              {{"c_numeric", special}, {"c_varnum", special}});
     EXPECT_EQ(a["c_numeric"], special);
     EXPECT_EQ(a["c_varnum"], special);
   }
@@ -611,9 +609,10 @@ TEST_F(DebeziumFieldTest, DecimalModes) {
 }
 
 TEST_F(DebeziumFieldTest, InfiniteDatesAndTimestamps) {
-  Json a = After(Opts(false, DecimalHandling::kPrecise),
-                 {{"c_date", "infinity"}, {"c_ts", "-infinity"}, {"c_ts3", "infinity"},
-                  {"c_tstz", "-infinity"}});
+  Json a = After(Opts(false, DecimalHandling::kPrecise), {{"c_date", "infinity"},
+                                                          {"c_ts", "-infinity"},
+                                                          {"c_ts3", "infinity"},
+                                                          {"c_tstz", "-infinity"}});
   EXPECT_EQ(a["c_date"], std::numeric_limits<int32_t>::max());
   EXPECT_EQ(a["c_ts"], std::numeric_limits<int64_t>::min());
   EXPECT_EQ(a["c_ts3"], std::numeric_limits<int64_t>::max());
@@ -621,9 +620,10 @@ TEST_F(DebeziumFieldTest, InfiniteDatesAndTimestamps) {
 }
 
 TEST_F(DebeziumFieldTest, TimestampsBeforeTheEpochRoundDown) {
-  Json a = After(Opts(false, DecimalHandling::kPrecise),
-                 {{"c_ts3", "1969-12-31 23:59:59.9995"}, {"c_ts", "1969-12-31 23:59:59.9995"},
-                  {"c_tstz", "0044-03-15 12:30:00+00 BC"}, {"c_date", "0044-03-15 BC"}});
+  Json a = After(Opts(false, DecimalHandling::kPrecise), {{"c_ts3", "1969-12-31 23:59:59.9995"},
+                                                          {"c_ts", "1969-12-31 23:59:59.9995"},
+                                                          {"c_tstz", "0044-03-15 12:30:00+00 BC"},
+                                                          {"c_date", "0044-03-15 BC"}});
   EXPECT_EQ(a["c_ts3"], -1);  // floor(-500 µs / 1000)
   EXPECT_EQ(a["c_ts"], -500);
   EXPECT_EQ(a["c_tstz"], "-0043-03-15T12:30:00Z");
@@ -633,7 +633,8 @@ TEST_F(DebeziumFieldTest, TimestampsBeforeTheEpochRoundDown) {
 TEST_F(DebeziumFieldTest, MultiDimensionalArraysKeepTheirTextForm) {
   Json a = After(Opts(false, DecimalHandling::kPrecise), {{"c_int_arr", "{{1,2},{3,4}}"}});
   EXPECT_EQ(a["c_int_arr"], "{{1,2},{3,4}}");
-  a = After(Opts(false, DecimalHandling::kPrecise), {{"c_int_arr", "{}"}, {"c_text_arr", "[2:3]={x,y}"}});
+  a = After(Opts(false, DecimalHandling::kPrecise),
+            {{"c_int_arr", "{}"}, {"c_text_arr", "[2:3]={x,y}"}});
   EXPECT_EQ(a["c_int_arr"], Json::array());
   EXPECT_EQ(a["c_text_arr"], (Json{"x", "y"}));
 }
@@ -690,8 +691,8 @@ TEST_F(DebeziumFieldTest, UnchangedToastPlaceholderPerTypeAndMode) {
   const std::string p = "__wf_unavailable";
   const std::string p64 = "X193Zl91bmF2YWlsYWJsZQ==";  // base64 of the placeholder bytes
   Json a = After(o, toast);
-  for (const char* s : {"c_text", "c_json", "c_xml", "c_uuid", "c_mood", "c_point", "c_timetz",
-                        "c_tstz"}) {
+  for (const char* s :
+       {"c_text", "c_json", "c_xml", "c_uuid", "c_mood", "c_point", "c_timetz", "c_tstz"}) {
     EXPECT_EQ(a[s], p) << s;
   }
   EXPECT_EQ(a["c_bytea"], p64);
@@ -894,11 +895,21 @@ TEST_F(DebeziumFieldTest, ArrayOfBoxUsesItsSemicolonDelimiter) {
 
 TEST_F(DebeziumFieldTest, UnreadableValuesNameTableAndColumn) {
   const std::vector<std::pair<std::string, std::string>> bad = {
-      {"id", "abc"},           {"c_bool", "yes"},         {"c_int2", "1.5"},
-      {"c_int8", ""},          {"c_float8", "abc"},       {"c_numeric", "1.5"},  // scale 1, not 2
-      {"c_varnum", "x"},       {"c_bytea", "\\xzz"},      {"c_date", "2024-13-01"},
-      {"c_time", "25:61:00"},  {"c_timetz", "12:00:00"},  {"c_ts", "yesterday"},
-      {"c_tstz", "2024-01-01"}, {"c_interval", "1 fortnight"}, {"c_int_arr", "{1,abc}"},
+      {"id", "abc"},
+      {"c_bool", "yes"},
+      {"c_int2", "1.5"},
+      {"c_int8", ""},
+      {"c_float8", "abc"},
+      {"c_numeric", "1.5"},  // scale 1, not 2
+      {"c_varnum", "x"},
+      {"c_bytea", "\\xzz"},
+      {"c_date", "2024-13-01"},
+      {"c_time", "25:61:00"},
+      {"c_timetz", "12:00:00"},
+      {"c_ts", "yesterday"},
+      {"c_tstz", "2024-01-01"},
+      {"c_interval", "1 fortnight"},
+      {"c_int_arr", "{1,abc}"},
   };
   for (const auto& [column, value] : bad) {
     SCOPED_TRACE(column + " = '" + value + "'");

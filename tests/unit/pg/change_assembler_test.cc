@@ -22,10 +22,10 @@ using test::T;
 using test::U;
 using test::WireRelationColumn;
 
-constexpr uint32_t kOrders = 16384;  // public.orders (id int4 PK, note, amount, mood)
-constexpr uint32_t kOther = 16400;   // public.other (k int4, v text), no primary key
-constexpr uint32_t kSkipped = 16500; // public.skipped, never in options.tables when filtered
-constexpr uint32_t kMood = 90001;    // enum public.mood
+constexpr uint32_t kOrders = 16384;   // public.orders (id int4 PK, note, amount, mood)
+constexpr uint32_t kOther = 16400;    // public.other (k int4, v text), no primary key
+constexpr uint32_t kSkipped = 16500;  // public.skipped, never in options.tables when filtered
+constexpr uint32_t kMood = 90001;     // enum public.mood
 constexpr int32_t kNumeric10_2 = (10 << 16 | 2) + 4;
 
 const char* const kNull = "<null>";
@@ -37,7 +37,9 @@ std::vector<WireRelationColumn> OrdersColumns() {
           {"amount", 1700, kNumeric10_2, false},
           {"mood", kMood, -1, false}};
 }
-std::vector<WireRelationColumn> OtherColumns() { return {{"k", 23, -1, false}, {"v", 25, -1, false}}; }
+std::vector<WireRelationColumn> OtherColumns() {
+  return {{"k", 23, -1, false}, {"v", 25, -1, false}};
+}
 
 std::string RelOrders(std::optional<uint32_t> xid = std::nullopt) {
   return test::WireRelation(kOrders, "public", "orders", 'd', OrdersColumns(), xid);
@@ -57,8 +59,8 @@ class FakeCatalog : public Catalog {
     mood.typcategory = 'E';
     mood.enum_labels = {"happy", "sad"};
     types[kMood] = mood;
-    columns[kOrders] = {{"id", true, 0}, {"note", false, -1}, {"amount", false, -1},
-                        {"mood", false, -1}};
+    columns[kOrders] = {
+        {"id", true, 0}, {"note", false, -1}, {"amount", false, -1}, {"mood", false, -1}};
     columns[kOther] = {{"k", false, -1}, {"v", false, -1}};
   }
   Result<PgTypeInfo> DescribeType(Oid type) override {
@@ -288,7 +290,9 @@ TEST_F(ChangeAssemblerTest, CompositePrimaryKeyFollowsTheCatalogOrder) {
 TEST_F(ChangeAssemblerTest, ReplicaIdentityIndexServesAsKeyWithoutPrimaryKey) {
   Harness h(Options(), &catalog_);
   FEED(h, 1, test::WireBegin(0x10, 0, 1));
-  FEED(h, 1, test::WireRelation(kOther, "public", "other", 'i', {{"k", 23, -1, false}, {"v", 25, -1, true}}));
+  FEED(h, 1,
+       test::WireRelation(kOther, "public", "other", 'i',
+                          {{"k", 23, -1, false}, {"v", 25, -1, true}}));
   FEED(h, 2, test::WireInsert(kOther, {T("1"), T("a")}));
   FEED(h, 3, test::WireCommit(0x10, 0x18, 0));
   h.Collect();
@@ -343,8 +347,9 @@ TEST_F(ChangeAssemblerTest, PrimaryKeyChangeBecomesDeleteAndCreate) {
   Harness h(Options(), &catalog_);
   FEED(h, 0x10, test::WireBegin(0x100, 0, 5));
   FEED(h, 0x10, RelOrders());
-  FEED(h, 0x20, test::WireUpdate(kOrders, 'K', {T("1"), N(), N(), N()},
-                                 {T("2"), T("moved"), T("1.00"), T("sad")}));
+  FEED(h, 0x20,
+       test::WireUpdate(kOrders, 'K', {T("1"), N(), N(), N()},
+                        {T("2"), T("moved"), T("1.00"), T("sad")}));
   FEED(h, 0x100, test::WireCommit(0x100, 0x108, 0));
   h.Collect();
   ASSERT_EQ(h.changes.size(), 2u);
@@ -369,16 +374,18 @@ TEST_F(ChangeAssemblerTest, ReplicaIdentityIndexChangeWithUnchangedPrimaryKeyIsA
   // primary key columns arrive as 'n'). KeysDiffer compares the primary key columns and
   // sees NULL vs the new value, so an update that keeps the primary key becomes a delete
   // (whose key is {"id":null}) and a create.
-                  "primary key change";
+  "primary key change";
   Harness h(Options(), &catalog_);  // the catalog says: primary key (id)
   FEED(h, 0x10, test::WireBegin(0x100, 0, 5));
-  FEED(h, 0x10, test::WireRelation(kOrders, "public", "orders", 'i',
-                                   {{"id", 23, -1, false},
-                                    {"note", 25, -1, true},  // the unique replica identity index
-                                    {"amount", 1700, kNumeric10_2, false},
-                                    {"mood", kMood, -1, false}}));
-  FEED(h, 0x20, test::WireUpdate(kOrders, 'K', {N(), T("old note"), N(), N()},
-                                 {T("1"), T("new note"), T("1.00"), T("sad")}));
+  FEED(h, 0x10,
+       test::WireRelation(kOrders, "public", "orders", 'i',
+                          {{"id", 23, -1, false},
+                           {"note", 25, -1, true},  // the unique replica identity index
+                           {"amount", 1700, kNumeric10_2, false},
+                           {"mood", kMood, -1, false}}));
+  FEED(h, 0x20,
+       test::WireUpdate(kOrders, 'K', {N(), T("old note"), N(), N()},
+                        {T("1"), T("new note"), T("1.00"), T("sad")}));
   FEED(h, 0x100, test::WireCommit(0x100, 0x108, 0));
   h.Collect();
   ASSERT_EQ(h.changes.size(), 1u);
@@ -390,11 +397,13 @@ TEST_F(ChangeAssemblerTest, FullRowUpdateWithSameKeyIsAnUpdateWithBefore) {
   Harness h(Options(), &catalog_);
   FEED(h, 0x10, test::WireBegin(0x100, 0, 5));
   FEED(h, 0x10, RelOrders());
-  FEED(h, 0x20, test::WireUpdate(kOrders, 'O', {T("1"), T("a"), T("1.00"), T("sad")},
-                                 {T("1"), T("b"), T("1.00"), T("sad")}));
+  FEED(h, 0x20,
+       test::WireUpdate(kOrders, 'O', {T("1"), T("a"), T("1.00"), T("sad")},
+                        {T("1"), T("b"), T("1.00"), T("sad")}));
   // A key-only old tuple with an unchanged key: an update, and Debezium has no before.
-  FEED(h, 0x30, test::WireUpdate(kOrders, 'K', {T("1"), N(), N(), N()},
-                                 {T("1"), T("c"), T("1.00"), T("sad")}));
+  FEED(h, 0x30,
+       test::WireUpdate(kOrders, 'K', {T("1"), N(), N(), N()},
+                        {T("1"), T("c"), T("1.00"), T("sad")}));
   FEED(h, 0x100, test::WireCommit(0x100, 0x108, 0));
   h.Collect();
   ASSERT_EQ(h.changes.size(), 2u);
@@ -424,8 +433,9 @@ TEST_F(ChangeAssemblerTest, UnchangedToastTakesTheValueFromAWholeOldRow) {
   FEED(h, 0x10, test::WireBegin(0x100, 0, 5));
   FEED(h, 0x10, test::WireRelation(kOrders, "public", "orders", 'f', OrdersColumns()));
   const std::string big(5000, 'z');
-  FEED(h, 0x20, test::WireUpdate(kOrders, 'O', {T("1"), T(big), T("1.00"), T("sad")},
-                                 {T("1"), U(), T("2.00"), T("sad")}));
+  FEED(h, 0x20,
+       test::WireUpdate(kOrders, 'O', {T("1"), T(big), T("1.00"), T("sad")},
+                        {T("1"), U(), T("2.00"), T("sad")}));
   FEED(h, 0x100, test::WireCommit(0x100, 0x108, 0));
   h.Collect();
   ASSERT_EQ(h.changes.size(), 1u);
@@ -441,11 +451,12 @@ TEST_F(ChangeAssemblerTest, UnchangedToastStaysUnchangedWithKeyOrNoOldTuple) {
   FEED(h, 0x20, test::WireUpdate(kOrders, 0, {}, {T("1"), U(), T("2.00"), T("sad")}));
   // With a key-only old tuple the server sends no value of the other columns (and the key
   // changed: delete + create; the create still marks the column unchanged).
-  FEED(h, 0x30, test::WireUpdate(kOrders, 'K', {T("1"), N(), N(), N()},
-                                 {T("3"), U(), T("2.00"), T("sad")}));
+  FEED(h, 0x30,
+       test::WireUpdate(kOrders, 'K', {T("1"), N(), N(), N()}, {T("3"), U(), T("2.00"), T("sad")}));
   // Even a 'K' tuple carrying text in that position must not leak into the new row.
-  FEED(h, 0x40, test::WireUpdate(kOrders, 'K', {T("3"), T("stale"), N(), N()},
-                                 {T("4"), U(), T("2.00"), T("sad")}));
+  FEED(h, 0x40,
+       test::WireUpdate(kOrders, 'K', {T("3"), T("stale"), N(), N()},
+                        {T("4"), U(), T("2.00"), T("sad")}));
   FEED(h, 0x100, test::WireCommit(0x100, 0x108, 0));
   h.Collect();
   ASSERT_EQ(h.changes.size(), 5u);
@@ -465,8 +476,9 @@ TEST_F(ChangeAssemblerTest, SecondRelationMessageGivesANewSchemaVersion) {
   FEED(h, 0x100, test::WireCommit(0x100, 0x108, 0));
   // ALTER TABLE other ADD COLUMN w int8
   FEED(h, 0x200, test::WireBegin(0x300, 0, 6));
-  FEED(h, 0x200, test::WireRelation(kOther, "public", "other", 'd',
-                                    {{"k", 23, -1, false}, {"v", 25, -1, false}, {"w", 20, -1, false}}));
+  FEED(h, 0x200,
+       test::WireRelation(kOther, "public", "other", 'd',
+                          {{"k", 23, -1, false}, {"v", 25, -1, false}, {"w", 20, -1, false}}));
   FEED(h, 0x210, test::WireInsert(kOther, {T("2"), T("b"), T("99")}));
   // A row laid out for the old schema no longer fits.
   Status s = h.Feed(0x220, test::WireInsert(kOther, {T("3"), T("c")}));
@@ -696,7 +708,8 @@ TEST_F(ChangeAssemblerTest, SpoolSpillsToAFileAndIsRemovedAfterCommit) {
   FEED(h, 0x100, test::WireStreamStart(800, true));
   FEED(h, 0x100, RelOrders(800));
   for (int i = 0; i < 20; ++i) {
-    FEED(h, 0x110 + i, test::WireInsert(kOrders, {T(std::to_string(i)), T("row"), T("1.00"), T("sad")}, 800));
+    FEED(h, 0x110 + i,
+         test::WireInsert(kOrders, {T(std::to_string(i)), T("row"), T("1.00"), T("sad")}, 800));
   }
   FEED(h, 0x200, test::WireStreamStop());
   EXPECT_EQ(dir_.List(), std::vector<std::string>{"xact-800.spool"});
@@ -782,7 +795,8 @@ ScenarioResult RunScenario(AssemblerOptions options, Catalog* catalog) {
   feed(0x1220, test::WireStreamAbort(800, 801));
   feed(0x1300, test::WireStreamStart(800, false));
   feed(0x1300, test::WireInsert(kOrders, {T("13"), T("after abort"), T("2.00"), T("sad")}, 802));
-  feed(0x1310, test::WireUpdate(kOrders, 0, {}, {T("10"), T("s1 changed"), T("1.00"), T("happy")}, 800));
+  feed(0x1310,
+       test::WireUpdate(kOrders, 0, {}, {T("10"), T("s1 changed"), T("1.00"), T("happy")}, 800));
   feed(0x1320, test::WireStreamStop());
   feed(0x1400, test::WireStreamCommit(800, 0x1400, 0x1410, 3000));
 
@@ -804,16 +818,42 @@ std::vector<FlatChange> ExpectedScenarioChanges() {
   return {
       {'c', "public.orders", 1, none, {"1", "first", "10.50", "happy"}, 0x0F10, 0x1000, 1, 700, t1},
       {'c', "public.other", 2, none, {"1", "x"}, 0x0F20, 0x1000, 2, 700, t1},
-      {'u', "public.orders", 1, {"1", "first", "10.50", "happy"}, {"1", "first", "11.00", "sad"},
-       0x0F30, 0x1000, 3, 700, t1},
+      {'u',
+       "public.orders",
+       1,
+       {"1", "first", "10.50", "happy"},
+       {"1", "first", "11.00", "sad"},
+       0x0F30,
+       0x1000,
+       3,
+       700,
+       t1},
       {'d', "public.orders", 1, {"1", kNull, kNull, kNull}, none, 0x0F40, 0x1000, 4, 700, t1},
       {'c', "public.orders", 1, none, {"2", "second", "11.00", "sad"}, 0x0F40, 0x1000, 5, 700, t1},
       {'d', "public.orders", 1, {"2", kNull, kNull, kNull}, none, 0x0F50, 0x1000, 6, 700, t1},
       {'c', "public.other", 2, none, {"2", "y"}, 0x1190, 0x1200, 1, 900, t2},
       {'t', "public.other", 2, none, none, 0x11A0, 0x1200, 2, 900, t2},
       {'c', "public.orders", 3, none, {"10", "s1", "1.00", "happy"}, 0x1110, 0x1400, 1, 800, t3},
-      {'c', "public.orders", 3, none, {"13", "after abort", "2.00", "sad"}, 0x1300, 0x1400, 2, 800, t3},
-      {'u', "public.orders", 3, none, {"10", "s1 changed", "1.00", "happy"}, 0x1310, 0x1400, 3, 800, t3},
+      {'c',
+       "public.orders",
+       3,
+       none,
+       {"13", "after abort", "2.00", "sad"},
+       0x1300,
+       0x1400,
+       2,
+       800,
+       t3},
+      {'u',
+       "public.orders",
+       3,
+       none,
+       {"10", "s1 changed", "1.00", "happy"},
+       0x1310,
+       0x1400,
+       3,
+       800,
+       t3},
       {'t', "public.orders", 3, none, none, 0x1600, 0x1600, 1, 1000, t4},
       {'t', "public.other", 2, none, none, 0x1600, 0x1600, 2, 1000, t4},
   };
@@ -821,10 +861,8 @@ std::vector<FlatChange> ExpectedScenarioChanges() {
 
 std::vector<FlatMarker> ExpectedScenarioMarkers() {
   return {
-      {6, 0x1000, 0x1010, 700, Unix(1000), 6},
-      {8, 0x1200, 0x1210, 900, Unix(2000), 2},
-      {11, 0x1400, 0x1410, 800, Unix(3000), 3},
-      {11, 0x1500, 0x1500, 0, 0, 0},
+      {6, 0x1000, 0x1010, 700, Unix(1000), 6},   {8, 0x1200, 0x1210, 900, Unix(2000), 2},
+      {11, 0x1400, 0x1410, 800, Unix(3000), 3},  {11, 0x1500, 0x1500, 0, 0, 0},
       {13, 0x1600, 0x1610, 1000, Unix(4000), 2},
   };
 }
@@ -854,14 +892,14 @@ TEST_P(ChangeAssemblerBatchingTest, SameChangesWhateverTheBatchSizeOrSpoolLimit)
   EXPECT_TRUE(dir_.List().empty()) << "spool files left behind";
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    BatchAndSpool, ChangeAssemblerBatchingTest,
-    ::testing::Combine(::testing::Values(size_t{1}, size_t{2}, size_t{3}, size_t{2048}),
-                       ::testing::Values(size_t{64}, size_t{4} << 20)),
-    [](const auto& info) {
-      return "batch" + std::to_string(std::get<0>(info.param)) + "_spool" +
-             std::to_string(std::get<1>(info.param));
-    });
+INSTANTIATE_TEST_SUITE_P(BatchAndSpool, ChangeAssemblerBatchingTest,
+                         ::testing::Combine(::testing::Values(size_t{1}, size_t{2}, size_t{3},
+                                                              size_t{2048}),
+                                            ::testing::Values(size_t{64}, size_t{4} << 20)),
+                         [](const auto& info) {
+                           return "batch" + std::to_string(std::get<0>(info.param)) + "_spool" +
+                                  std::to_string(std::get<1>(info.param));
+                         });
 
 TEST_F(ChangeAssemblerTest, TinyByteLimitFlushesAfterEveryChange) {
   AssemblerOptions o = Options();

@@ -128,8 +128,11 @@ inline std::string WireUpdate(uint32_t relid, char old_kind, const WireTuple& ol
 
 inline std::string WireDelete(uint32_t relid, char old_kind, const WireTuple& old_row,
                               std::optional<uint32_t> xid = std::nullopt) {
-  return WireMessage('D').MaybeXid(xid).U32(relid).U8(static_cast<uint8_t>(old_kind)).Tuple(
-      old_row);
+  return WireMessage('D')
+      .MaybeXid(xid)
+      .U32(relid)
+      .U8(static_cast<uint8_t>(old_kind))
+      .Tuple(old_row);
 }
 
 inline std::string WireTruncate(const std::vector<uint32_t>& relids, uint8_t options,

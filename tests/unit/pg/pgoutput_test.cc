@@ -199,8 +199,8 @@ TEST_F(PgOutputDecoderTest, BeginWithTimeBeforeThePostgresEpoch) {
 }
 
 TEST_F(PgOutputDecoderTest, Commit) {
-  ASSERT_TRUE(decoder_.Consume(Lsn(7), test::WireCommit(0xAABBCCDD11ULL, 0xAABBCCDD99ULL, 5, 0))
-                  .ok());
+  ASSERT_TRUE(
+      decoder_.Consume(Lsn(7), test::WireCommit(0xAABBCCDD11ULL, 0xAABBCCDD99ULL, 5, 0)).ok());
   const Recorded& r = Single();
   EXPECT_EQ(r.what, "commit");
   EXPECT_EQ(r.flags, 0);
@@ -218,10 +218,9 @@ TEST_F(PgOutputDecoderTest, Origin) {
 }
 
 TEST_F(PgOutputDecoderTest, Relation) {
-  std::string msg = test::WireRelation(16384, "public", "orders", 'f',
-                                       {{"id", 23, -1, true},
-                                        {"amount", 1700, (10 << 16 | 2) + 4, false},
-                                        {"note", 25, -1, false}});
+  std::string msg = test::WireRelation(
+      16384, "public", "orders", 'f',
+      {{"id", 23, -1, true}, {"amount", 1700, (10 << 16 | 2) + 4, false}, {"note", 25, -1, false}});
   ASSERT_TRUE(decoder_.Consume(Lsn(10), msg).ok());
   const Recorded& r = Single();
   EXPECT_EQ(r.what, "relation");
@@ -306,10 +305,9 @@ TEST_F(PgOutputDecoderTest, UpdateWithKeyOldTuple) {
 }
 
 TEST_F(PgOutputDecoderTest, UpdateWithWholeOldRow) {
-  ASSERT_TRUE(decoder_
-                  .Consume(Lsn(15), test::WireUpdate(7, 'O', {T("1"), T("long text")},
-                                                     {T("1"), U()}))
-                  .ok());
+  ASSERT_TRUE(
+      decoder_.Consume(Lsn(15), test::WireUpdate(7, 'O', {T("1"), T("long text")}, {T("1"), U()}))
+          .ok());
   const Recorded& r = Single();
   EXPECT_EQ(r.kind, 'O');
   EXPECT_EQ(r.old_tuple[1], std::make_pair(Kind::kText, std::string("long text")));
@@ -352,8 +350,9 @@ TEST_F(PgOutputDecoderTest, LogicalMessages) {
 TEST_F(PgOutputDecoderTest, StreamedBlockCarriesTheXidOfEachMessage) {
   ASSERT_TRUE(decoder_.Consume(Lsn(1), test::WireStreamStart(800, true)).ok());
   EXPECT_TRUE(decoder_.in_stream());
-  ASSERT_TRUE(decoder_.Consume(Lsn(2), test::WireRelation(16384, "public", "t", 'd',
-                                                          {{"id", 23, -1, true}}, 800))
+  ASSERT_TRUE(decoder_
+                  .Consume(Lsn(2), test::WireRelation(16384, "public", "t", 'd',
+                                                      {{"id", 23, -1, true}}, 800))
                   .ok());
   ASSERT_TRUE(decoder_.Consume(Lsn(3), test::WireType(90001, "public", "mood", 800)).ok());
   ASSERT_TRUE(decoder_.Consume(Lsn(4), test::WireInsert(16384, {T("1")}, 801)).ok());
@@ -486,7 +485,8 @@ TEST_F(PgOutputDecoderTest, BadMarkersInsideRowMessagesAreRejected) {
   std::string bad_kind = test::WireMessage('I').U32(1).U8('N').U16(1).U8('x');
   EXPECT_FALSE(decoder_.Consume(Lsn(1), bad_kind).ok());
   // A column length pointing past the end.
-  std::string long_len = test::WireMessage('I').U32(1).U8('N').U16(1).U8('t').U32(0xFFFFFFFFu).Raw("ab");
+  std::string long_len =
+      test::WireMessage('I').U32(1).U8('N').U16(1).U8('t').U32(0xFFFFFFFFu).Raw("ab");
   EXPECT_FALSE(decoder_.Consume(Lsn(1), long_len).ok());
   // More relation ids than bytes.
   std::string many = test::WireMessage('T').U32(0x40000000u).U8(0).U32(1);

@@ -61,9 +61,9 @@ TEST(ParseDateTest, KnownDates) {
 }
 
 TEST(ParseDateTest, RejectsWhatPostgresDoesNotPrint) {
-  for (const char* bad : {"", "abc", "2024-13-01", "2024-00-10", "2024-01-00", "2024-01-32",
-                          "2024/01/01", "2024-01-01x", "2024-01-01 AD", "2024-01-01 BCE",
-                          "-2024-01-01", "2024-01", "infinity"}) {
+  for (const char* bad :
+       {"", "abc", "2024-13-01", "2024-00-10", "2024-01-00", "2024-01-32", "2024/01/01",
+        "2024-01-01x", "2024-01-01 AD", "2024-01-01 BCE", "-2024-01-01", "2024-01", "infinity"}) {
     EXPECT_FALSE(Date(bad).has_value()) << bad;
   }
 }
@@ -143,9 +143,9 @@ TEST(ParseTimestampTest, LatestPostgresTimestampDoesNotWrapAround) {
 }
 
 TEST(ParseTimestampTest, Rejects) {
-  for (const char* bad : {"", "2024-01-15", "2024-01-15T08:15:30", "2024-01-15 08:15",
-                          "2024-01-15 08:15:30 UTC", "2024-01-15 08:15:30+", "infinity",
-                          "2024-01-15 08:15:30 BC extra"}) {
+  for (const char* bad :
+       {"", "2024-01-15", "2024-01-15T08:15:30", "2024-01-15 08:15", "2024-01-15 08:15:30 UTC",
+        "2024-01-15 08:15:30+", "infinity", "2024-01-15 08:15:30 BC extra"}) {
     EXPECT_FALSE(Timestamp(bad).has_value()) << bad;
   }
 }
@@ -183,8 +183,8 @@ TEST(ParseIntervalTest, LargestIntervalsDoNotWrapAround) {
 }
 
 TEST(ParseIntervalTest, Rejects) {
-  for (const char* bad : {"", " ", "1 fortnight", "abc", "1", "1day", "@ 1 day", "P1D",
-                          "1 day garbage", "01:00"}) {
+  for (const char* bad :
+       {"", " ", "1 fortnight", "abc", "1", "1day", "@ 1 day", "P1D", "1 day garbage", "01:00"}) {
     EXPECT_FALSE(Interval(bad).has_value()) << bad;
   }
 }
@@ -317,7 +317,8 @@ std::string ReferenceUnscaled(const std::string& digits, bool negative) {
   }
   const uint8_t fill = negative ? 0xff : 0x00;
   size_t start = 0;
-  while (start + 1 < mag.size() && mag[start] == fill && ((mag[start + 1] & 0x80) != 0) == negative) {
+  while (start + 1 < mag.size() && mag[start] == fill &&
+         ((mag[start + 1] & 0x80) != 0) == negative) {
     ++start;
   }
   return std::string(mag.begin() + start, mag.end());
@@ -347,8 +348,8 @@ TEST(DecimalToUnscaledTest, RandomNumbersMatchAReferenceImplementation) {
 }
 
 TEST(DecimalToUnscaledTest, Rejects) {
-  for (const char* bad : {"", "-", "+", ".", "1.2.3", "abc", "1e5", "NaN", "Infinity", "1,5",
-                          " 1", "--1"}) {
+  for (const char* bad :
+       {"", "-", "+", ".", "1.2.3", "abc", "1e5", "NaN", "Infinity", "1,5", " 1", "--1"}) {
     EXPECT_FALSE(Decimal(bad).has_value()) << bad;
   }
 }
@@ -386,7 +387,8 @@ TEST(ParseArrayTest, Elements) {
 }
 
 TEST(ParseArrayTest, DimensionDecoration) {
-  EXPECT_EQ(Array("[0:2]={1,2,3}"), (std::vector<Element>{{false, "1"}, {false, "2"}, {false, "3"}}));
+  EXPECT_EQ(Array("[0:2]={1,2,3}"),
+            (std::vector<Element>{{false, "1"}, {false, "2"}, {false, "3"}}));
   EXPECT_EQ(Array("[-5:-5]={x}"), (std::vector<Element>{{false, "x"}}));
 }
 
@@ -458,7 +460,7 @@ TEST(IsoTimestampTest, BeforeTheEpoch) {
 TEST(IsoTimestampTest, YearsOutsideFourDigits) {
   EXPECT_EQ(Iso(253402300799000000), "9999-12-31T23:59:59Z");
   EXPECT_EQ(Iso(253402300800000000), "+10000-01-01T00:00:00Z");
-  EXPECT_EQ(Iso(-719528 * kDay), "0000-01-01T00:00:00Z");  // 1 BC
+  EXPECT_EQ(Iso(-719528 * kDay), "0000-01-01T00:00:00Z");       // 1 BC
   EXPECT_EQ(Iso(-63517779000000000), "-0043-03-15T12:30:00Z");  // 44 BC
   EXPECT_EQ(Iso(-63517779000000000 + 500000), "-0043-03-15T12:30:00.5Z");
 }

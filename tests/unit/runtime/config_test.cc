@@ -163,10 +163,10 @@ void ExpectError(const std::string& text, const std::string& prefix,
 //   8     type: jsonl
 //   9     path: ./out
 std::string With(int line, const std::string& replacement) {
-  std::vector<std::string> lines = {"source:",        "  postgres:",     "    dsn: \"host=h\"",
-                                    "    tables: [public.orders]",       "    slot: s",
-                                    "sinks:",         "  - name: files", "    type: jsonl",
-                                    "    path: ./out"};
+  std::vector<std::string> lines = {
+      "source:",        "  postgres:", "    dsn: \"host=h\"", "    tables: [public.orders]",
+      "    slot: s",    "sinks:",      "  - name: files",     "    type: jsonl",
+      "    path: ./out"};
   lines[line - 1] = replacement;
   std::string out;
   for (const auto& l : lines) out += l + "\n";
@@ -181,49 +181,51 @@ TEST(ConfigErrorTest, BaseFileIsValid) {
 TEST(ConfigErrorTest, UnknownKeyWithDidYouMean) {
   ExpectError(With(5, "    publicaton: p"), "p.yaml:5:5: source.postgres.publicaton: ",
               {"unknown key", "did you mean 'publication'"});
-  ExpectError(With(9, "    paht: ./out"), "p.yaml:7:5: sinks[0]: ", {"missing required key 'path'"});
-  ExpectError(With(9, "    path: ./out\n    schemes: true"), "p.yaml:10:5: sinks[0].schemes: ",
-              {"did you mean 'schemas'"});
+  ExpectError(With(9, "    paht: ./out"),
+              "p.yaml:7:5: sinks[0]: ", {"missing required key 'path'"});
+  ExpectError(With(9, "    path: ./out\n    schemes: true"),
+              "p.yaml:10:5: sinks[0].schemes: ", {"did you mean 'schemas'"});
   ExpectError(With(5, "    completely_different: 1"),
               "p.yaml:5:5: source.postgres.completely_different: ", {"unknown key"});
 }
 
 TEST(ConfigErrorTest, UnknownTopLevelKey) {
-  ExpectError(With(9, "    path: ./out\nlogg:\n  level: info"), "p.yaml:10:1: logg: ",
-              {"unknown key", "did you mean 'log'"});
+  ExpectError(With(9, "    path: ./out\nlogg:\n  level: info"),
+              "p.yaml:10:1: logg: ", {"unknown key", "did you mean 'log'"});
 }
 
 TEST(ConfigErrorTest, WrongTypes) {
-  ExpectError(With(4, "    tables: public.orders"), "p.yaml:4:13: source.postgres.tables: ",
-              {"list"});
+  ExpectError(With(4, "    tables: public.orders"),
+              "p.yaml:4:13: source.postgres.tables: ", {"list"});
   ExpectError(With(4, "    tables: []"), "p.yaml:4:13: source.postgres.tables: ", {"non-empty"});
-  ExpectError(With(9, "    path: ./out\n    schemas: maybe"), "p.yaml:10:14: sinks[0].schemas: ",
-              {"true or false", "maybe"});
-  ExpectError(With(5, "    slot: [a, b]"), "p.yaml:5:11: source.postgres.slot: ",
-              {"single value"});
-  ExpectError(With(4, "    tables: [{a: b}]"), "p.yaml:4:14: source.postgres.tables[0]: ",
-              {"table name"});
-  ExpectError(With(4, "    tables: [a.b.c]"), "p.yaml:4:14: source.postgres.tables[0]: ",
-              {"a.b.c"});
+  ExpectError(With(9, "    path: ./out\n    schemas: maybe"),
+              "p.yaml:10:14: sinks[0].schemas: ", {"true or false", "maybe"});
+  ExpectError(With(5, "    slot: [a, b]"), "p.yaml:5:11: source.postgres.slot: ", {"single value"});
+  ExpectError(With(4, "    tables: [{a: b}]"),
+              "p.yaml:4:14: source.postgres.tables[0]: ", {"table name"});
+  ExpectError(With(4, "    tables: [a.b.c]"),
+              "p.yaml:4:14: source.postgres.tables[0]: ", {"a.b.c"});
   ExpectError("source:\n  postgres:\n    dsn: x\n    tables: [t]\nsinks: files\n",
               "p.yaml:5:8: sinks: ", {"list of sinks"});
   ExpectError("source: postgres\nsinks: []\n", "p.yaml:1:9: source: ", {"mapping"});
 }
 
 TEST(ConfigErrorTest, MissingRequiredKeys) {
-  ExpectError(With(3, "    slot2: x"), "p.yaml:3:5: source.postgres: ",
-              {"missing required key 'dsn'"});
-  ExpectError(With(4, "    publication: p"), "p.yaml:3:5: source.postgres: ",
-              {"missing required key 'tables'"});
-  ExpectError(With(3, "    dsn: \"\""), "p.yaml:3:10: source.postgres.dsn: ", {"must not be empty"});
-  ExpectError(With(8, "    kind: jsonl"), "p.yaml:7:5: sinks[0]: ", {"missing required key 'type'"});
+  ExpectError(With(3, "    slot2: x"),
+              "p.yaml:3:5: source.postgres: ", {"missing required key 'dsn'"});
+  ExpectError(With(4, "    publication: p"),
+              "p.yaml:3:5: source.postgres: ", {"missing required key 'tables'"});
+  ExpectError(With(3, "    dsn: \"\""),
+              "p.yaml:3:10: source.postgres.dsn: ", {"must not be empty"});
+  ExpectError(With(8, "    kind: jsonl"),
+              "p.yaml:7:5: sinks[0]: ", {"missing required key 'type'"});
 }
 
 TEST(ConfigErrorTest, BadDurationAndSize) {
   ExpectError(With(5, "    heartbeat_interval: 10x"),
               "p.yaml:5:25: source.postgres.heartbeat_interval: ", {"duration", "10x"});
-  ExpectError(With(5, "    status_interval: 0s"), "p.yaml:5:22: source.postgres.status_interval: ",
-              {"greater than zero"});
+  ExpectError(With(5, "    status_interval: 0s"),
+              "p.yaml:5:22: source.postgres.status_interval: ", {"greater than zero"});
   ExpectError(With(5, "    spool_memory_limit: 10XB"),
               "p.yaml:5:25: source.postgres.spool_memory_limit: ", {"size", "10XB"});
   ExpectError(With(9, "    path: ./out\n    max_file_size: 0"),
@@ -233,8 +235,8 @@ TEST(ConfigErrorTest, BadDurationAndSize) {
 }
 
 TEST(ConfigErrorTest, UnknownSinkType) {
-  ExpectError(With(8, "    type: kafka"), "p.yaml:8:11: sinks[0].type: ",
-              {"unknown sink type 'kafka'", "jsonl"});
+  ExpectError(With(8, "    type: kafka"),
+              "p.yaml:8:11: sinks[0].type: ", {"unknown sink type 'kafka'", "jsonl"});
 }
 
 TEST(ConfigErrorTest, UnknownEnumValue) {
@@ -256,11 +258,11 @@ TEST(ConfigErrorTest, DuplicateTable) {
 
 TEST(ConfigErrorTest, InitialSnapshotIsRejectedClearly) {
   for (const char* mode : {"initial", "always", "initial_only"}) {
-    ExpectError(With(5, std::string("    snapshot: ") + mode), "p.yaml:5:15: source.postgres.snapshot: ",
-                {"snapshot", "snapshot: never"});
+    ExpectError(With(5, std::string("    snapshot: ") + mode),
+                "p.yaml:5:15: source.postgres.snapshot: ", {"snapshot", "snapshot: never"});
   }
-  ExpectError(With(5, "    snapshot: sometimes"), "p.yaml:5:15: source.postgres.snapshot: ",
-              {"never, initial", "sometimes"});
+  ExpectError(With(5, "    snapshot: sometimes"),
+              "p.yaml:5:15: source.postgres.snapshot: ", {"never, initial", "sometimes"});
 }
 
 TEST(ConfigErrorTest, InvalidYaml) {
@@ -282,15 +284,15 @@ TEST(ConfigErrorTest, MissingTopLevelSectionsNameTheKey) {
 }
 
 TEST(ConfigErrorTest, QueueBatchesRange) {
-  ExpectError(With(9, "    path: ./out\nqueue_batches: 0"), "p.yaml:10:16: queue_batches: ",
-              {"between 1 and 4096"});
-  ExpectError(With(9, "    path: ./out\nqueue_batches: 5000"), "p.yaml:10:16: queue_batches: ",
-              {"between 1 and 4096"});
+  ExpectError(With(9, "    path: ./out\nqueue_batches: 0"),
+              "p.yaml:10:16: queue_batches: ", {"between 1 and 4096"});
+  ExpectError(With(9, "    path: ./out\nqueue_batches: 5000"),
+              "p.yaml:10:16: queue_batches: ", {"between 1 and 4096"});
 }
 
 TEST(ConfigErrorTest, LogLevel) {
-  ExpectError(With(9, "    path: ./out\nlog:\n  level: loud"), "p.yaml:11:10: log.level: ",
-              {"debug, info, warn, error", "loud"});
+  ExpectError(With(9, "    path: ./out\nlog:\n  level: loud"),
+              "p.yaml:11:10: log.level: ", {"debug, info, warn, error", "loud"});
 }
 
 TEST(LoadConfigTest, ReadsTheFileAndNamesItInErrors) {
@@ -358,7 +360,8 @@ TEST(ParseByteSizeTest, OverflowIsRejected) {
 
 // ---- MaskDsn ---------------------------------------------------------------------------
 
-void ExpectMasked(const std::string& dsn, const std::string& secret, const std::string& expected = "") {
+void ExpectMasked(const std::string& dsn, const std::string& secret,
+                  const std::string& expected = "") {
   std::string masked = pg::MaskDsn(dsn);
   EXPECT_EQ(masked.find(secret), std::string::npos) << dsn << " -> " << masked;
   EXPECT_NE(masked.find("****"), std::string::npos) << masked;

@@ -328,7 +328,10 @@ TEST_F(JsonlSinkTest, SecondSinkOnTheSameDirectoryIsRefused) {
 }
 
 TEST_F(JsonlSinkTest, DirectoryIsFreeAgainWhenTheSinkIsGone) {
-  { JsonlSink first(Options()); ASSERT_TRUE(first.Open().ok()); }
+  {
+    JsonlSink first(Options());
+    ASSERT_TRUE(first.Open().ok());
+  }
   JsonlSink second(Options());
   EXPECT_TRUE(second.Open().ok());
 }
@@ -386,7 +389,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         "", "garbage", "{\"format\":1,\"sink\":\"files\",\"file\":\"changes-0000",
         "{\"format\":1,\"sink\":\"files\",\"file\":\"changes-00000000001.jsonl\",\"offset\":10}",
-        "{\"format\":1,\"file\":\"changes-00000000001.jsonl\",\"offset\":10,\"durable_lsn\":\"zz\"}",
+        "{\"format\":1,\"file\":\"changes-00000000001.jsonl\",\"offset\":10,\"durable_lsn\":"
+        "\"zz\"}",
         "{\"format\":1,\"file\":\"other.jsonl\",\"offset\":10,\"durable_lsn\":\"0/110\"}",
         "{\"format\":1,\"file\":\"changes-00000000001.jsonl\",\"durable_lsn\":\"0/110\"}",
         // Longer than the file it names.
