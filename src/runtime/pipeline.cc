@@ -189,7 +189,8 @@ Status Pipeline::RunOnce(bool* made_progress) {
   }
   WF_ASSIGN_OR_RETURN(pg::SlotInfo slot, pg::EnsureSlot(*sql, spec, start));
 
-  std::string spool_dir = config_.data_dir + "/spool";
+  // Per slot: pipelines started from one folder share the default data_dir, never a slot.
+  std::string spool_dir = config_.data_dir + "/spool/" + pgc.slot;
   WF_RETURN_IF_ERROR(storage::CreateDirectories(spool_dir));
   WF_ASSIGN_OR_RETURN(auto stale, storage::ListDirectory(spool_dir));
   for (const auto& f : stale) WF_RETURN_IF_ERROR(storage::RemoveFile(spool_dir + "/" + f));
