@@ -230,6 +230,7 @@ Status ParsePostgres(const YAML::Node& node, const std::string& file, PostgresSo
   WF_RETURN_IF_ERROR(r.Size("spool_memory_limit", &pg->spool_memory_limit));
   WF_RETURN_IF_ERROR(r.Bool("create_slot", &pg->create_slot));
   WF_RETURN_IF_ERROR(r.Bool("create_publication", &pg->create_publication));
+  WF_RETURN_IF_ERROR(r.String("capture_file", &pg->capture_file));
   return r.Finish();
 }
 

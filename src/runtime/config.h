@@ -44,6 +44,9 @@ struct PostgresSourceConfig {
   uint64_t spool_memory_limit = 4ull << 20;
   bool create_slot = true;
   bool create_publication = true;
+  // Debugging aid: appends every pgoutput message received to this file (see
+  // pg/stream_capture.h), for a bug report or a replay test. Empty: off.
+  std::string capture_file;
   ConfigLocation location;
 };
 

@@ -10,6 +10,7 @@
 #include "pg/change_assembler.h"
 #include "pg/connection.h"
 #include "pg/setup.h"
+#include "pg/stream_capture.h"
 #include "pg/text_codec.h"
 #include "runtime/sink_worker.h"
 #include "sink/jsonl_sink.h"
@@ -212,6 +213,11 @@ Status Pipeline::RunOnce(bool* made_progress) {
   Heartbeat heartbeat(pgc.dsn, pgc.heartbeat_interval, pgc.slot);
 
   pg::SqlCatalog catalog(sql.get());
+  pg::StreamCaptureWriter capture;
+  if (!pgc.capture_file.empty()) {
+    WF_RETURN_IF_ERROR(capture.Open(pgc.capture_file));
+    WF_LOG_WARN("pg", "recording the replication stream to {}", pgc.capture_file);
+  }
   Lsn received = from;
   Lsn server_end = from;
   Lsn last_flush_sent;
@@ -324,7 +330,8 @@ Status Pipeline::RunOnce(bool* made_progress) {
         Lsn wal_end(GetU64(data, 9));
         if (wal_end > server_end) server_end = wal_end;
         if (wal_start > received) received = wal_start;
-        s = assembler.decoder().Consume(wal_start, data.substr(25));
+        if (capture.is_open()) s = capture.Append(wal_start, data.substr(25));
+        if (s.ok()) s = assembler.decoder().Consume(wal_start, data.substr(25));
         if (!s.ok()) {
           result = s;
           break;
