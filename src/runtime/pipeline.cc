@@ -196,6 +196,12 @@ Status Pipeline::RunOnce(bool* made_progress) {
   WF_ASSIGN_OR_RETURN(auto stale, storage::ListDirectory(spool_dir));
   for (const auto& f : stale) WF_RETURN_IF_ERROR(storage::RemoveFile(spool_dir + "/" + f));
 
+  pg::StreamCaptureWriter capture;
+  if (!pgc.capture_file.empty()) {
+    WF_RETURN_IF_ERROR(capture.Open(pgc.capture_file));
+    WF_LOG_WARN("pg", "recording the replication stream to {}", pgc.capture_file);
+  }
+
   WF_ASSIGN_OR_RETURN(auto repl, pg::Connection::Open(pgc.dsn, pg::Connection::Kind::kReplication,
                                                       kApplicationName));
   Lsn from = start.valid() ? start : slot.confirmed_flush;
@@ -213,11 +219,6 @@ Status Pipeline::RunOnce(bool* made_progress) {
   Heartbeat heartbeat(pgc.dsn, pgc.heartbeat_interval, pgc.slot);
 
   pg::SqlCatalog catalog(sql.get());
-  pg::StreamCaptureWriter capture;
-  if (!pgc.capture_file.empty()) {
-    WF_RETURN_IF_ERROR(capture.Open(pgc.capture_file));
-    WF_LOG_WARN("pg", "recording the replication stream to {}", pgc.capture_file);
-  }
   Lsn received = from;
   Lsn server_end = from;
   Lsn last_flush_sent;
