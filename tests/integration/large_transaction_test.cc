@@ -120,11 +120,12 @@ TEST_F(LargeTransactionTest, RolledBackStreamedTransactionProducesNothing) {
   auto events = pipeline_->Events();
   ASSERT_EQ(events.size(), 1u) << "first event: " << (events.empty() ? "" : events[0].dump());
   EXPECT_EQ(events[0]["after"]["id"], -1);
-  // Nothing left behind in the spool folder.
+  // Nothing left behind in the slot's spool folder.
+  ASSERT_TRUE(std::filesystem::is_directory(pipeline_->data_dir() + "/spool/" + pipeline_->slot()));
   size_t spool_files = 0;
   std::error_code ec;
-  for ([[maybe_unused]] const auto& f :
-       std::filesystem::directory_iterator(pipeline_->data_dir() + "/spool", ec)) {
+  for ([[maybe_unused]] const auto& f : std::filesystem::directory_iterator(
+           pipeline_->data_dir() + "/spool/" + pipeline_->slot(), ec)) {
     ++spool_files;
   }
   EXPECT_EQ(spool_files, 0u);
