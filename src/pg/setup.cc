@@ -7,6 +7,10 @@
 namespace walflow::pg {
 namespace {
 
+// A replication client silent for longer than this is taken for gone (walflow itself
+// answers every status_interval).
+constexpr double kStaleClientSeconds = 15.0;
+
 std::string QualifiedIdent(const TableName& t) {
   return QuoteIdent(t.schema) + "." + QuoteIdent(t.name);
 }
@@ -151,6 +155,19 @@ Result<SlotInfo> EnsureSlot(Connection& conn, const SetupSpec& spec, Lsn stored)
         "pipeline: drop the slot, empty the sink directories and start again");
   }
   if (slot.active) {
+    // A client that stopped answering (it died, or lost the network) keeps the slot until
+    // the server's wal_sender_timeout: worth waiting for. A live one is a real conflict.
+    auto age = conn.Query(
+        "SELECT extract(epoch FROM now() - reply_time)::float8 FROM pg_stat_replication "
+        "WHERE pid = $1",
+        {slot.active_pid});
+    if (age.ok() && !age->rows.empty() && age->At(0, 0) &&
+        std::stod(*age->At(0, 0)) > kStaleClientSeconds) {
+      return Unavailable("replication slot " + spec.slot + " is still held by pid " +
+                         slot.active_pid + ", whose client has not answered for " +
+                         std::to_string(static_cast<int>(std::stod(*age->At(0, 0)))) +
+                         " s; waiting for the server to release it (wal_sender_timeout)");
+    }
     return FailedPrecondition("replication slot " + spec.slot +
                               " is in use by another process (pid " + slot.active_pid +
                               "); stop it or use another slot");

@@ -77,6 +77,42 @@ TEST_F(ErrorsTest, SlotInUseByAnotherProcess) {
   EXPECT_EQ(first.Stop(), 0);
 }
 
+// A client that holds the slot but no longer answers (here: a stopped pg_recvlogical) is
+// waited for, not reported as a conflict: once the server lets go, walflow streams.
+TEST_F(ErrorsTest, SlotHeldByASilentClientIsWaitedFor) {
+  WalflowPipeline pipeline(pg_, Spec());
+  ASSERT_TRUE(pipeline.StartAndWaitStreaming());  // creates the slot and publication
+  ASSERT_EQ(pipeline.Stop(), 0);
+
+  TempDir tmp("walflow-silent");
+  ChildProcess holder(
+      {"/usr/lib/postgresql/15/bin/pg_recvlogical", "-d", pg_.Dsn(db_), "--slot", pipeline.slot(),
+       "--start", "-o", "proto_version=1", "-o", "publication_names=" + pipeline.spec().publication,
+       "-f", "/dev/null", "-s", "1"},
+      tmp.File("out"), tmp.File("err"));
+  const std::string active =
+      "SELECT active FROM pg_replication_slots WHERE slot_name = '" + pipeline.slot() + "'";
+  auto until = std::chrono::steady_clock::now() + seconds(10);
+  while (pg_.Scalar(active, db_) != "t" && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(pg_.Scalar(active, db_), "t") << holder.Stderr();
+  holder.Kill(SIGSTOP);  // holds the connection, answers nothing
+  std::this_thread::sleep_for(seconds(17));
+
+  pipeline.Start();
+  ASSERT_TRUE(
+      pipeline.process()->WaitForOutput("waiting for the server to release it", seconds(20)))
+      << Tail(pipeline.LastStderr());
+  EXPECT_TRUE(pipeline.Running()) << Tail(pipeline.LastStderr());
+  holder.Kill(SIGKILL);  // the server sees the connection close and frees the slot
+  holder.Wait();
+  pg_.Exec("INSERT INTO customers VALUES (1, 'a')", db_);
+  ASSERT_TRUE(pipeline.WaitForCatchUp(seconds(60))) << Tail(pipeline.LastStderr());
+  EXPECT_EQ(pipeline.Events().size(), 1u);
+  EXPECT_EQ(pipeline.Stop(), 0);
+}
+
 TEST_F(ErrorsTest, SlotDroppedWhileTheSinkHoldsAPosition) {
   WalflowPipeline pipeline(pg_, Spec());
   ASSERT_TRUE(pipeline.StartAndWaitStreaming());
