@@ -27,12 +27,7 @@ class DmlTest : public ::testing::Test {
     ASSERT_TRUE(pipeline_->StartAndWaitStreaming());
   }
 
-  std::vector<Json> CatchUpAndStop() {
-    EXPECT_TRUE(pipeline_->WaitForCatchUp());
-    auto events = pipeline_->Events();
-    EXPECT_EQ(pipeline_->Stop(), 0) << Tail(pipeline_->Stderr());
-    return events;
-  }
+  std::vector<Json> CatchUpAndStop() { return pipeline_->CatchUpAndStop(); }
 
   // Runs `sql` in its own transaction and returns txid_current() of that transaction.
   int64_t ExecInTransaction(PgConnection& conn, const std::string& sql) {

@@ -51,9 +51,7 @@ TEST_F(RestartTest, StopBetweenBatchesKeepsEveryChangeOnce) {
     for (int i = 0; i < 20; ++i) workload.RunTransaction();
   }
   ASSERT_TRUE(pipeline_->StartAndWaitStreaming());
-  ASSERT_TRUE(pipeline_->WaitForCatchUp());
-  auto events = pipeline_->Events();
-  EXPECT_EQ(pipeline_->Stop(), 0);
+  auto events = pipeline_->CatchUpAndStop();
   ExpectExactlyOnce(pg_, db_, events, tables_, workload.committed_changes(), pipeline_->Stderr());
   // The small max_file_size rolled files.
   size_t files = 0;
@@ -137,9 +135,7 @@ TEST_F(RestartTest, ChangingTheTableListAcrossRestarts) {
   pipeline_->Reconfigure([](PipelineSpec& s) { s.tables = {"public.extra"}; });
   ASSERT_TRUE(pipeline_->StartAndWaitStreaming());
   pg_.Exec("INSERT INTO accounts VALUES (3, 0, 'c'); INSERT INTO extra VALUES (3)", db_);
-  ASSERT_TRUE(pipeline_->WaitForCatchUp());
-  auto events = pipeline_->Events();
-  EXPECT_EQ(pipeline_->Stop(), 0);
+  auto events = pipeline_->CatchUpAndStop();
 
   std::vector<std::string> got;
   for (const Json& ev : events) {
@@ -167,9 +163,7 @@ TEST_F(RestartTest, SecondSignalStopsAtOnceAndTheNextRunRecovers) {
   EXPECT_TRUE(*code == 130 || *code == 0) << "exit code " << *code << "\n"
                                           << Tail(pipeline_->LastStderr());
   ASSERT_TRUE(pipeline_->StartAndWaitStreaming());
-  ASSERT_TRUE(pipeline_->WaitForCatchUp());
-  auto events = pipeline_->Events();
-  EXPECT_EQ(pipeline_->Stop(), 0);
+  auto events = pipeline_->CatchUpAndStop();
   ExpectExactlyOnce(pg_, db_, events, tables_, workload.committed_changes(), pipeline_->Stderr());
 }
 

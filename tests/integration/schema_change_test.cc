@@ -118,9 +118,7 @@ TEST_F(SchemaChangeTest, RestartAcrossASchemaChange) {
   pg_.Exec("INSERT INTO items VALUES (4, 40, 'n4')", db_);
 
   ASSERT_TRUE(pipeline.StartAndWaitStreaming());
-  ASSERT_TRUE(pipeline.WaitForCatchUp());
-  auto events = pipeline.Events();
-  EXPECT_EQ(pipeline.Stop(), 0) << Tail(pipeline.Stderr());
+  auto events = pipeline.CatchUpAndStop();
   ASSERT_EQ(events.size(), 4u) << Tail(pipeline.Stderr());
   EXPECT_EQ(events[0]["after"], (Json{{"id", 1}, {"qty", 10}, {"label", "a"}}));
   EXPECT_EQ(events[1]["after"], (Json{{"id", 2}, {"qty", 20}, {"label", "b"}}));

@@ -469,9 +469,7 @@ TEST_F(TypesTest, SchemasListDebeziumTypes) {
   ASSERT_TRUE(pipeline_->StartAndWaitStreaming());
   pg_.Exec(std::string("INSERT INTO types VALUES ") + kRows[0], db_);
   pg_.Exec(std::string("INSERT INTO types VALUES ") + kRows[1], db_);
-  ASSERT_TRUE(pipeline_->WaitForCatchUp());
-  auto events = pipeline_->Events();
-  EXPECT_EQ(pipeline_->Stop(), 0);
+  auto events = pipeline_->CatchUpAndStop();
   ASSERT_EQ(events.size(), 2u) << Tail(pipeline_->Stderr());
 
   const Json& ev = events[0];
@@ -602,9 +600,7 @@ class ExtremeValuesTest : public TypesTest {
         "'178000000 years'), "
         "(2, '4713-01-01 00:00:00 BC', '4713-01-01 00:00:00+00 BC', '-178000000 years')",
         db_);
-    EXPECT_TRUE(pipeline_->WaitForCatchUp());
-    auto events = pipeline_->Events();
-    EXPECT_EQ(pipeline_->Stop(), 0);
+    auto events = pipeline_->CatchUpAndStop();
     EXPECT_EQ(events.size(), 2u) << Tail(pipeline_->Stderr());
     Json out = Json::array();
     for (const auto& ev : events) out.push_back(ev["after"]);
@@ -650,9 +646,7 @@ TEST_F(TypesTest, TextFallbackAndArrayForms) {
       "ARRAY['(1,2)'::point, '(3.5,-4)'], '[0:2]={7,8,9}', '{{1,2},{3,4}}', "
       "ARRAY['[1,2)'::int4range, 'empty'])",
       db_);
-  ASSERT_TRUE(pipeline_->WaitForCatchUp());
-  auto events = pipeline_->Events();
-  EXPECT_EQ(pipeline_->Stop(), 0);
+  auto events = pipeline_->CatchUpAndStop();
   ASSERT_EQ(events.size(), 1u) << Tail(pipeline_->Stderr());
   const Json& after = events[0]["after"];
   PgRows want = pg_.Query(
@@ -683,9 +677,7 @@ TEST_F(TypesTest, ArraysOfATypeWithAnotherDelimiter) {
   pipeline_ = std::make_unique<WalflowPipeline>(pg_, spec);
   ASSERT_TRUE(pipeline_->StartAndWaitStreaming());
   pg_.Exec("INSERT INTO boxes VALUES (1, '{(1,1),(0,0);(3,3),(2,2)}'), (2, '{(1,1),(0,0)}')", db_);
-  ASSERT_TRUE(pipeline_->WaitForCatchUp());
-  auto events = pipeline_->Events();
-  EXPECT_EQ(pipeline_->Stop(), 0);
+  auto events = pipeline_->CatchUpAndStop();
   ASSERT_EQ(events.size(), 2u) << Tail(pipeline_->Stderr());
   for (int id = 1; id <= 2; ++id) {
     Json want = Json::parse(

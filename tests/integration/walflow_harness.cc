@@ -229,6 +229,13 @@ std::string WalflowPipeline::LastStderr() const { return process_ ? process_->St
          << Tail(Stderr());
 }
 
+std::vector<Json> WalflowPipeline::CatchUpAndStop() {
+  EXPECT_TRUE(WaitForCatchUp());
+  auto events = Events();
+  EXPECT_EQ(Stop(), 0) << Tail(Stderr());
+  return events;
+}
+
 std::vector<Json> WalflowPipeline::EventsIn(const std::string& dir) {
   std::vector<std::string> names;
   std::error_code ec;

@@ -96,6 +96,10 @@ class WalflowPipeline {
   ::testing::AssertionResult WaitForCatchUp(
       std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
+  // Waits for catch-up, reads every event, then stops walflow; each step failing fails the
+  // test (a stop must exit 0).
+  std::vector<Json> CatchUpAndStop();
+
   // Every event in the sink's files, in file order. Lines must all be complete and valid
   // JSON (a partial last line fails the test), except while walflow is running, where a
   // partial last line is skipped.
