@@ -185,6 +185,14 @@ DebeziumJsonEncoder::TableCache& DebeziumJsonEncoder::CacheFor(const TableSchema
   }
 
   // source: everything up to "ts_ms" is constant for a table.
+  // The other constant runs of the source block: db, and schema/table up to "txId".
+  c.source_db = "\",\"db\":";
+  AppendJsonString(options_.database, &c.source_db);
+  c.source_table = ",\"schema\":";
+  AppendJsonString(table.schema, &c.source_table);
+  c.source_table += ",\"table\":";
+  AppendJsonString(table.name, &c.source_table);
+  c.source_table += ",\"txId\":";
   std::string& s = c.source_prefix;
   s.append("{\"version\":\"");
   s.append(kWalflowVersion);
@@ -531,8 +539,7 @@ Status DebeziumJsonEncoder::AppendValue(const ChangeBatch& batch, const Change& 
   AppendInt(change.commit_time_us / 1000, out);
   out->append(",\"snapshot\":\"");
   out->append(change.op == ChangeOp::kRead ? "true" : "false");
-  out->append("\",\"db\":");
-  AppendJsonString(options_.database, out);
+  out->append(cache.source_db);
   out->append(",\"sequence\":\"[\\\"");
   AppendInt(static_cast<int64_t>(change.commit_lsn.value), out);
   out->append("\\\",\\\"");
@@ -541,11 +548,7 @@ Status DebeziumJsonEncoder::AppendValue(const ChangeBatch& batch, const Change& 
   AppendInt(change.commit_time_us, out);
   out->append(",\"ts_ns\":");
   AppendInt(change.commit_time_us * 1000, out);
-  out->append(",\"schema\":");
-  AppendJsonString(table.schema, out);
-  out->append(",\"table\":");
-  AppendJsonString(table.name, out);
-  out->append(",\"txId\":");
+  out->append(cache.source_table);
   AppendInt(change.xid.value, out);
   out->append(",\"lsn\":");
   AppendInt(static_cast<int64_t>(change.lsn.value), out);

@@ -51,7 +51,9 @@ class DebeziumJsonEncoder {
     std::string value_schema_prefix;  // {"schema":{...},"payload":
     std::string key_schema_prefix;
     std::vector<std::string> field_keys;  // "\"name\":" per column
-    std::string source_prefix;            // constant part of the source block
+    std::string source_prefix;            // constant part of the source block, up to ts_ms
+    std::string source_db;                // from the snapshot flag's closing quote to sequence
+    std::string source_table;             // schema and table, up to txId
   };
 
   TableCache& CacheFor(const TableSchema& table);
