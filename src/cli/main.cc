@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/log.h"
 #include "format/debezium_json.h"
@@ -14,6 +15,7 @@
 #include "pg/setup.h"
 #include "runtime/config.h"
 #include "runtime/pipeline.h"
+#include "runtime/snapshot.h"
 #include "sink/jsonl_sink.h"
 
 namespace {
@@ -32,6 +34,8 @@ void PrintUsage(FILE* to) {
                "usage:\n"
                "  walflow run CONFIG [--log-level LEVEL]   stream changes until stopped (Ctrl-C)\n"
                "  walflow check CONFIG                     check the config and the database\n"
+               "  walflow snapshot CONFIG --table S.T ...  re-read tables while the pipeline "
+               "streams\n"
                "  walflow version\n"
                "\n"
                "Exit codes: 0 success (check: all passed), 1 error or failed check, 2 usage or "
@@ -181,6 +185,60 @@ int CheckCommand(const std::string& config_path) {
   return failed ? kExitFailure : kExitOk;
 }
 
+// Asks the pipeline to re-read tables: a message written into the WAL, which the running
+// pipeline (or its next start) reads from its slot, so the request cannot be lost.
+int SnapshotCommand(const std::string& config_path, const std::vector<std::string>& tables) {
+  auto config = walflow::runtime::LoadConfig(config_path);
+  if (!config.ok()) {
+    std::fprintf(stderr, "walflow: %s\n", config.status().message().c_str());
+    return kExitUsage;
+  }
+  if (tables.empty()) {
+    std::fprintf(stderr, "walflow: snapshot needs at least one --table SCHEMA.TABLE\n");
+    return kExitUsage;
+  }
+  const auto& pgc = config->postgres;
+  std::vector<std::string> qualified;
+  for (const std::string& t : tables) {
+    std::string q = t.find('.') == std::string::npos ? "public." + t : t;
+    bool known = false;
+    for (const auto& ref : pgc.tables) known = known || ref.Qualified() == q;
+    if (!known) {
+      std::fprintf(stderr, "walflow: table %s is not in the pipeline %s (source.postgres.tables)\n",
+                   q.c_str(), config_path.c_str());
+      return kExitUsage;
+    }
+    qualified.push_back(q);
+  }
+  walflow::SetLogLevel(walflow::LogLevel::kError);
+  auto conn = walflow::pg::Connection::Open(pgc.dsn, walflow::pg::Connection::Kind::kSql,
+                                            "walflow-snapshot-request");
+  if (!conn.ok()) {
+    std::fprintf(stderr, "walflow: %s\n", conn.status().message().c_str());
+    return kExitFailure;
+  }
+  auto slot = walflow::pg::DescribeSlot(**conn, pgc.slot);
+  if (!slot.ok() || !slot->exists) {
+    std::fprintf(stderr,
+                 "walflow: replication slot %s does not exist: the pipeline has not run yet "
+                 "(its initial snapshot will read every table)\n",
+                 pgc.slot.c_str());
+    return kExitFailure;
+  }
+  for (const std::string& q : qualified) {
+    auto r = (*conn)->Query("SELECT pg_logical_emit_message(true, $1, $2)",
+                            {walflow::runtime::kSignalPrefix, "snapshot\t" + pgc.slot + "\t" + q});
+    if (!r.ok()) {
+      std::fprintf(stderr, "walflow: requesting a snapshot of %s: %s\n", q.c_str(),
+                   r.status().message().c_str());
+      return kExitFailure;
+    }
+    std::printf("requested a snapshot of %s at %s; pipeline %s re-reads it while streaming\n",
+                q.c_str(), r->Text(0, 0).c_str(), pgc.slot.c_str());
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -211,6 +269,20 @@ int main(int argc, char** argv) {
       }
     }
     return command == "run" ? RunCommand(config, log_level) : CheckCommand(config);
+  }
+  if (command == "snapshot" && argc >= 3) {
+    std::vector<std::string> tables;
+    for (int i = 3; i < argc; ++i) {
+      std::string a = argv[i];
+      if (a == "--table" && i + 1 < argc) {
+        tables.push_back(argv[++i]);
+      } else {
+        std::fprintf(stderr, "walflow: unknown argument '%s'\n", a.c_str());
+        PrintUsage(stderr);
+        return kExitUsage;
+      }
+    }
+    return SnapshotCommand(argv[2], tables);
   }
   PrintUsage(stderr);
   return kExitUsage;

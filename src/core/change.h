@@ -98,13 +98,20 @@ struct Datum {
   uint32_t length = 0;
 };
 
+// Debezium's source.snapshot of a snapshot row: the first and last row of the initial
+// snapshot say so, every other read says "true", and rows read while the stream runs
+// (watermark method) say "incremental". Stream changes say "false".
+enum class SnapshotMark : uint8_t { kNone, kTrue, kFirst, kLast, kIncremental };
+
 struct Change {
   ChangeOp op = ChangeOp::kCreate;
+  SnapshotMark snapshot = SnapshotMark::kNone;
   const TableSchema* table = nullptr;  // kept alive by the batch
   int32_t before = -1;                 // index of the first Datum of the before image, or -1
   int32_t after = -1;                  // index of the first Datum of the after image, or -1
   Lsn lsn;                             // WAL position of this change
   Lsn commit_lsn;                      // commit record of its transaction: orders events
+                                       // (snapshot rows: their chunk's position)
   uint32_t seq = 0;                    // order within the transaction, from 1
   Xid xid;
   int64_t commit_time_us = 0;  // commit time, µs since the Unix epoch
@@ -129,6 +136,7 @@ class ChangeBatch {
   ChangeBatch& operator=(const ChangeBatch&) = delete;
 
   const std::vector<Change>& changes() const { return changes_; }
+  std::vector<Change>& mutable_changes() { return changes_; }
   const std::vector<TxMarker>& markers() const { return markers_; }
   size_t byte_size() const { return bytes_.size() + changes_.size() * sizeof(Change); }
   bool empty() const { return changes_.empty() && markers_.empty(); }
@@ -146,12 +154,18 @@ class ChangeBatch {
   void AddMarker(const TxMarker& marker) { markers_.push_back(marker); }
   void Clear();
 
+  // A snapshot chunk read again after a restart: a sink whose durable position is at or
+  // past this one already holds the chunk (delivered there the first time) and skips it.
+  Lsn redelivery_of() const { return redelivery_of_; }
+  void set_redelivery_of(Lsn position) { redelivery_of_ = position; }
+
  private:
   std::vector<Change> changes_;
   std::vector<Datum> datums_;
   std::string bytes_;
   std::vector<TxMarker> markers_;
   std::vector<TableSchemaPtr> schemas_;
+  Lsn redelivery_of_;
 };
 
 using ChangeBatchPtr = std::shared_ptr<const ChangeBatch>;

@@ -12,6 +12,17 @@ const char* const kWalflowVersion = "0.1.0-walflow";
 
 namespace {
 
+const char* SnapshotText(const Change& change) {
+  switch (change.snapshot) {
+    case SnapshotMark::kFirst: return "first";
+    case SnapshotMark::kLast: return "last";
+    case SnapshotMark::kTrue: return "true";
+    case SnapshotMark::kIncremental: return "incremental";
+    case SnapshotMark::kNone: break;
+  }
+  return change.op == ChangeOp::kRead ? "true" : "false";
+}
+
 bool IsSpecialNumber(std::string_view t) {
   return t == "NaN" || t == "Infinity" || t == "-Infinity";
 }
@@ -538,11 +549,16 @@ Status DebeziumJsonEncoder::AppendValue(const ChangeBatch& batch, const Change& 
   out->append(cache.source_prefix);
   AppendInt(change.commit_time_us / 1000, out);
   out->append(",\"snapshot\":\"");
-  out->append(change.op == ChangeOp::kRead ? "true" : "false");
+  out->append(SnapshotText(change));
   out->append(cache.source_db);
-  out->append(",\"sequence\":\"[\\\"");
-  AppendInt(static_cast<int64_t>(change.commit_lsn.value), out);
-  out->append("\\\",\\\"");
+  if (change.op == ChangeOp::kRead) {
+    // A snapshot row has no commit of its own: Debezium leaves the first element null.
+    out->append(",\"sequence\":\"[null,\\\"");
+  } else {
+    out->append(",\"sequence\":\"[\\\"");
+    AppendInt(static_cast<int64_t>(change.commit_lsn.value), out);
+    out->append("\\\",\\\"");
+  }
   AppendInt(static_cast<int64_t>(change.lsn.value), out);
   out->append("\\\"]\",\"ts_us\":");
   AppendInt(change.commit_time_us, out);

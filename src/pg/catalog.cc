@@ -1,5 +1,7 @@
 #include "pg/catalog.h"
 
+#include <algorithm>
+#include <atomic>
 #include <unordered_map>
 
 #include "pg/connection.h"
@@ -262,6 +264,57 @@ Result<std::vector<PgColumnInfo>> SqlCatalog::DescribeColumns(Oid relid) {
     cols.push_back(std::move(c));
   }
   return cols;
+}
+
+Result<TableSchemaPtr> BuildTableSchema(const RelationSpec& spec, Catalog* catalog) {
+  auto table = std::make_shared<TableSchema>();
+  table->relid = spec.relid;
+  table->schema = spec.schema;
+  table->name = spec.name;
+  table->replica_identity = spec.replica_identity;
+  // Unique for the life of the process: encoders cache per-schema work by it.
+  static std::atomic<uint32_t> next_version{1};
+  table->version = next_version.fetch_add(1);
+  const std::string qualified = table->QualifiedName();
+
+  std::vector<PgColumnInfo> catalog_columns;
+  if (catalog != nullptr) {
+    auto described = catalog->DescribeColumns(spec.relid);
+    if (!described.ok()) return described.status().WithContext("describing table " + qualified);
+    catalog_columns = std::move(described).value();
+  }
+  for (const RelationColumnSpec& rc : spec.columns) {
+    ColumnSchema col;
+    col.name = rc.name;
+    col.replica_key = rc.replica_key;
+    auto resolved = ResolveType(rc.type_oid, rc.typmod, catalog);
+    if (!resolved.ok()) {
+      return resolved.status().WithContext("table " + qualified + ", column " + col.name);
+    }
+    col.type = std::move(resolved).value();
+    for (const PgColumnInfo& info : catalog_columns) {
+      if (info.name == col.name) {
+        col.optional = !info.not_null;
+        col.primary_key_position = info.primary_key_position;
+      }
+    }
+    table->columns.push_back(std::move(col));
+  }
+  // Debezium's key is the primary key; without one, a replica identity index serves.
+  std::vector<std::pair<int, int>> pk;
+  for (size_t i = 0; i < table->columns.size(); ++i) {
+    if (table->columns[i].primary_key_position >= 0) {
+      pk.emplace_back(table->columns[i].primary_key_position, static_cast<int>(i));
+    }
+  }
+  std::sort(pk.begin(), pk.end());
+  for (auto& p : pk) table->key_columns.push_back(p.second);
+  if (table->key_columns.empty() && spec.replica_identity == 'i') {
+    for (size_t i = 0; i < table->columns.size(); ++i) {
+      if (table->columns[i].replica_key) table->key_columns.push_back(static_cast<int>(i));
+    }
+  }
+  return TableSchemaPtr(std::move(table));
 }
 
 }  // namespace walflow::pg

@@ -52,6 +52,28 @@ class SqlCatalog : public Catalog {
   Connection* conn_;
 };
 
+// A table's columns as the server describes them (a pgoutput Relation message, or the
+// catalog for a snapshot), before type resolution.
+struct RelationColumnSpec {
+  std::string name;
+  Oid type_oid;
+  int32_t typmod = -1;
+  bool replica_key = false;
+};
+
+struct RelationSpec {
+  Oid relid;
+  std::string schema;
+  std::string name;
+  char replica_identity = 'd';
+  std::vector<RelationColumnSpec> columns;
+};
+
+// Builds the TableSchema events carry: types resolved, nullability and primary key from
+// the catalog, the Debezium key (primary key, else the replica identity index). The
+// stream and the snapshot both build their schemas here, so their events agree.
+Result<TableSchemaPtr> BuildTableSchema(const RelationSpec& spec, Catalog* catalog);
+
 // Resolves a column's PostgreSQL type to walflow's value type (Debezium's mapping).
 // Built-in types are resolved without a catalog lookup; others ask `catalog` once.
 Result<ValueType> ResolveType(Oid type, int32_t typmod, Catalog* catalog);

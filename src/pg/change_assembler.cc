@@ -104,52 +104,15 @@ Status ChangeAssembler::OnRelation(const RelationMessage& m) {
   }
   ignored_relations_.erase(m.relid);
 
-  auto table = std::make_shared<TableSchema>();
-  table->relid = m.relid;
-  table->schema = std::string(m.nspname);
-  table->name = std::string(m.relname);
-  table->replica_identity = m.replica_identity;
-  // Unique for the life of the process: encoders cache per-schema work by it.
-  static std::atomic<uint32_t> next_version{1};
-  table->version = next_version.fetch_add(1);
-
-  std::vector<PgColumnInfo> catalog_columns;
-  if (catalog_ != nullptr) {
-    auto described = catalog_->DescribeColumns(m.relid);
-    if (!described.ok()) return described.status().WithContext("describing table " + qualified);
-    catalog_columns = std::move(described).value();
-  }
+  RelationSpec spec;
+  spec.relid = m.relid;
+  spec.schema = std::string(m.nspname);
+  spec.name = std::string(m.relname);
+  spec.replica_identity = m.replica_identity;
   for (const RelationColumn& rc : m.columns) {
-    ColumnSchema col;
-    col.name = std::string(rc.name);
-    col.replica_key = rc.key;
-    auto resolved = ResolveType(rc.type_oid, rc.typmod, catalog_);
-    if (!resolved.ok()) {
-      return resolved.status().WithContext("table " + qualified + ", column " + col.name);
-    }
-    col.type = std::move(resolved).value();
-    for (const PgColumnInfo& info : catalog_columns) {
-      if (info.name == col.name) {
-        col.optional = !info.not_null;
-        col.primary_key_position = info.primary_key_position;
-      }
-    }
-    table->columns.push_back(std::move(col));
+    spec.columns.push_back({std::string(rc.name), rc.type_oid, rc.typmod, rc.key});
   }
-  // Debezium's key is the primary key; without one, a replica identity index serves.
-  std::vector<std::pair<int, int>> pk;
-  for (size_t i = 0; i < table->columns.size(); ++i) {
-    if (table->columns[i].primary_key_position >= 0) {
-      pk.emplace_back(table->columns[i].primary_key_position, static_cast<int>(i));
-    }
-  }
-  std::sort(pk.begin(), pk.end());
-  for (auto& p : pk) table->key_columns.push_back(p.second);
-  if (table->key_columns.empty() && m.replica_identity == 'i') {
-    for (size_t i = 0; i < table->columns.size(); ++i) {
-      if (table->columns[i].replica_key) table->key_columns.push_back(static_cast<int>(i));
-    }
-  }
+  WF_ASSIGN_OR_RETURN(TableSchemaPtr table, BuildTableSchema(spec, catalog_));
   auto prev = relations_.find(m.relid);
   if (prev != relations_.end() && prev->second->columns.size() != table->columns.size()) {
     WF_LOG_INFO("pg", "table {} changed: {} -> {} columns", qualified, prev->second->columns.size(),
@@ -289,6 +252,9 @@ Status ChangeAssembler::OnMessage(const LogicalMessage& m) {
   // A non-transactional message (walflow's heartbeat among them) marks a point of the
   // stream with nothing pending before it.
   if (!m.transactional && !replaying_) return AdvanceIdle(m.lsn);
+  if (m.transactional && message_hook_) {
+    return message_hook_(m, tx_.commit_lsn, tx_.xid, tx_.commit_time_us);
+  }
   return Status::OK();
 }
 

@@ -58,6 +58,12 @@ class ChangeAssembler : public PgOutputListener {
 
   const AssemblerStats& stats() const { return stats_; }
 
+  // Called for each transactional logical message in commit order, with its
+  // transaction's commit LSN, xid and commit time.
+  using MessageHook =
+      std::function<Status(const LogicalMessage&, Lsn commit_lsn, Xid xid, int64_t commit_time_us)>;
+  void set_message_hook(MessageHook hook) { message_hook_ = std::move(hook); }
+
   Status OnBegin(const BeginMessage& m) override;
   Status OnCommit(const CommitMessage& m) override;
   Status OnRelation(const RelationMessage& m) override;
@@ -109,6 +115,7 @@ class ChangeAssembler : public PgOutputListener {
   std::unordered_map<Xid, std::unique_ptr<StreamSpool>> spools_;
   Xid stream_xid_;
   AssemblerStats stats_;
+  MessageHook message_hook_;
 };
 
 }  // namespace walflow::pg

@@ -311,4 +311,41 @@ Status Connection::WriteCopyData(std::string_view data) {
   return Status::OK();
 }
 
+Status Connection::CopyOut(const std::string& sql,
+                           const std::function<Status(std::string_view)>& row) {
+  pg_result* res = PQexec(conn_, sql.c_str());
+  if (res == nullptr || PQresultStatus(res) != PGRES_COPY_OUT) {
+    std::string first_line = sql.substr(0, sql.find('\n'));
+    if (first_line.size() > 120) first_line = first_line.substr(0, 120) + "...";
+    Status s = ErrorFrom(res, "query failed (" + first_line + ")");
+    PQclear(res);
+    return s;
+  }
+  PQclear(res);
+  Status failed;
+  while (true) {
+    char* buf = nullptr;
+    int n = PQgetCopyData(conn_, &buf, /*async=*/0);
+    if (n > 0) {
+      if (failed.ok()) {
+        size_t len = static_cast<size_t>(n);
+        if (len > 0 && buf[len - 1] == '\n') --len;
+        failed = row(std::string_view(buf, len));
+      }
+      PQfreemem(buf);
+      // On failure keep draining: the connection stays usable for the next statement.
+      continue;
+    }
+    if (n == -2) return Unavailable("COPY failed: " + Trim(PQerrorMessage(conn_)));
+    break;  // -1: the copy is complete
+  }
+  Status result;
+  while (pg_result* r = PQgetResult(conn_)) {
+    if (result.ok() && PQresultStatus(r) != PGRES_COMMAND_OK) result = ErrorFrom(r, "COPY failed");
+    PQclear(r);
+  }
+  if (!failed.ok()) return failed;
+  return result;
+}
+
 }  // namespace walflow::pg

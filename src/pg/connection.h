@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -47,6 +48,10 @@ class Connection {
   // (object not in prerequisite state) are kFailedPrecondition.
   Result<QueryResult> Query(const std::string& sql, const std::vector<std::string>& params = {});
   Status Exec(const std::string& sql) { return Query(sql).status(); }
+
+  // Runs a COPY ... TO STDOUT and hands each data row (one line of COPY's text format,
+  // without the newline) to `row`. A non-OK status from `row` abandons the copy.
+  Status CopyOut(const std::string& sql, const std::function<Status(std::string_view)>& row);
 
   // Replication: START_REPLICATION SLOT ... LOGICAL; the connection is then in COPY BOTH.
   Status StartLogicalReplication(const std::string& slot, Lsn start,

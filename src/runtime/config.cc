@@ -101,6 +101,20 @@ class MapReader {
     return Status::OK();
   }
 
+  Status Integer(const std::string& key, uint64_t min, uint64_t max, uint64_t* out) {
+    std::string v;
+    WF_RETURN_IF_ERROR(Scalar(key, &v, false));
+    if (v.empty()) return Status::OK();
+    char* end = nullptr;
+    uint64_t n = std::strtoull(v.c_str(), &end, 10);
+    if (end == v.c_str() || *end != '\0' || v[0] == '-' || n < min || n > max) {
+      return ErrorAt(At(key), "expected a number between " + std::to_string(min) + " and " +
+                                  std::to_string(max) + ", got '" + v + "'");
+    }
+    *out = n;
+    return Status::OK();
+  }
+
   Status Duration(const std::string& key, std::chrono::milliseconds* out) {
     std::string v;
     WF_RETURN_IF_ERROR(Scalar(key, &v, false));
@@ -215,11 +229,10 @@ Status ParsePostgres(const YAML::Node& node, const std::string& file, PostgresSo
                                            {"always", SnapshotMode::kAlways},
                                            {"initial_only", SnapshotMode::kInitialOnly}},
                                           &pg->snapshot));
-  if (pg->snapshot != SnapshotMode::kNever) {
-    return ErrorAt(r.At("snapshot"),
-                   "this walflow build streams changes only; the initial snapshot is not "
-                   "available yet, set 'snapshot: never'");
-  }
+  uint64_t parallelism = pg->snapshot_parallelism;
+  WF_RETURN_IF_ERROR(r.Integer("snapshot_parallelism", 1, 64, &parallelism));
+  pg->snapshot_parallelism = static_cast<int>(parallelism);
+  WF_RETURN_IF_ERROR(r.Integer("snapshot_chunk_size", 1, 100000000, &pg->snapshot_chunk_size));
   WF_RETURN_IF_ERROR(r.String("name", &pg->server_name));
   WF_RETURN_IF_ERROR(r.Duration("heartbeat_interval", &pg->heartbeat_interval));
   WF_RETURN_IF_ERROR(r.Duration("status_interval", &pg->status_interval));
@@ -392,16 +405,8 @@ Result<PipelineConfig> ParseConfig(const std::string& text, const std::string& f
       WF_RETURN_IF_ERROR(lr.Finish());
     }
     uint64_t queue = cfg.queue_batches;
-    std::string qs;
-    WF_RETURN_IF_ERROR(top.Scalar("queue_batches", &qs, false));
-    if (!qs.empty()) {
-      char* end = nullptr;
-      queue = std::strtoull(qs.c_str(), &end, 10);
-      if (end == qs.c_str() || *end != '\0' || queue == 0 || queue > 4096) {
-        return ErrorAt(top.At("queue_batches"), "expected a number between 1 and 4096");
-      }
-      cfg.queue_batches = queue;
-    }
+    WF_RETURN_IF_ERROR(top.Integer("queue_batches", 1, 4096, &queue));
+    cfg.queue_batches = queue;
     WF_RETURN_IF_ERROR(top.Finish());
   } catch (const YAML::Exception& e) {
     return InvalidArgument(file + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);

@@ -13,6 +13,7 @@
 #include "pg/stream_capture.h"
 #include "pg/text_codec.h"
 #include "runtime/sink_worker.h"
+#include "runtime/snapshot.h"
 #include "sink/jsonl_sink.h"
 #include "storage/file_io.h"
 
@@ -158,6 +159,7 @@ Status Pipeline::RunOnce(bool* made_progress) {
   // Sinks first: their durable positions decide where the stream starts.
   std::vector<std::unique_ptr<SinkWorker>> workers;
   Lsn start;  // smallest position held by a sink that holds anything
+  Lsn floor;  // smallest position over all sinks, an empty one counting as 0
   for (const SinkConfig& s : config_.sinks) {
     auto w = std::make_unique<SinkWorker>(MakeSink(config_, s, sql->database()),
                                           config_.queue_batches, s.flush_interval);
@@ -165,7 +167,20 @@ Status Pipeline::RunOnce(bool* made_progress) {
     WF_LOG_INFO("sink", "sink {} ({}) at {}: {}", s.name, s.type, s.path,
                 durable.valid() ? "holds changes up to " + durable.ToString() : "empty");
     if (durable.valid() && (!start.valid() || durable < start)) start = durable;
+    Lsn d = durable.valid() ? durable : Lsn(0);
+    if (workers.empty() || d < floor) floor = d;
     workers.push_back(std::move(w));
+  }
+
+  // Snapshot progress: chunks delivered below the slot's consistent point are positions
+  // before the stream's; the stream itself starts at that point.
+  const std::string snapshot_dir = config_.data_dir + "/snapshot";
+  WF_RETURN_IF_ERROR(storage::CreateDirectories(snapshot_dir));
+  const std::string state_path = snapshot_dir + "/" + pgc.slot + ".json";
+  WF_ASSIGN_OR_RETURN(SnapshotState snapshot_state, SnapshotState::Load(state_path));
+  if (snapshot_state.consistent_point.valid() && start.valid() &&
+      start < snapshot_state.consistent_point) {
+    start = snapshot_state.consistent_point;
   }
 
   pg::SetupSpec spec;
@@ -188,7 +203,29 @@ Status Pipeline::RunOnce(bool* made_progress) {
                          " (walflow's previous connection, until the server notices it is gone)");
     }
   }
-  WF_ASSIGN_OR_RETURN(pg::SlotInfo slot, pg::EnsureSlot(*sql, spec, start));
+  WF_ASSIGN_OR_RETURN(pg::SlotInfo existing, pg::DescribeSlot(*sql, spec.slot));
+  // A slot created now comes with an exported snapshot: the consistent initial snapshot.
+  const bool exported = !existing.exists && !start.valid() && spec.create_slot &&
+                        pgc.snapshot != SnapshotMode::kNever;
+  std::unique_ptr<pg::Connection> repl;
+  std::string snapshot_name;
+  Lsn from;
+  if (exported) {
+    WF_ASSIGN_OR_RETURN(repl, pg::Connection::Open(pgc.dsn, pg::Connection::Kind::kReplication,
+                                                   kApplicationName));
+    WF_ASSIGN_OR_RETURN(pg::QueryResult created,
+                        repl->Query("CREATE_REPLICATION_SLOT " + pg::QuoteIdent(pgc.slot) +
+                                    " LOGICAL pgoutput EXPORT_SNAPSHOT"));
+    auto point = Lsn::Parse(created.Text(0, 1));
+    if (!point) return Internal("CREATE_REPLICATION_SLOT returned no consistent point");
+    from = *point;
+    snapshot_name = created.Text(0, 2);
+    snapshot_state = SnapshotState{};
+    WF_LOG_INFO("pg", "created replication slot {} at {}", pgc.slot, from.ToString());
+  } else {
+    WF_ASSIGN_OR_RETURN(pg::SlotInfo slot, pg::EnsureSlot(*sql, spec, start));
+    from = start.valid() ? start : slot.confirmed_flush;
+  }
 
   // Per slot: pipelines started from one folder share the default data_dir, never a slot.
   std::string spool_dir = config_.data_dir + "/spool/" + pgc.slot;
@@ -202,11 +239,64 @@ Status Pipeline::RunOnce(bool* made_progress) {
     WF_LOG_WARN("pg", "recording the replication stream to {}", pgc.capture_file);
   }
 
-  WF_ASSIGN_OR_RETURN(auto repl, pg::Connection::Open(pgc.dsn, pg::Connection::Kind::kReplication,
-                                                      kApplicationName));
-  Lsn from = start.valid() ? start : slot.confirmed_flush;
+  auto worker_error = [&]() -> Status {
+    for (auto& w : workers) {
+      if (w->failed()) return w->error();
+    }
+    return Status::OK();
+  };
+  // Until streaming starts the server needs no status updates.
+  std::function<Status()> keepalive = [] { return Status::OK(); };
+  auto push_all = [&](ChangeBatchPtr shared) -> Status {
+    for (auto& w : workers) {
+      while (!w->Push(shared, milliseconds(100))) {
+        WF_RETURN_IF_ERROR(worker_error());
+        WF_RETURN_IF_ERROR(keepalive());
+      }
+    }
+    return Status::OK();
+  };
+  auto stop_all = [&](Status cause) -> Status {
+    Status first = cause;
+    for (auto& w : workers) {
+      Status s = w->Finish();
+      if (first.ok() && !s.ok()) first = s;
+    }
+    return first;
+  };
+  for (auto& w : workers) w->Start();
+
+  if (exported) {
+    ExportedSnapshotOptions so;
+    so.dsn = pgc.dsn;
+    so.snapshot_name = snapshot_name;
+    so.consistent_point = from;
+    for (const TableRef& t : pgc.tables) so.tables.emplace_back(t.schema, t.name);
+    so.parallelism = pgc.snapshot_parallelism;
+    so.chunk_rows = pgc.snapshot_chunk_size;
+    so.state_path = state_path;
+    so.progress_interval = config_.progress_interval;
+    so.stop = &stop_;
+    Status s = RunExportedSnapshot(
+        so, [&](std::shared_ptr<ChangeBatch> b) { return push_all(std::move(b)); },
+        &snapshot_state);
+    *made_progress = true;
+    if (s.code() == StatusCode::kCancelled) s = Status::OK();
+    if (!s.ok() || stop_.load()) return stop_all(s);
+    if (pgc.snapshot == SnapshotMode::kInitialOnly) {
+      WF_RETURN_IF_ERROR(stop_all(Status::OK()));
+      WF_LOG_INFO("pipeline", "initial snapshot delivered (snapshot: initial_only); stopping. "
+                  "Slot {} keeps the WAL from {} for a later run", pgc.slot, from.ToString());
+      return Status::OK();
+    }
+  }
+
+  if (!repl) {
+    WF_ASSIGN_OR_RETURN(repl, pg::Connection::Open(pgc.dsn, pg::Connection::Kind::kReplication,
+                                                   kApplicationName));
+  }
   WF_RETURN_IF_ERROR(
-      repl->StartLogicalReplication(pgc.slot, start,
+      repl->StartLogicalReplication(pgc.slot, from,
                                     {{"proto_version", std::to_string(pg::kProtoVersionStreaming)},
                                      {"publication_names", pg::QuoteIdent(pgc.publication)},
                                      {"streaming", "on"},
@@ -215,8 +305,27 @@ Status Pipeline::RunOnce(bool* made_progress) {
   WF_LOG_INFO("pg", "streaming from slot {} at {} (publication {}, {} table(s))", pgc.slot,
               from.ToString(), pgc.publication, pgc.tables.size());
 
-  for (auto& w : workers) w->Start();
   Heartbeat heartbeat(pgc.dsn, pgc.heartbeat_interval, pgc.slot);
+
+  // Snapshots while streaming: what an interrupted snapshot still owes, `always`, a
+  // backfill for sinks that are all empty, and requests that arrive in the stream.
+  IncrementalSnapshotOptions io;
+  io.dsn = pgc.dsn;
+  io.slot = pgc.slot;
+  io.chunk_rows = pgc.snapshot_chunk_size;
+  io.state_path = state_path;
+  io.tables = table_names;
+  io.progress_interval = config_.progress_interval;
+  const bool backfill = !exported && pgc.snapshot != SnapshotMode::kNever && floor == Lsn(0) &&
+                        !start.valid() && snapshot_state.empty();
+  IncrementalSnapshot incremental(io, std::move(snapshot_state), floor, exported ? from : Lsn());
+  if ((pgc.snapshot == SnapshotMode::kAlways && !exported && !always_requested_) || backfill) {
+    always_requested_ = true;
+    for (const TableRef& t : pgc.tables) WF_RETURN_IF_ERROR(incremental.AddTable(t.Qualified()));
+    WF_LOG_INFO("snapshot", "reading {} table(s) while streaming ({})", pgc.tables.size(),
+                backfill ? "every sink is empty" : "snapshot: always");
+  }
+  incremental.Start();
 
   pg::SqlCatalog catalog(sql.get());
   Lsn received = from;
@@ -248,12 +357,11 @@ Status Pipeline::RunOnce(bool* made_progress) {
       last_flush_sent = flush;
     }
     next_status = Clock::now() + pgc.status_interval;
-    return Status::OK();
+    return incremental.Prune(flush);
   };
-  auto worker_error = [&]() -> Status {
-    for (auto& w : workers) {
-      if (w->failed()) return w->error();
-    }
+  keepalive = [&]() -> Status {
+    WF_RETURN_IF_ERROR(incremental.error());
+    if (Clock::now() >= next_status) return send_status(false);
     return Status::OK();
   };
 
@@ -262,22 +370,18 @@ Status Pipeline::RunOnce(bool* made_progress) {
   aopts.spool_memory_limit = pgc.spool_memory_limit;
   aopts.tables = table_names;
   pg::ChangeAssembler assembler(aopts, &catalog, [&](std::shared_ptr<ChangeBatch> batch) -> Status {
-    ChangeBatchPtr shared = std::move(batch);
-    for (auto& w : workers) {
-      while (!w->Push(shared, milliseconds(100))) {
-        WF_RETURN_IF_ERROR(worker_error());
-        if (Clock::now() >= next_status) WF_RETURN_IF_ERROR(send_status(false));
-      }
-    }
-    return Status::OK();
+    incremental.Observe(*batch);
+    return push_all(std::move(batch));
   });
+  assembler.set_message_hook(
+      [&](const pg::LogicalMessage& m, Lsn commit_lsn, Xid xid, int64_t commit_time_us) {
+        return incremental.OnMessage(
+            m, commit_lsn, xid, commit_time_us, [&] { return assembler.Flush(); },
+            [&](std::shared_ptr<ChangeBatch> b) { return push_all(std::move(b)); });
+      });
 
-  auto stop_all = [&](Status cause) -> Status {
-    Status first = cause;
-    for (auto& w : workers) {
-      Status s = w->Finish();
-      if (first.ok() && !s.ok()) first = s;
-    }
+  auto finish = [&](Status cause) -> Status {
+    Status first = stop_all(cause);
     if (first.ok() || IsRetryable(first.code())) (void)send_status(false);
     return first;
   };
@@ -300,8 +404,13 @@ Status Pipeline::RunOnce(bool* made_progress) {
       if (!assembler.in_transaction() || Clock::now() > stop_deadline) break;
     }
     Status s = worker_error();
+    if (s.ok()) s = incremental.error();
     if (!s.ok()) {
       result = s;
+      break;
+    }
+    if (pgc.snapshot == SnapshotMode::kInitialOnly && incremental.finished()) {
+      WF_LOG_INFO("pipeline", "snapshot delivered (snapshot: initial_only); stopping");
       break;
     }
     auto msg = repl->ReadCopyData(milliseconds(0));
@@ -388,6 +497,7 @@ Status Pipeline::RunOnce(bool* made_progress) {
                   Bytes(server_end > conf ? server_end.value - conf.value : 0),
                   st.streamed_transactions ? fmt::format(", {} streamed", st.streamed_transactions)
                                            : std::string());
+      incremental.LogProgress();
       last_events = events;
       last_progress = now;
       next_progress = now + config_.progress_interval;
@@ -397,7 +507,7 @@ Status Pipeline::RunOnce(bool* made_progress) {
     Status s = assembler.Flush();
     if (!s.ok()) result = s;
   }
-  Status finished = stop_all(result);
+  Status finished = finish(result);
   if (finished.ok()) {
     WF_LOG_INFO("pipeline", "stopped; sinks durable up to {}", confirmed().ToString());
   }

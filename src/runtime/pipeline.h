@@ -29,6 +29,8 @@ class Pipeline {
   // Set once streaming has started: after a lost connection the server may still show the
   // slot active for our old session until it notices, which is worth waiting for.
   bool streamed_before_ = false;
+  // `snapshot: always` re-reads the tables once per process, not after every reconnect.
+  bool always_requested_ = false;
 };
 
 }  // namespace walflow::runtime

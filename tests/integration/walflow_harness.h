@@ -39,6 +39,11 @@ struct PipelineSpec {
   std::string max_file_size = "64MB";
   std::string flush_interval = "200ms";
   std::string log_level = "info";
+  // source.postgres.snapshot: never (the default here, so stream tests see only their
+  // own changes), initial, always or initial_only.
+  std::string snapshot = "never";
+  int snapshot_parallelism = 1;
+  int snapshot_chunk_size = 50000;
   // When set, a second jsonl sink "files2" writes to <dir>/out2 with this flush interval:
   // the slot then advances at the slower sink's pace, and each sink must skip on restart
   // what it already holds.

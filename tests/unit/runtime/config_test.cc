@@ -256,13 +256,25 @@ TEST(ConfigErrorTest, DuplicateTable) {
               "p.yaml:4:29: source.postgres.tables[1]: ", {"public.orders", "twice"});
 }
 
-TEST(ConfigErrorTest, InitialSnapshotIsRejectedClearly) {
-  for (const char* mode : {"initial", "always", "initial_only"}) {
-    ExpectError(With(5, std::string("    snapshot: ") + mode),
-                "p.yaml:5:15: source.postgres.snapshot: ", {"snapshot", "snapshot: never"});
-  }
+TEST(ConfigErrorTest, SnapshotSettings) {
   ExpectError(With(5, "    snapshot: sometimes"),
               "p.yaml:5:15: source.postgres.snapshot: ", {"never, initial", "sometimes"});
+  ExpectError(With(5, "    snapshot_parallelism: 0"),
+              "p.yaml:5:27: source.postgres.snapshot_parallelism: ", {"between 1 and 64", "'0'"});
+  ExpectError(With(5, "    snapshot_chunk_size: lots"),
+              "p.yaml:5:26: source.postgres.snapshot_chunk_size: ", {"number", "'lots'"});
+}
+
+TEST(ConfigTest, SnapshotModes) {
+  for (auto [text, mode] : std::vector<std::pair<std::string, SnapshotMode>>{
+           {"never", SnapshotMode::kNever},
+           {"initial", SnapshotMode::kInitial},
+           {"always", SnapshotMode::kAlways},
+           {"initial_only", SnapshotMode::kInitialOnly}}) {
+    auto c = ParseConfig(With(5, "    snapshot: " + text), "p.yaml");
+    ASSERT_TRUE(c.ok()) << c.status().message();
+    EXPECT_EQ(c->postgres.snapshot, mode);
+  }
 }
 
 TEST(ConfigErrorTest, InvalidYaml) {

@@ -1,0 +1,795 @@
+#include "runtime/snapshot.h"
+
+#include <algorithm>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "core/log.h"
+#include "pg/connection.h"
+#include "pg/copy_text.h"
+#include "storage/file_io.h"
+
+namespace walflow::runtime {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using json = nlohmann::json;
+
+constexpr const char* kApplicationName = "walflow-snapshot";
+constexpr size_t kBatchRows = 2048;
+constexpr size_t kBatchBytes = 4 << 20;
+
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+json KeyToJson(const std::optional<pg::KeyValues>& key) {
+  if (!key) return nullptr;
+  return json(*key);
+}
+
+std::optional<pg::KeyValues> KeyFromJson(const json& j) {
+  if (j.is_null()) return std::nullopt;
+  return j.get<pg::KeyValues>();
+}
+
+std::string LsnText(Lsn l) { return l.valid() ? l.ToString() : ""; }
+
+Lsn LsnFrom(const json& j) {
+  std::string text = j.get<std::string>();
+  if (text.empty()) return Lsn();
+  auto parsed = Lsn::Parse(text);
+  if (!parsed) throw std::runtime_error("bad LSN " + text);
+  return *parsed;
+}
+
+// Reads one chunk into batches of op "r" changes. `row_keys`, when given, receives the
+// encoded key of each row in order; `last_key` the key of the last row.
+struct ChunkRows {
+  std::vector<std::shared_ptr<ChangeBatch>> batches;
+  std::vector<std::string> row_keys;
+  std::optional<pg::KeyValues> last_key;
+  uint64_t rows = 0;
+};
+
+Status ReadChunk(pg::Connection& conn, const pg::SnapshotTable& table,
+                 const pg::ChunkBounds& bounds, bool keep_keys, const std::atomic<bool>* stop,
+                 ChunkRows* out) {
+  const TableSchema& schema = *table.schema;
+  const size_t ncols = schema.columns.size();
+  pg::CopyTextDecoder decoder;
+  auto batch = std::make_shared<ChangeBatch>();
+  batch->Retain(table.schema);
+  std::string key;
+  int32_t last_first = -1;
+  Status s = conn.CopyOut(pg::ChunkCopySql(table, bounds), [&](std::string_view line) -> Status {
+    if (stop != nullptr && stop->load()) return Cancelled("snapshot stopped");
+    if (batch->changes().size() >= kBatchRows || batch->byte_size() >= kBatchBytes) {
+      out->batches.push_back(std::move(batch));
+      batch = std::make_shared<ChangeBatch>();
+      batch->Retain(table.schema);
+    }
+    auto first = decoder.DecodeRow(line, ncols, batch.get());
+    if (!first.ok()) return first.status();
+    Change& c = batch->AddChange();
+    c.op = ChangeOp::kRead;
+    c.table = &schema;
+    c.after = *first;
+    c.seq = static_cast<uint32_t>(++out->rows);
+    if (keep_keys) {
+      pg::EncodeRowKey(*batch, schema, *first, &key);
+      out->row_keys.push_back(key);
+    }
+    last_first = *first;
+    return Status::OK();
+  });
+  if (!s.ok()) return s;
+  if (last_first >= 0 && table.has_key()) {
+    out->last_key = pg::RowKeyValues(*batch, schema, last_first);
+  }
+  out->batches.push_back(std::move(batch));
+  return Status::OK();
+}
+
+Status BeginSnapshotTransaction(pg::Connection& conn, const std::string& snapshot_name) {
+  WF_RETURN_IF_ERROR(conn.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+  return conn.Exec("SET TRANSACTION SNAPSHOT " + pg::QuoteLiteral(snapshot_name));
+}
+
+Result<bool> TableExists(pg::Connection& conn, const std::string& qualified) {
+  auto dot = qualified.find('.');
+  WF_ASSIGN_OR_RETURN(
+      pg::QueryResult r,
+      conn.Query("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                 "WHERE n.nspname = $1 AND c.relname = $2",
+                 {qualified.substr(0, dot), qualified.substr(dot + 1)}));
+  return r.Text(0, 0) != "0";
+}
+
+// "120 of ~2000 rows (6%)", or "120 rows" when the table was never analyzed.
+std::string RowsOf(uint64_t done, int64_t estimate) {
+  if (estimate < 0) return fmt::format("{} rows", done);
+  return fmt::format("{} of ~{} rows ({:.0f}%)", done, estimate,
+                     estimate == 0 ? 100.0 : std::min(100.0, 100.0 * done / estimate));
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// State file
+
+Result<SnapshotState> SnapshotState::Load(const std::string& path) {
+  SnapshotState state;
+  auto text = storage::ReadFile(path);
+  if (!text.ok()) {
+    if (text.status().code() == StatusCode::kNotFound) return state;
+    return text.status();
+  }
+  try {
+    json j = json::parse(*text);
+    if (j.at("version").get<int>() != 1) throw std::runtime_error("unknown version");
+    state.consistent_point = LsnFrom(j.at("consistent_point"));
+    for (const json& c : j.at("chunks")) {
+      SnapshotChunk chunk;
+      chunk.table = c.at("table").get<std::string>();
+      chunk.bounds.by_ctid = c.at("by_ctid").get<bool>();
+      chunk.bounds.lo = KeyFromJson(c.at("lo"));
+      chunk.bounds.hi = KeyFromJson(c.at("hi"));
+      chunk.bounds.first_page = c.at("first_page").get<int64_t>();
+      chunk.bounds.end_page = c.at("end_page").get<int64_t>();
+      chunk.first_position = LsnFrom(c.at("first_position"));
+      chunk.last_position = LsnFrom(c.at("last_position"));
+      state.chunks.push_back(std::move(chunk));
+    }
+    for (const json& t : j.at("jobs")) {
+      state.jobs.push_back({t.at("table").get<std::string>(), KeyFromJson(t.at("after"))});
+    }
+  } catch (const std::exception& e) {
+    return DataLoss(path + " is damaged (" + e.what() +
+                    "); cannot tell which snapshot chunks were delivered");
+  }
+  return state;
+}
+
+Status SnapshotState::Save(const std::string& path) const {
+  if (empty()) {
+    Status s = storage::RemoveFile(path);
+    return s.code() == StatusCode::kNotFound ? Status::OK() : s;
+  }
+  json j;
+  j["version"] = 1;
+  j["consistent_point"] = LsnText(consistent_point);
+  j["chunks"] = json::array();
+  for (const SnapshotChunk& c : chunks) {
+    j["chunks"].push_back({{"table", c.table},
+                           {"by_ctid", c.bounds.by_ctid},
+                           {"lo", KeyToJson(c.bounds.lo)},
+                           {"hi", KeyToJson(c.bounds.hi)},
+                           {"first_page", c.bounds.first_page},
+                           {"end_page", c.bounds.end_page},
+                           {"first_position", LsnText(c.first_position)},
+                           {"last_position", LsnText(c.last_position)}});
+  }
+  j["jobs"] = json::array();
+  for (const TableJob& t : jobs) j["jobs"].push_back({{"table", t.table}, {"after", KeyToJson(t.after)}});
+  return storage::WriteFileAtomically(path, j.dump(1) + "\n");
+}
+
+// ---------------------------------------------------------------------------------------
+// Exported snapshot
+
+namespace {
+
+struct PlannedChunk {
+  size_t table = 0;
+  pg::ChunkBounds bounds;
+  Lsn commit;  // its position: changes carry it as commit LSN, the marker ends one later
+};
+
+struct TableProgress {
+  uint64_t rows = 0;
+  size_t chunks_done = 0;
+  size_t chunks = 0;
+  bool vanished = false;
+};
+
+struct ChunkResult {
+  Status status;
+  ChunkRows rows;
+  bool vanished = false;
+};
+
+}  // namespace
+
+Status RunExportedSnapshot(const ExportedSnapshotOptions& o, const DeliverFn& deliver,
+                           SnapshotState* state) {
+  const Lsn c = o.consistent_point;
+  WF_ASSIGN_OR_RETURN(auto planner,
+                      pg::Connection::Open(o.dsn, pg::Connection::Kind::kSql, kApplicationName));
+  WF_RETURN_IF_ERROR(BeginSnapshotTransaction(*planner, o.snapshot_name));
+  WF_ASSIGN_OR_RETURN(pg::QueryResult xmin,
+                      planner->Query("SELECT txid_snapshot_xmin(txid_current_snapshot())"));
+  const Xid snapshot_xid(static_cast<uint32_t>(std::stoull(xmin.Text(0, 0)) & 0xffffffffu));
+  const int64_t snapshot_time_us = NowMicros();
+
+  // Plan: every table split into chunks, in table order.
+  pg::SqlCatalog catalog(planner.get());
+  std::vector<pg::SnapshotTable> tables;
+  std::vector<PlannedChunk> plan;
+  for (const auto& [schema, name] : o.tables) {
+    auto t = pg::DescribeSnapshotTable(*planner, &catalog, schema, name);
+    if (!t.ok()) return t.status().WithContext("snapshot of table " + schema + "." + name);
+    const size_t index = tables.size();
+    if (t->has_key()) {
+      auto bounds = pg::KeyBoundaries(*planner, *t, o.chunk_rows);
+      if (!bounds.ok()) return bounds.status();
+      std::optional<pg::KeyValues> lo;
+      for (auto& b : *bounds) {
+        plan.push_back({index, {lo, b}, Lsn()});
+        lo = std::move(b);
+      }
+      plan.push_back({index, {lo, std::nullopt}, Lsn()});
+    } else {
+      const int64_t per_page =
+          t->pages > 0 && t->estimated_rows > 0 ? std::max<int64_t>(1, t->estimated_rows / t->pages) : 50;
+      const int64_t step = std::max<int64_t>(1, static_cast<int64_t>(o.chunk_rows) / per_page);
+      int64_t first = 0;
+      do {
+        pg::ChunkBounds b;
+        b.by_ctid = true;
+        b.first_page = first;
+        b.end_page = first + step >= t->pages ? -1 : first + step;
+        plan.push_back({index, b, Lsn()});
+        first += step;
+      } while (first < t->pages);
+    }
+    tables.push_back(std::move(t).value());
+  }
+  const uint64_t n = plan.size();
+  if (c.value <= n + 1) {
+    return Internal("the slot's consistent point " + c.ToString() + " leaves no room for " +
+                    std::to_string(n) + " snapshot chunks; raise snapshot_chunk_size");
+  }
+  // Positions just below the consistent point, in plan order; the last chunk ends at it.
+  state->consistent_point = c;
+  state->chunks.clear();
+  std::vector<TableProgress> progress(tables.size());
+  int64_t estimated_total = 0;
+  for (const auto& t : tables) estimated_total += std::max<int64_t>(0, t.estimated_rows);
+  for (uint64_t k = 0; k < n; ++k) {
+    plan[k].commit = Lsn(c.value - (n - k));
+    SnapshotChunk chunk;
+    chunk.table = tables[plan[k].table].Qualified();
+    chunk.bounds = plan[k].bounds;
+    chunk.first_position = chunk.last_position = plan[k].commit;
+    state->chunks.push_back(std::move(chunk));
+    ++progress[plan[k].table].chunks;
+  }
+  WF_RETURN_IF_ERROR(state->Save(o.state_path));
+  WF_LOG_INFO("snapshot",
+              "initial snapshot at {} (snapshot {}): {} table(s), ~{} rows (planner estimate), "
+              "{} chunk(s), {} worker(s)",
+              c.ToString(), o.snapshot_name, tables.size(), estimated_total, n, o.parallelism);
+
+  // Readers: each imports the snapshot and reads chunks in plan order, at most
+  // `parallelism` chunks ahead of delivery, so memory stays bounded by the chunk size.
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t next = 0;       // GUARDED_BY(mu)
+  size_t delivered = 0;  // GUARDED_BY(mu)
+  bool abort = false;    // GUARDED_BY(mu)
+  std::map<size_t, ChunkResult> results;  // GUARDED_BY(mu)
+  std::atomic<bool> cancel{false};
+  const size_t workers = std::max(1, o.parallelism);
+
+  auto reader = [&]() {
+    auto fail_all = [&](Status s) {
+      std::lock_guard<std::mutex> lock(mu);
+      results[next] = ChunkResult{std::move(s), {}, false};
+      abort = true;
+      cv.notify_all();
+    };
+    auto conn = pg::Connection::Open(o.dsn, pg::Connection::Kind::kSql, kApplicationName);
+    if (!conn.ok()) return fail_all(conn.status());
+    Status began = BeginSnapshotTransaction(**conn, o.snapshot_name);
+    if (!began.ok()) return fail_all(began);
+    while (true) {
+      size_t k;
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        cv.wait(lock, [&] { return abort || next >= n || next < delivered + workers; });
+        if (abort || next >= n) return;
+        k = next++;
+      }
+      const pg::SnapshotTable& table = tables[plan[k].table];
+      ChunkResult r;
+      r.status = ReadChunk(**conn, table, plan[k].bounds, false, &cancel, &r.rows);
+      if (!r.status.ok() && r.status.code() != StatusCode::kCancelled) {
+        // A table dropped while the snapshot runs has nothing left to deliver; any other
+        // failure stops the snapshot. The transaction is gone either way: take a new one
+        // in the same snapshot (the exporting connection is still idle).
+        (void)(*conn)->Exec("ROLLBACK");
+        Status again = BeginSnapshotTransaction(**conn, o.snapshot_name);
+        if (again.ok()) {
+          auto exists = TableExists(**conn, table.Qualified());
+          if (exists.ok() && !*exists) {
+            r = ChunkResult{Status::OK(), {}, true};
+            r.rows.batches.push_back(std::make_shared<ChangeBatch>());
+          }
+        } else if (r.status.ok()) {
+          r.status = again;
+        }
+        if (!r.status.ok()) {
+          r.status = r.status.WithContext("snapshot of table " + table.Qualified());
+        }
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      results[k] = std::move(r);
+      cv.notify_all();
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < std::min<size_t>(workers, std::max<uint64_t>(n, 1)); ++i) {
+    threads.emplace_back(reader);
+  }
+  auto stop_readers = [&]() {
+    cancel.store(true);
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      abort = true;
+    }
+    cv.notify_all();
+    for (auto& t : threads) t.join();
+    threads.clear();
+  };
+
+  // Delivery in plan order. The last batch holding rows is kept back (with any
+  // marker-only batches after it) until more rows come, so the very last row can be
+  // marked "last".
+  std::vector<std::shared_ptr<ChangeBatch>> held;
+  bool first_marked = false;
+  auto release_held = [&]() -> Status {
+    for (auto& b : held) WF_RETURN_IF_ERROR(deliver(std::move(b)));
+    held.clear();
+    return Status::OK();
+  };
+  const auto started = Clock::now();
+  auto next_log = started + o.progress_interval;
+  uint64_t rows_total = 0;
+  Status result;
+  for (uint64_t k = 0; k < n && result.ok(); ++k) {
+    ChunkResult r;
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return results.count(k) || (abort && results.count(next)); });
+      if (!results.count(k)) {
+        // A reader failed to start: its error is filed under the next chunk.
+        result = results[next].status;
+        break;
+      }
+      r = std::move(results[k]);
+      results.erase(k);
+    }
+    if (!r.status.ok()) {
+      result = r.status;
+      break;
+    }
+    const PlannedChunk& p = plan[k];
+    TableProgress& tp = progress[p.table];
+    if (r.vanished && !tp.vanished) {
+      WF_LOG_WARN("snapshot", "table {} was dropped during the snapshot; its remaining rows are "
+                  "skipped", tables[p.table].Qualified());
+      tp.vanished = true;
+    }
+    for (auto& batch : r.rows.batches) {
+      for (Change& ch : batch->mutable_changes()) {
+        ch.lsn = c;
+        ch.commit_lsn = p.commit;
+        ch.xid = snapshot_xid;
+        ch.commit_time_us = snapshot_time_us;
+        ch.snapshot = SnapshotMark::kTrue;
+      }
+      if (!batch->changes().empty() && !first_marked) {
+        batch->mutable_changes().front().snapshot = SnapshotMark::kFirst;
+        first_marked = true;
+      }
+    }
+    TxMarker marker;
+    marker.change_end = static_cast<uint32_t>(r.rows.batches.back()->changes().size());
+    marker.commit_lsn = p.commit;
+    marker.end_lsn = Lsn(p.commit.value + 1);
+    marker.xid = snapshot_xid;
+    marker.commit_time_us = snapshot_time_us;
+    marker.change_count = static_cast<uint32_t>(r.rows.rows);
+    r.rows.batches.back()->AddMarker(marker);
+    for (auto& batch : r.rows.batches) {
+      if (!batch->changes().empty()) {
+        result = release_held();
+        if (!result.ok()) break;
+      }
+      held.push_back(std::move(batch));
+    }
+    if (!result.ok()) break;
+    tp.rows += r.rows.rows;
+    ++tp.chunks_done;
+    rows_total += r.rows.rows;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      delivered = k + 1;
+    }
+    cv.notify_all();
+    const auto now = Clock::now();
+    if ((now >= next_log && o.progress_interval.count() > 0) || k + 1 == n) {
+      const double secs = std::max(1e-3, std::chrono::duration<double>(now - started).count());
+      for (size_t i = 0; i < tables.size(); ++i) {
+        const TableProgress& t = progress[i];
+        if (t.chunks_done == 0 || (t.chunks_done == t.chunks && k + 1 != n && now < next_log)) {
+          continue;
+        }
+        WF_LOG_INFO("snapshot", "{}: {}, chunks {}/{}", tables[i].Qualified(),
+                    RowsOf(t.rows, tables[i].estimated_rows), t.chunks_done, t.chunks);
+      }
+      WF_LOG_INFO("snapshot", "{} rows in {:.1f} s ({:.0f} rows/s), chunks {}/{}", rows_total, secs,
+                  rows_total / secs, k + 1, n);
+      next_log = now + o.progress_interval;
+    }
+    if (o.stop != nullptr && o.stop->load() && k + 1 < n) {
+      result = Cancelled("snapshot stopped after chunk " + std::to_string(k + 1) + " of " +
+                         std::to_string(n));
+    }
+  }
+  stop_readers();
+  if (result.ok() && !held.empty()) {
+    // The very last row of the snapshot.
+    for (auto it = held.begin(); it != held.end(); ++it) {
+      if (!(*it)->changes().empty()) {
+        Change& last = (*it)->mutable_changes().back();
+        if (last.snapshot != SnapshotMark::kFirst) last.snapshot = SnapshotMark::kLast;
+        break;
+      }
+    }
+  }
+  Status released = release_held();
+  if (result.ok()) result = released;
+  if (result.ok()) {
+    WF_LOG_INFO("snapshot", "initial snapshot read: {} rows; streaming continues at {}",
+                rows_total, c.ToString());
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------
+// Watermark method
+
+struct IncrementalSnapshot::Window {
+  uint64_t id = 0;
+  std::string table;
+  Oid relid;
+  size_t chunk_index = SIZE_MAX;  // into state_.chunks; SIZE_MAX: the next chunk of a job
+  pg::ChunkBounds bounds;
+  bool open = false;  // the low watermark was seen
+  Lsn low_commit;
+  bool truncated = false;
+  std::unordered_set<std::string> changed_keys;
+  bool rows_ready = false;
+  ChunkRows rows;
+};
+
+IncrementalSnapshot::IncrementalSnapshot(IncrementalSnapshotOptions options, SnapshotState state,
+                                         Lsn durable_floor, Lsn delivered_before)
+    : options_(std::move(options)), state_(std::move(state)) {
+  std::random_device rd;
+  nonce_ = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  // A chunk every sink holds is done; any other is delivered again, to the sinks that
+  // lack it (see ChangeBatch::redelivery_of).
+  std::vector<SnapshotChunk> keep;
+  for (SnapshotChunk& c : state_.chunks) {
+    if (c.last_position.valid() && durable_floor > c.last_position) continue;
+    c.needs_delivery = !(c.last_position.valid() && c.last_position < delivered_before);
+    keep.push_back(std::move(c));
+  }
+  state_.chunks = std::move(keep);
+}
+
+IncrementalSnapshot::~IncrementalSnapshot() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void IncrementalSnapshot::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+Status IncrementalSnapshot::AddTable(const std::string& table) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const TableJob& j : state_.jobs) {
+    if (j.table == table) return Status::OK();
+  }
+  state_.jobs.push_back({table, std::nullopt});
+  rows_delivered_[table] = 0;
+  WF_RETURN_IF_ERROR(state_.Save(options_.state_path));
+  cv_.notify_all();
+  return Status::OK();
+}
+
+bool IncrementalSnapshot::finished() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return state_.empty() && !window_;
+}
+
+Status IncrementalSnapshot::error() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return error_;
+}
+
+Status IncrementalSnapshot::Emit(std::string_view kind, uint64_t id) {
+  return conn_
+      ->Query("SELECT pg_logical_emit_message(true, $1, $2)",
+              {kWatermarkPrefix, options_.slot + "\t" + std::string(kind) + "\t" +
+                                     std::to_string(id)})
+      .status();
+}
+
+void IncrementalSnapshot::Run() {
+  Status s;
+  while (true) {
+    s = ReadOne();
+    if (!s.ok()) break;
+  }
+  if (s.code() == StatusCode::kCancelled) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  error_ = s;
+}
+
+Status IncrementalSnapshot::ReadOne() {
+  auto window = std::make_unique<Window>();
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    auto has_work = [&] {
+      if (!state_.jobs.empty()) return true;
+      for (const auto& c : state_.chunks) {
+        if (c.needs_delivery) return true;
+      }
+      return false;
+    };
+    cv_.wait(lock, [&] { return stop_ || has_work(); });
+    if (stop_) return Cancelled("stopped");
+    for (size_t i = 0; i < state_.chunks.size(); ++i) {
+      if (state_.chunks[i].needs_delivery) {
+        window->chunk_index = i;
+        window->table = state_.chunks[i].table;
+        window->bounds = state_.chunks[i].bounds;
+        break;
+      }
+    }
+    if (window->chunk_index == SIZE_MAX) {
+      window->table = state_.jobs.front().table;
+      window->bounds.lo = state_.jobs.front().after;
+      window->bounds.limit = options_.chunk_rows;
+    }
+  }
+  if (!conn_) {
+    WF_ASSIGN_OR_RETURN(conn_, pg::Connection::Open(options_.dsn, pg::Connection::Kind::kSql,
+                                                    kApplicationName));
+  }
+  const std::string& qualified = window->table;
+  const auto dot = qualified.find('.');
+  pg::SqlCatalog catalog(conn_.get());
+  auto table = pg::DescribeSnapshotTable(*conn_, &catalog, qualified.substr(0, dot),
+                                         qualified.substr(dot + 1));
+  auto drop_table_work = [&](const std::string& why) -> Status {
+    std::lock_guard<std::mutex> lock(mu_);
+    WF_LOG_WARN("snapshot", "table {} {}; its snapshot is abandoned", qualified, why);
+    std::erase_if(state_.chunks, [&](const SnapshotChunk& c) { return c.table == qualified; });
+    std::erase_if(state_.jobs, [&](const TableJob& j) { return j.table == qualified; });
+    return state_.Save(options_.state_path);
+  };
+  if (!table.ok()) {
+    if (table.status().code() == StatusCode::kNotFound) return drop_table_work("no longer exists");
+    return table.status().WithContext("snapshot of table " + qualified);
+  }
+  if (window->bounds.by_ctid || !table->has_key()) {
+    return FailedPrecondition(
+        "table " + qualified +
+        " has no primary key or replica identity index, so it cannot be read consistently "
+        "while the stream runs (after a restart in the middle of its initial snapshot, for "
+        "'snapshot: always', or on request). Add a primary key, or reset the pipeline (drop "
+        "the slot, empty the sinks and data_dir) so that it starts with a fresh initial snapshot");
+  }
+  window->relid = table->schema->relid;
+  window->id = nonce_ + ++windows_opened_;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    window_ = std::move(window);
+  }
+  Window* w = window_.get();  // stays alive until the stream thread has delivered it
+  WF_RETURN_IF_ERROR(Emit("low", w->id));
+  ChunkRows rows;
+  Status read = ReadChunk(*conn_, *table, w->bounds, /*keep_keys=*/true, nullptr, &rows);
+  if (!read.ok()) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      window_.reset();
+    }
+    auto exists = TableExists(*conn_, qualified);
+    if (exists.ok() && !*exists) return drop_table_work("was dropped");
+    return read.WithContext("snapshot of table " + qualified);
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    w->rows = std::move(rows);
+    w->rows_ready = true;
+  }
+  WF_RETURN_IF_ERROR(Emit("high", w->id));
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return stop_ || window_.get() != w; });
+  if (stop_) return Cancelled("stopped");
+  return Status::OK();
+}
+
+void IncrementalSnapshot::Observe(const ChangeBatch& batch) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!window_ || !window_->open) return;
+  Window& w = *window_;
+  std::string key;
+  for (const Change& c : batch.changes()) {
+    if (c.table->relid != w.relid || c.commit_lsn <= w.low_commit) continue;
+    if (c.op == ChangeOp::kTruncate) w.truncated = true;
+    for (int32_t row : {c.before, c.after}) {
+      if (row >= 0 && pg::EncodeRowKey(batch, *c.table, row, &key)) w.changed_keys.insert(key);
+    }
+  }
+}
+
+Status IncrementalSnapshot::OnMessage(const pg::LogicalMessage& m, Lsn commit_lsn, Xid xid,
+                                      int64_t commit_time_us,
+                                      const std::function<Status()>& flush,
+                                      const DeliverFn& deliver) {
+  if (m.prefix == kSignalPrefix) {
+    // "snapshot\t<slot>\t<schema.table>", written by `walflow snapshot`.
+    std::string content(m.content);
+    auto t1 = content.find('\t');
+    auto t2 = t1 == std::string::npos ? t1 : content.find('\t', t1 + 1);
+    if (t2 == std::string::npos || content.substr(0, t1) != "snapshot") return Status::OK();
+    if (content.substr(t1 + 1, t2 - t1 - 1) != options_.slot) return Status::OK();
+    std::string table = content.substr(t2 + 1);
+    if (!options_.tables.count(table)) {
+      WF_LOG_ERROR("snapshot", "a snapshot of {} was requested, but the pipeline does not "
+                   "capture that table; ignored", table);
+      return Status::OK();
+    }
+    WF_LOG_INFO("snapshot", "snapshot of {} requested (at {}); reading it while streaming",
+                table, commit_lsn.ToString());
+    return AddTable(table);
+  }
+  if (m.prefix != kWatermarkPrefix) return Status::OK();
+  std::string content(m.content);
+  auto t1 = content.find('\t');
+  auto t2 = t1 == std::string::npos ? t1 : content.find('\t', t1 + 1);
+  if (t2 == std::string::npos || content.substr(0, t1) != options_.slot) return Status::OK();
+  const std::string kind = content.substr(t1 + 1, t2 - t1 - 1);
+  const std::string id = content.substr(t2 + 1);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    // Watermarks of an earlier run (replayed after a restart) match nothing.
+    if (!window_ || std::to_string(window_->id) != id) return Status::OK();
+    if (kind == "low") {
+      window_->open = true;
+      window_->low_commit = commit_lsn;
+      return Status::OK();
+    }
+    if (kind != "high" || !window_->open) return Status::OK();
+    if (!window_->rows_ready) return Internal("high watermark before the chunk was read");
+  }
+  // Everything before the high watermark is observed before the chunk is reconciled.
+  WF_RETURN_IF_ERROR(flush());
+
+  std::vector<std::shared_ptr<ChangeBatch>> out;
+  Lsn redelivery_of;
+  std::string table;
+  uint64_t kept = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Window& w = *window_;
+    table = w.table;
+    size_t row = 0;
+    uint32_t seq = 0;
+    for (auto& batch : w.rows.batches) {
+      auto& changes = batch->mutable_changes();
+      size_t keep = 0;
+      for (size_t i = 0; i < changes.size(); ++i, ++row) {
+        if (w.truncated || w.changed_keys.count(w.rows.row_keys[row])) continue;
+        Change c = changes[i];
+        c.lsn = m.lsn;
+        c.commit_lsn = commit_lsn;
+        c.xid = xid;
+        c.commit_time_us = commit_time_us;
+        c.seq = ++seq;
+        c.snapshot = SnapshotMark::kIncremental;
+        changes[keep++] = c;
+      }
+      changes.resize(keep);
+      kept += keep;
+      if (keep > 0) out.push_back(std::move(batch));
+    }
+    // Record the delivery before any sink can see it.
+    if (w.chunk_index != SIZE_MAX) {
+      SnapshotChunk& c = state_.chunks[w.chunk_index];
+      if (!c.first_position.valid()) c.first_position = commit_lsn;
+      c.last_position = commit_lsn;
+      c.needs_delivery = false;
+      redelivery_of = c.first_position;
+    } else {
+      auto job = std::find_if(state_.jobs.begin(), state_.jobs.end(),
+                              [&](const TableJob& j) { return j.table == w.table; });
+      if (w.rows.rows > 0) {
+        SnapshotChunk c;
+        c.table = w.table;
+        c.bounds.lo = w.bounds.lo;
+        c.bounds.hi = w.rows.last_key;
+        c.first_position = c.last_position = commit_lsn;
+        state_.chunks.push_back(std::move(c));
+      }
+      if (job != state_.jobs.end()) {
+        if (w.rows.rows < w.bounds.limit) {
+          WF_LOG_INFO("snapshot", "{}: snapshot read ({} rows)", w.table,
+                      rows_delivered_[w.table] + kept);
+          state_.jobs.erase(job);
+        } else {
+          job->after = w.rows.last_key;
+        }
+      }
+    }
+    rows_delivered_[w.table] += kept;
+    ++chunks_delivered_;
+    WF_RETURN_IF_ERROR(state_.Save(options_.state_path));
+    window_.reset();
+  }
+  cv_.notify_all();
+  for (auto& batch : out) {
+    if (redelivery_of.valid()) batch->set_redelivery_of(redelivery_of);
+    WF_RETURN_IF_ERROR(deliver(std::move(batch)));
+  }
+  return Status::OK();
+}
+
+Status IncrementalSnapshot::Prune(Lsn floor) {
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t before = state_.chunks.size();
+  std::vector<SnapshotChunk> keep;
+  for (size_t i = 0; i < state_.chunks.size(); ++i) {
+    const SnapshotChunk& c = state_.chunks[i];
+    bool in_flight = window_ && window_->chunk_index == i;
+    if (!in_flight && !c.needs_delivery && c.last_position.valid() && floor > c.last_position) {
+      continue;
+    }
+    if (window_ && window_->chunk_index == i) window_->chunk_index = keep.size();
+    keep.push_back(c);
+  }
+  if (keep.size() == before) return Status::OK();
+  state_.chunks = std::move(keep);
+  return state_.Save(options_.state_path);
+}
+
+void IncrementalSnapshot::LogProgress() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (state_.empty()) return;
+  size_t pending = 0;
+  for (const auto& c : state_.chunks) pending += c.needs_delivery;
+  std::string tables;
+  for (const TableJob& j : state_.jobs) {
+    tables += fmt::format("{}{} ({} rows so far)", tables.empty() ? "" : ", ", j.table,
+                          rows_delivered_[j.table]);
+  }
+  WF_LOG_INFO("snapshot", "snapshot while streaming: {} chunk(s) delivered, {} to deliver again{}{}",
+              chunks_delivered_, pending, tables.empty() ? "" : ", reading ", tables);
+}
+
+}  // namespace walflow::runtime
