@@ -468,7 +468,7 @@ struct IncrementalSnapshot::Window {
   uint64_t id = 0;
   std::string table;
   Oid relid;
-  size_t chunk_index = SIZE_MAX;  // into state_.chunks; SIZE_MAX: the next chunk of a job
+  uint64_t chunk_serial = 0;  // the chunk of state_.chunks read again; 0: the next of a job
   pg::ChunkBounds bounds;
   bool open = false;  // the low watermark was seen
   Lsn low_commit;
@@ -485,13 +485,13 @@ IncrementalSnapshot::IncrementalSnapshot(IncrementalSnapshotOptions options, Sna
   nonce_ = (static_cast<uint64_t>(rd()) << 32) ^ rd();
   // A chunk every sink holds is done; any other is delivered again, to the sinks that
   // lack it (see ChangeBatch::redelivery_of).
-  std::vector<SnapshotChunk> keep;
+  std::erase_if(state_.chunks, [&](const SnapshotChunk& c) {
+    return c.last_position.valid() && durable_floor > c.last_position;
+  });
   for (SnapshotChunk& c : state_.chunks) {
-    if (c.last_position.valid() && durable_floor > c.last_position) continue;
     c.needs_delivery = !(c.last_position.valid() && c.last_position < delivered_before);
-    keep.push_back(std::move(c));
+    c.serial = next_serial_++;
   }
-  state_.chunks = std::move(keep);
 }
 
 IncrementalSnapshot::~IncrementalSnapshot() {
@@ -561,15 +561,16 @@ Status IncrementalSnapshot::ReadOne() {
     };
     cv_.wait(lock, [&] { return stop_ || has_work(); });
     if (stop_) return Cancelled("stopped");
-    for (size_t i = 0; i < state_.chunks.size(); ++i) {
-      if (state_.chunks[i].needs_delivery) {
-        window->chunk_index = i;
-        window->table = state_.chunks[i].table;
-        window->bounds = state_.chunks[i].bounds;
+    for (const SnapshotChunk& c : state_.chunks) {
+      if (c.needs_delivery) {
+        window->chunk_serial = c.serial;
+        window->table = c.table;
+        window->bounds = c.bounds;
         break;
       }
     }
-    if (window->chunk_index == SIZE_MAX) {
+    if (window->chunk_serial == 0) {
+      if (state_.jobs.empty()) return Internal("snapshot reader found no work");
       window->table = state_.jobs.front().table;
       window->bounds.lo = state_.jobs.front().after;
       window->bounds.limit = options_.chunk_rows;
@@ -720,12 +721,16 @@ Status IncrementalSnapshot::OnMessage(const pg::LogicalMessage& m, Lsn commit_ls
       if (keep > 0) out.push_back(std::move(batch));
     }
     // Record the delivery before any sink can see it.
-    if (w.chunk_index != SIZE_MAX) {
-      SnapshotChunk& c = state_.chunks[w.chunk_index];
-      if (!c.first_position.valid()) c.first_position = commit_lsn;
-      c.last_position = commit_lsn;
-      c.needs_delivery = false;
-      redelivery_of = c.first_position;
+    auto redelivered = std::find_if(state_.chunks.begin(), state_.chunks.end(),
+                                    [&](const SnapshotChunk& c) { return c.serial == w.chunk_serial; });
+    if (w.chunk_serial != 0) {
+      if (redelivered != state_.chunks.end()) {
+        SnapshotChunk& c = *redelivered;
+        if (!c.first_position.valid()) c.first_position = commit_lsn;
+        c.last_position = commit_lsn;
+        c.needs_delivery = false;
+        redelivery_of = c.first_position;
+      }
     } else {
       auto job = std::find_if(state_.jobs.begin(), state_.jobs.end(),
                               [&](const TableJob& j) { return j.table == w.table; });
@@ -735,6 +740,7 @@ Status IncrementalSnapshot::OnMessage(const pg::LogicalMessage& m, Lsn commit_ls
         c.bounds.lo = w.bounds.lo;
         c.bounds.hi = w.rows.last_key;
         c.first_position = c.last_position = commit_lsn;
+        c.serial = next_serial_++;
         state_.chunks.push_back(std::move(c));
       }
       if (job != state_.jobs.end()) {
@@ -762,19 +768,11 @@ Status IncrementalSnapshot::OnMessage(const pg::LogicalMessage& m, Lsn commit_ls
 
 Status IncrementalSnapshot::Prune(Lsn floor) {
   std::lock_guard<std::mutex> lock(mu_);
-  size_t before = state_.chunks.size();
-  std::vector<SnapshotChunk> keep;
-  for (size_t i = 0; i < state_.chunks.size(); ++i) {
-    const SnapshotChunk& c = state_.chunks[i];
-    bool in_flight = window_ && window_->chunk_index == i;
-    if (!in_flight && !c.needs_delivery && c.last_position.valid() && floor > c.last_position) {
-      continue;
-    }
-    if (window_ && window_->chunk_index == i) window_->chunk_index = keep.size();
-    keep.push_back(c);
-  }
-  if (keep.size() == before) return Status::OK();
-  state_.chunks = std::move(keep);
+  const size_t removed = std::erase_if(state_.chunks, [&](const SnapshotChunk& c) {
+    const bool in_flight = window_ && window_->chunk_serial == c.serial;
+    return !in_flight && !c.needs_delivery && c.last_position.valid() && floor > c.last_position;
+  });
+  if (removed == 0) return Status::OK();
   return state_.Save(options_.state_path);
 }
 

@@ -49,6 +49,7 @@ struct SnapshotChunk {
   Lsn first_position;  // commit position of its first delivery; invalid: not delivered yet
   Lsn last_position;   // of its latest delivery
   bool needs_delivery = false;  // not persisted: some sink lacks it (decided at start)
+  uint64_t serial = 0;          // not persisted: names the chunk while the state changes
 };
 
 // A table being re-read chunk by chunk in key order while the stream runs.
@@ -152,6 +153,7 @@ class IncrementalSnapshot {
   uint64_t chunks_delivered_ = 0;        // GUARDED_BY(mu_)
   uint64_t nonce_;
   uint64_t windows_opened_ = 0;  // reader thread only
+  uint64_t next_serial_ = 1;     // GUARDED_BY(mu_)
   std::thread thread_;
   std::unique_ptr<class pg::Connection> conn_;  // reader thread only
 };

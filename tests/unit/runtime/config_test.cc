@@ -277,6 +277,36 @@ TEST(ConfigTest, SnapshotModes) {
   }
 }
 
+TEST(ConfigTest, SnapshotDefaults) {
+  auto c = ParseConfig(With(5, "    slot: s"), "p.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->postgres.snapshot, SnapshotMode::kInitial);
+  EXPECT_EQ(c->postgres.snapshot_parallelism, 1);
+  EXPECT_EQ(c->postgres.snapshot_chunk_size, 50000u);
+}
+
+TEST(ConfigTest, SnapshotParallelismAndChunkSizeBounds) {
+  auto c = ParseConfig(With(5, "    snapshot_parallelism: 64\n    snapshot_chunk_size: 1"),
+                       "p.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->postgres.snapshot_parallelism, 64);
+  EXPECT_EQ(c->postgres.snapshot_chunk_size, 1u);
+  c = ParseConfig(With(5, "    snapshot_parallelism: 4\n    snapshot_chunk_size: 100000000"),
+                  "p.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->postgres.snapshot_parallelism, 4);
+  EXPECT_EQ(c->postgres.snapshot_chunk_size, 100000000u);
+
+  ExpectError(With(5, "    snapshot_parallelism: 65"),
+              "p.yaml:5:27: source.postgres.snapshot_parallelism: ", {"between 1 and 64", "'65'"});
+  ExpectError(With(5, "    snapshot_parallelism: -1"),
+              "p.yaml:5:27: source.postgres.snapshot_parallelism: ", {"between 1 and 64"});
+  ExpectError(With(5, "    snapshot_chunk_size: 0"),
+              "p.yaml:5:26: source.postgres.snapshot_chunk_size: ", {"between 1 and 100000000"});
+  ExpectError(With(5, "    snapshot_chunk_size: 100000001"),
+              "p.yaml:5:26: source.postgres.snapshot_chunk_size: ", {"between 1 and 100000000"});
+}
+
 TEST(ConfigErrorTest, InvalidYaml) {
   ExpectError("source:\n  postgres: [unclosed\nsinks: []\n", "p.yaml:", {"not valid YAML"});
   ExpectError(With(5, "    slot: a: b"), "p.yaml:5:", {"not valid YAML"});
