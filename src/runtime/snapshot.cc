@@ -275,7 +275,8 @@ Status RunExportedSnapshot(const ExportedSnapshotOptions& o, const DeliverFn& de
               c.ToString(), o.snapshot_name, tables.size(), estimated_total, n, o.parallelism);
 
   // Readers: each imports the snapshot and reads chunks in plan order, at most
-  // `parallelism` chunks ahead of delivery, so memory stays bounded by the chunk size.
+  // `parallelism` + 1 chunks ahead of delivery (reading overlaps delivery even with one
+  // reader), so memory stays bounded by the chunk size.
   std::mutex mu;
   std::condition_variable cv;
   size_t next = 0;       // GUARDED_BY(mu)
@@ -300,7 +301,7 @@ Status RunExportedSnapshot(const ExportedSnapshotOptions& o, const DeliverFn& de
       size_t k;
       {
         std::unique_lock<std::mutex> lock(mu);
-        cv.wait(lock, [&] { return abort || next >= n || next < delivered + workers; });
+        cv.wait(lock, [&] { return abort || next >= n || next <= delivered + workers; });
         if (abort || next >= n) return;
         k = next++;
       }
