@@ -11,7 +11,7 @@ namespace {
 // Session settings that fix the text forms walflow parses (see pg/text_codec.h).
 constexpr const char* kSessionOptions =
     "-c DateStyle=ISO,YMD -c IntervalStyle=postgres -c TimeZone=UTC -c extra_float_digits=3 "
-    "-c client_encoding=UTF8";
+    "-c client_encoding=UTF8 -c standard_conforming_strings=on";
 
 bool IsConnectionSqlState(const char* state) {
   return state != nullptr && std::strncmp(state, "08", 2) == 0;

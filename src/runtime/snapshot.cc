@@ -26,14 +26,42 @@ int64_t NowMicros() {
       .count();
 }
 
+// Key values are stored in hex: a text key is not always valid UTF-8 (SQL_ASCII
+// databases), and JSON strings must be.
 json KeyToJson(const std::optional<pg::KeyValues>& key) {
   if (!key) return nullptr;
-  return json(*key);
+  static constexpr char kHex[] = "0123456789abcdef";
+  json out = json::array();
+  for (const std::string& v : *key) {
+    std::string hex;
+    hex.reserve(v.size() * 2);
+    for (unsigned char c : v) {
+      hex.push_back(kHex[c >> 4]);
+      hex.push_back(kHex[c & 15]);
+    }
+    out.push_back(std::move(hex));
+  }
+  return out;
 }
 
 std::optional<pg::KeyValues> KeyFromJson(const json& j) {
   if (j.is_null()) return std::nullopt;
-  return j.get<pg::KeyValues>();
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    throw std::runtime_error("bad hex digit in a key");
+  };
+  pg::KeyValues out;
+  for (const json& v : j) {
+    const std::string hex = v.get<std::string>();
+    if (hex.size() % 2 != 0) throw std::runtime_error("odd-length hex key");
+    std::string bytes;
+    for (size_t i = 0; i < hex.size(); i += 2) {
+      bytes.push_back(static_cast<char>(nibble(hex[i]) * 16 + nibble(hex[i + 1])));
+    }
+    out.push_back(std::move(bytes));
+  }
+  return out;
 }
 
 std::string LsnText(Lsn l) { return l.valid() ? l.ToString() : ""; }
@@ -174,8 +202,16 @@ Status SnapshotState::Save(const std::string& path) const {
                            {"last_position", LsnText(c.last_position)}});
   }
   j["jobs"] = json::array();
-  for (const TableJob& t : jobs) j["jobs"].push_back({{"table", t.table}, {"after", KeyToJson(t.after)}});
-  return storage::WriteFileAtomically(path, j.dump(1) + "\n");
+  for (const TableJob& t : jobs) {
+    j["jobs"].push_back({{"table", t.table}, {"after", KeyToJson(t.after)}});
+  }
+  std::string text;
+  try {
+    text = j.dump(1) + "\n";
+  } catch (const std::exception& e) {  // a table name that is not UTF-8
+    return Internal("cannot write " + path + ": " + e.what());
+  }
+  return storage::WriteFileAtomically(path, text);
 }
 
 // ---------------------------------------------------------------------------------------

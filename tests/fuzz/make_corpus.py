@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""Writes the seed corpus of pgoutput_fuzz: framed pgoutput messages ([u16 LE length][message])
-built from the protocol description. Run from the repository root; the output is committed."""
+"""Writes the seed corpora: for pgoutput_fuzz, framed pgoutput messages ([u16 LE length][message])
+built from the protocol description (corpus/); for copy_text_fuzz, COPY text rows
+([ncols][column types][lines]) as COPY TO writes them (copy_text_corpus/). Run from the
+repository root; the output is committed."""
 import struct, os
 
 def cstr(s): return s.encode() + b"\0"
@@ -41,3 +43,28 @@ seeds = {
 os.makedirs("tests/fuzz/corpus", exist_ok=True)
 for name, msgs in seeds.items():
     with open(f"tests/fuzz/corpus/{name}", "wb") as f: f.write(frame(msgs))
+
+# copy_text_fuzz: byte 0 is the column count; byte 1 picks the column types (column i has
+# type (byte1 + 5 * i) % 12 of ColumnTypes() in copy_text_fuzz.cc), bit 5 turns schemas on
+# and bits 6-7 give the number of key columns; then the lines, without their newline.
+def copy_rows(ncols, types, lines): return bytes([ncols, types]) + b"\n".join(lines)
+copy_seeds = {
+  "plain": copy_rows(3, 0x40, [b"1\thello world\t2024-01-02", b"2\t\\N\t", b"3\t\t2024-02-29"]),
+  "nulls": copy_rows(3, 0x80, [b"\\N\t\\\\N\tx", b"\\N\t\\N\t\\N", b"\t\\Nx\t"]),
+  "escapes": copy_rows(2, 0, [b"\\b\\f\\n\\r\\t\\v\\\\\tplain",
+                              b"\\101\\7\\377\\0\t\\x41\\x4g\\xg\\x",
+                              b"\\q\\'\\\"\t\\\\x00ff", b"trailing\\\t\\1014"]),
+  "unicode": copy_rows(2, 0x40, ["h\u00e9llo\t\u65e5\u672c \U0001f600".encode(),
+                                 b"\\303\\251\t\\xc3\\xa9"]),
+  "zero_columns": copy_rows(0, 0, [b"", b"", b"x"]),
+  "wrong_count": copy_rows(2, 0, [b"a", b"a\tb\tc", b"a\tb", b"", b"\t"]),
+  # int4, date, _text, bytea, float8, int8, interval, text; one key column, with schemas
+  "typed": copy_rows(8, 0x40 | 0x20 | 1, [
+      b"42\t2024-02-29\t{a,\"b c\",NULL}\t\\\\x00ff10\t-2e-05\t9223372036854775807"
+      b"\t1 year 2 mons -3 days +04:05:06.7\tO'Brien",
+      b"-1\t\\N\t{}\t\\N\tNaN\t\\N\t00:00:00\t\\N",
+      b"x\tinfinity\t{\"\\\\\\\\\"}\t\\\\x\tInfinity\tnot-a-number\t-infinity\t"]),
+}
+os.makedirs("tests/fuzz/copy_text_corpus", exist_ok=True)
+for name, data in copy_seeds.items():
+    with open(f"tests/fuzz/copy_text_corpus/{name}", "wb") as f: f.write(data)

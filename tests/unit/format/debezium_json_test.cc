@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <limits>
@@ -543,6 +544,78 @@ TEST_F(DebeziumFieldTest, OpCodes) {
     EXPECT_EQ(v["source"]["snapshot"], snapshot);
     // Snapshot reads belong to no transaction.
     EXPECT_EQ(v["transaction"].is_null(), op == ChangeOp::kRead) << code;
+  }
+}
+
+// Snapshot rows say which part of a snapshot they come from, and have no commit of their
+// own: source.sequence leaves the commit null.
+TEST_F(DebeziumFieldTest, SnapshotMarksAndSequence) {
+  const std::string lsn = std::to_string(0x16B374D848ULL);
+  const std::string commit = std::to_string(0x16B374D900ULL);
+  for (auto [mark, text] :
+       {std::pair{SnapshotMark::kFirst, "first"}, std::pair{SnapshotMark::kTrue, "true"},
+        std::pair{SnapshotMark::kLast, "last"},
+        std::pair{SnapshotMark::kIncremental, "incremental"},
+        std::pair{SnapshotMark::kNone, "true"}}) {
+    SCOPED_TRACE(text);
+    for (bool schemas : {false, true}) {
+      ChangeBatch b;
+      Change& c = AddChange(&b, table_, ChangeOp::kRead);
+      c.snapshot = mark;
+      c.after = AddRow(&b, Cells(AllTypesRow()));
+      const std::string out = EncodeValue(Opts(schemas, DecimalHandling::kPrecise, true), b);
+      Json v = Json::parse(out);
+      if (schemas) v = v["payload"];
+      EXPECT_EQ(v["op"], "r");
+      EXPECT_EQ(v["source"]["snapshot"], text);
+      EXPECT_EQ(v["source"]["sequence"], "[null,\"" + lsn + "\"]");
+      EXPECT_EQ(v["source"]["lsn"], 0x16B374D848ULL);
+      EXPECT_TRUE(v["before"].is_null());
+      EXPECT_EQ(v["after"]["id"], 1);
+      EXPECT_TRUE(v["transaction"].is_null());
+      // The exact bytes, as Kafka Connect's JsonConverter writes a string field.
+      const std::string bytes = "\"snapshot\":\"" + std::string(text) +
+                                "\",\"db\":\"app\",\"sequence\":\"[null,\\\"" + lsn + "\\\"]\",";
+      EXPECT_NE(out.find(bytes), std::string::npos) << out;
+    }
+  }
+  // A stream change after snapshot rows is still "false", with its commit in the sequence.
+  ChangeBatch b;
+  Change& read = AddChange(&b, table_, ChangeOp::kRead);
+  read.snapshot = SnapshotMark::kLast;
+  read.after = AddRow(&b, Cells(AllTypesRow()));
+  AddChange(&b, table_, ChangeOp::kCreate).after = AddRow(&b, Cells(AllTypesRow()));
+  DebeziumJsonEncoder enc(Opts(false, DecimalHandling::kPrecise));
+  std::string first, second;
+  ASSERT_TRUE(enc.AppendValue(b, b.changes()[0], &first).ok());
+  ASSERT_TRUE(enc.AppendValue(b, b.changes()[1], &second).ok());
+  Json s1 = Json::parse(first)["source"];
+  Json s2 = Json::parse(second)["source"];
+  EXPECT_EQ(s1["snapshot"], "last");
+  EXPECT_EQ(s1["sequence"], "[null,\"" + lsn + "\"]");
+  EXPECT_EQ(s2["snapshot"], "false");
+  EXPECT_EQ(s2["sequence"], "[\"" + commit + "\",\"" + lsn + "\"]");
+}
+
+TEST_F(DebeziumFieldTest, SnapshotMarksAreAllowedBySchema) {
+  ChangeBatch b;
+  AddChange(&b, table_, ChangeOp::kRead).after = AddRow(&b, Cells(AllTypesRow()));
+  Json v = Json::parse(EncodeValue(Opts(true, DecimalHandling::kPrecise), b));
+  const Json* snapshot_field = nullptr;
+  for (const Json& block : v["schema"]["fields"]) {
+    if (block["field"] != "source") continue;
+    for (const Json& f : block["fields"]) {
+      if (f["field"] == "snapshot") snapshot_field = &f;
+    }
+  }
+  ASSERT_NE(snapshot_field, nullptr);
+  const std::string allowed = snapshot_field->at("parameters").at("allowed").get<std::string>();
+  std::vector<std::string> values;
+  std::stringstream ss(allowed);
+  for (std::string item; std::getline(ss, item, ',');) values.push_back(item);
+  for (const char* text : {"first", "true", "last", "incremental", "false"}) {
+    EXPECT_NE(std::find(values.begin(), values.end(), text), values.end())
+        << text << " not in " << allowed;
   }
 }
 

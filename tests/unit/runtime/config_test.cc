@@ -286,8 +286,8 @@ TEST(ConfigTest, SnapshotDefaults) {
 }
 
 TEST(ConfigTest, SnapshotParallelismAndChunkSizeBounds) {
-  auto c = ParseConfig(With(5, "    snapshot_parallelism: 64\n    snapshot_chunk_size: 1"),
-                       "p.yaml");
+  auto c =
+      ParseConfig(With(5, "    snapshot_parallelism: 64\n    snapshot_chunk_size: 1"), "p.yaml");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->postgres.snapshot_parallelism, 64);
   EXPECT_EQ(c->postgres.snapshot_chunk_size, 1u);

@@ -1,0 +1,253 @@
+// SinkWorker with a fake sink: what the sink already holds is skipped, both the prefix of
+// the stream below its durable position and snapshot chunks delivered again after a
+// restart (ChangeBatch::redelivery_of) that it received the first time.
+#include "runtime/sink_worker.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace walflow::runtime {
+namespace {
+
+using std::chrono::milliseconds;
+
+// What the fake sink was asked to do, readable after the worker has finished.
+struct Journal {
+  struct WriteCall {
+    std::vector<uint64_t> change_commits;  // commit LSN of each change written
+    std::vector<uint64_t> marker_ends;     // end LSN of each marker written
+    uint64_t redelivery_of = 0;
+  };
+  std::mutex mu;
+  std::vector<WriteCall> writes;
+  int checkpoints = 0;
+  bool closed = false;
+};
+
+class FakeSink : public sink::Sink {
+ public:
+  FakeSink(Lsn durable, std::shared_ptr<Journal> journal)
+      : durable_(durable), journal_(std::move(journal)) {}
+
+  const std::string& name() const override { return name_; }
+  Result<Lsn> Open() override { return durable_; }
+
+  Status Write(const ChangeBatch& batch, size_t first_change, size_t first_marker) override {
+    Journal::WriteCall call;
+    for (size_t i = first_change; i < batch.changes().size(); ++i) {
+      call.change_commits.push_back(batch.changes()[i].commit_lsn.value);
+    }
+    for (size_t i = first_marker; i < batch.markers().size(); ++i) {
+      call.marker_ends.push_back(batch.markers()[i].end_lsn.value);
+      written_end_ = batch.markers()[i].end_lsn;
+    }
+    call.redelivery_of = batch.redelivery_of().value;
+    std::lock_guard<std::mutex> lock(journal_->mu);
+    journal_->writes.push_back(std::move(call));
+    return Status::OK();
+  }
+
+  Result<Lsn> Checkpoint() override {
+    std::lock_guard<std::mutex> lock(journal_->mu);
+    ++journal_->checkpoints;
+    if (written_end_ > durable_) durable_ = written_end_;
+    return durable_;
+  }
+
+  Status Close() override {
+    std::lock_guard<std::mutex> lock(journal_->mu);
+    journal_->closed = true;
+    return Status::OK();
+  }
+
+ private:
+  const std::string name_ = "fake";
+  Lsn durable_;
+  Lsn written_end_;
+  std::shared_ptr<Journal> journal_;
+};
+
+TableSchemaPtr Table() {
+  auto t = std::make_shared<TableSchema>();
+  t->relid = Oid(16384);
+  t->schema = "public";
+  t->name = "t";
+  ColumnSchema id;
+  id.name = "id";
+  id.type.kind = ValueKind::kInt32;
+  id.type.type_name = "int4";
+  t->columns = {id};
+  t->key_columns = {0};
+  return t;
+}
+
+void AddRows(ChangeBatch* b, const TableSchemaPtr& table, ChangeOp op, uint64_t commit, int n,
+             SnapshotMark mark = SnapshotMark::kNone) {
+  b->Retain(table);
+  for (int i = 0; i < n; ++i) {
+    int32_t row = b->AddRow(1);
+    b->SetText(row, std::to_string(i));
+    Change& c = b->AddChange();
+    c.op = op;
+    c.snapshot = mark;
+    c.table = table.get();
+    c.after = row;
+    c.lsn = Lsn(commit - 1);
+    c.commit_lsn = Lsn(commit);
+    c.seq = static_cast<uint32_t>(i + 1);
+  }
+}
+
+void AddMarker(ChangeBatch* b, uint64_t commit, uint64_t end) {
+  TxMarker m;
+  m.change_end = static_cast<uint32_t>(b->changes().size());
+  m.commit_lsn = Lsn(commit);
+  m.end_lsn = Lsn(end);
+  b->AddMarker(m);
+}
+
+// Rows of a snapshot chunk read again by the watermark method, delivered at the high
+// watermark's commit `commit`; first delivered at `first_delivery`.
+ChangeBatchPtr RedeliveredChunk(const TableSchemaPtr& table, uint64_t commit, int rows,
+                                uint64_t first_delivery) {
+  auto b = std::make_shared<ChangeBatch>();
+  AddRows(b.get(), table, ChangeOp::kRead, commit, rows, SnapshotMark::kIncremental);
+  b->set_redelivery_of(Lsn(first_delivery));
+  return b;
+}
+
+// A streamed transaction with `rows` inserts and its marker.
+ChangeBatchPtr StreamTx(const TableSchemaPtr& table, uint64_t commit, uint64_t end, int rows) {
+  auto b = std::make_shared<ChangeBatch>();
+  AddRows(b.get(), table, ChangeOp::kCreate, commit, rows);
+  AddMarker(b.get(), commit, end);
+  return b;
+}
+
+// Runs a worker over a sink durable at `durable`, pushes `batches`, finishes.
+std::vector<Journal::WriteCall> RunWorker(Lsn durable, const std::vector<ChangeBatchPtr>& batches,
+                                          uint64_t* events = nullptr) {
+  auto journal = std::make_shared<Journal>();
+  SinkWorker worker(std::make_unique<FakeSink>(durable, journal), 4, milliseconds(10));
+  auto opened = worker.Open();
+  EXPECT_TRUE(opened.ok()) << opened.status().ToString();
+  EXPECT_EQ(worker.durable(), durable);
+  worker.Start();
+  for (const auto& b : batches) EXPECT_TRUE(worker.Push(b, milliseconds(5000)));
+  Status s = worker.Finish();
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_FALSE(worker.failed());
+  if (events != nullptr) *events = worker.events_written();
+  std::lock_guard<std::mutex> lock(journal->mu);
+  EXPECT_TRUE(journal->closed);
+  return journal->writes;
+}
+
+constexpr uint64_t kFirstDelivery = 0x1F0;  // the chunk's first delivery (its commit)
+constexpr uint64_t kAgain = 0x300;          // the high watermark it is delivered at again
+
+TEST(SinkWorkerRedeliveryTest, SinkPastTheFirstDeliverySkipsTheWholeBatch) {
+  auto t = Table();
+  for (uint64_t durable : {kFirstDelivery + 1, uint64_t{0x200}, uint64_t{0x2FF}}) {
+    SCOPED_TRACE("durable " + std::to_string(durable));
+    uint64_t events = 0;
+    auto writes = RunWorker(
+        Lsn(durable),
+        {RedeliveredChunk(t, kAgain, 3, kFirstDelivery), StreamTx(t, kAgain, kAgain + 8, 1)},
+        &events);
+    // Only the stream transaction reaches the sink.
+    ASSERT_EQ(writes.size(), 1u);
+    EXPECT_EQ(writes[0].change_commits, (std::vector<uint64_t>{kAgain}));
+    EXPECT_EQ(writes[0].marker_ends, (std::vector<uint64_t>{kAgain + 8}));
+    EXPECT_EQ(writes[0].redelivery_of, 0u);
+    EXPECT_EQ(events, 1u);
+  }
+}
+
+TEST(SinkWorkerRedeliveryTest, SinkAtOrBelowTheFirstDeliveryWritesIt) {
+  auto t = Table();
+  // At the first delivery's commit the sink does not hold it yet (a durable position
+  // counts transactions whose commit lies below it); an empty sink holds nothing.
+  for (uint64_t durable : {kFirstDelivery, kFirstDelivery - 1, uint64_t{0x10}, uint64_t{0}}) {
+    SCOPED_TRACE("durable " + std::to_string(durable));
+    uint64_t events = 0;
+    auto writes = RunWorker(
+        Lsn(durable),
+        {RedeliveredChunk(t, kAgain, 3, kFirstDelivery), StreamTx(t, kAgain, kAgain + 8, 1)},
+        &events);
+    ASSERT_EQ(writes.size(), 2u);
+    EXPECT_EQ(writes[0].change_commits, (std::vector<uint64_t>{kAgain, kAgain, kAgain}));
+    EXPECT_TRUE(writes[0].marker_ends.empty());
+    EXPECT_EQ(writes[0].redelivery_of, kFirstDelivery);
+    EXPECT_EQ(writes[1].change_commits, (std::vector<uint64_t>{kAgain}));
+    EXPECT_EQ(writes[1].marker_ends, (std::vector<uint64_t>{kAgain + 8}));
+    EXPECT_EQ(events, 4u);
+  }
+}
+
+TEST(SinkWorkerRedeliveryTest, EachChunkIsJudgedByItsOwnFirstDelivery) {
+  auto t = Table();
+  // The sink is durable at 0x200: it holds the chunk first delivered at 0x180, lacks the
+  // one first delivered at 0x240 and the one never delivered before (no redelivery mark).
+  auto never_before = std::make_shared<ChangeBatch>();
+  AddRows(never_before.get(), t, ChangeOp::kRead, 0x340, 1, SnapshotMark::kIncremental);
+  auto writes =
+      RunWorker(Lsn(0x200), {RedeliveredChunk(t, 0x300, 2, 0x180), StreamTx(t, 0x300, 0x308, 1),
+                             RedeliveredChunk(t, 0x320, 2, 0x240), StreamTx(t, 0x320, 0x328, 1),
+                             never_before, StreamTx(t, 0x340, 0x348, 0)});
+  ASSERT_EQ(writes.size(), 5u);
+  EXPECT_EQ(writes[0].change_commits, (std::vector<uint64_t>{0x300}));
+  EXPECT_EQ(writes[1].change_commits, (std::vector<uint64_t>{0x320, 0x320}));
+  EXPECT_EQ(writes[1].redelivery_of, 0x240u);
+  EXPECT_EQ(writes[2].change_commits, (std::vector<uint64_t>{0x320}));
+  EXPECT_EQ(writes[3].change_commits, (std::vector<uint64_t>{0x340}));
+  EXPECT_EQ(writes[4].marker_ends, (std::vector<uint64_t>{0x348}));
+}
+
+TEST(SinkWorkerTest, SkipsTheStreamPrefixTheSinkHolds) {
+  auto t = Table();
+  // Durable at 0x158: the transaction committed at 0x150 (ending at 0x158) is held.
+  auto b = std::make_shared<ChangeBatch>();
+  AddRows(b.get(), t, ChangeOp::kCreate, 0x150, 2);
+  AddMarker(b.get(), 0x150, 0x158);
+  AddRows(b.get(), t, ChangeOp::kCreate, 0x250, 1);
+  AddMarker(b.get(), 0x250, 0x258);
+  uint64_t events = 0;
+  auto writes = RunWorker(Lsn(0x158), {StreamTx(t, 0x100, 0x108, 3), b}, &events);
+  ASSERT_EQ(writes.size(), 1u);
+  EXPECT_EQ(writes[0].change_commits, (std::vector<uint64_t>{0x250}));
+  EXPECT_EQ(writes[0].marker_ends, (std::vector<uint64_t>{0x258}));
+  EXPECT_EQ(events, 1u);
+}
+
+TEST(SinkWorkerTest, EmptySinkWritesEverything) {
+  auto t = Table();
+  auto writes = RunWorker(Lsn(), {StreamTx(t, 0x100, 0x108, 2), StreamTx(t, 0x200, 0x208, 1)});
+  ASSERT_EQ(writes.size(), 2u);
+  EXPECT_EQ(writes[0].change_commits, (std::vector<uint64_t>{0x100, 0x100}));
+  EXPECT_EQ(writes[1].marker_ends, (std::vector<uint64_t>{0x208}));
+}
+
+TEST(SinkWorkerTest, DurablePositionFollowsCheckpoints) {
+  auto t = Table();
+  auto journal = std::make_shared<Journal>();
+  SinkWorker worker(std::make_unique<FakeSink>(Lsn(0x10), journal), 4, milliseconds(10));
+  ASSERT_TRUE(worker.Open().ok());
+  worker.Start();
+  ASSERT_TRUE(worker.Push(StreamTx(t, 0x100, 0x108, 1), milliseconds(5000)));
+  ASSERT_TRUE(worker.Push(RedeliveredChunk(t, 0x200, 1, 0x50), milliseconds(5000)));
+  ASSERT_TRUE(worker.Push(StreamTx(t, 0x200, 0x208, 0), milliseconds(5000)));
+  ASSERT_TRUE(worker.Finish().ok());
+  EXPECT_EQ(worker.durable(), Lsn(0x208));
+  EXPECT_EQ(worker.events_written(), 2u);
+  std::lock_guard<std::mutex> lock(journal->mu);
+  EXPECT_GE(journal->checkpoints, 1);
+}
+
+}  // namespace
+}  // namespace walflow::runtime
