@@ -60,7 +60,7 @@ void ChangeBatch::Clear() {
   bytes_.clear();
   markers_.clear();
   schemas_.clear();
-  redelivery_of_ = Lsn();
+  held_by_.clear();
 }
 
 }  // namespace walflow

@@ -154,10 +154,10 @@ class ChangeBatch {
   void AddMarker(const TxMarker& marker) { markers_.push_back(marker); }
   void Clear();
 
-  // A snapshot chunk read again after a restart: a sink whose durable position is at or
-  // past this one already holds the chunk (delivered there the first time) and skips it.
-  Lsn redelivery_of() const { return redelivery_of_; }
-  void set_redelivery_of(Lsn position) { redelivery_of_ = position; }
+  // A snapshot chunk read again after a restart: the sinks named here already hold it
+  // (from an earlier delivery) and skip the batch.
+  const std::vector<std::string>& held_by() const { return held_by_; }
+  void set_held_by(std::vector<std::string> sinks) { held_by_ = std::move(sinks); }
 
  private:
   std::vector<Change> changes_;
@@ -165,7 +165,7 @@ class ChangeBatch {
   std::string bytes_;
   std::vector<TxMarker> markers_;
   std::vector<TableSchemaPtr> schemas_;
-  Lsn redelivery_of_;
+  std::vector<std::string> held_by_;
 };
 
 using ChangeBatchPtr = std::shared_ptr<const ChangeBatch>;

@@ -160,6 +160,7 @@ Status Pipeline::RunOnce(bool* made_progress) {
   std::vector<std::unique_ptr<SinkWorker>> workers;
   Lsn start;  // smallest position held by a sink that holds anything
   Lsn floor;  // smallest position over all sinks, an empty one counting as 0
+  std::vector<std::pair<std::string, Lsn>> sink_positions;
   for (const SinkConfig& s : config_.sinks) {
     auto w = std::make_unique<SinkWorker>(MakeSink(config_, s, sql->database()),
                                           config_.queue_batches, s.flush_interval);
@@ -169,6 +170,7 @@ Status Pipeline::RunOnce(bool* made_progress) {
     if (durable.valid() && (!start.valid() || durable < start)) start = durable;
     Lsn d = durable.valid() ? durable : Lsn(0);
     if (workers.empty() || d < floor) floor = d;
+    sink_positions.emplace_back(s.name, d);
     workers.push_back(std::move(w));
   }
 
@@ -282,7 +284,15 @@ Status Pipeline::RunOnce(bool* made_progress) {
         &snapshot_state);
     *made_progress = true;
     if (s.code() == StatusCode::kCancelled) s = Status::OK();
-    if (!s.ok() || stop_.load()) return stop_all(s);
+    if (!s.ok() || stop_.load()) {
+      Status stopped = stop_all(s);
+      if (stopped.ok()) {
+        WF_LOG_INFO("pipeline", "stopped during the initial snapshot; the next start finishes "
+                    "it (chunks durable in every sink are not read again)");
+      }
+      return stopped;
+    }
+    always_requested_ = true;  // `always` is served by this snapshot
     if (pgc.snapshot == SnapshotMode::kInitialOnly) {
       WF_RETURN_IF_ERROR(stop_all(Status::OK()));
       WF_LOG_INFO("pipeline", "initial snapshot delivered (snapshot: initial_only); stopping. "
@@ -318,14 +328,15 @@ Status Pipeline::RunOnce(bool* made_progress) {
   io.progress_interval = config_.progress_interval;
   const bool backfill = !exported && pgc.snapshot != SnapshotMode::kNever && floor == Lsn(0) &&
                         !start.valid() && snapshot_state.empty();
-  IncrementalSnapshot incremental(io, std::move(snapshot_state), floor, exported ? from : Lsn());
+  IncrementalSnapshot incremental(io, std::move(snapshot_state), sink_positions,
+                                  exported ? from : Lsn());
   if ((pgc.snapshot == SnapshotMode::kAlways && !exported && !always_requested_) || backfill) {
     always_requested_ = true;
     for (const TableRef& t : pgc.tables) WF_RETURN_IF_ERROR(incremental.AddTable(t.Qualified()));
     WF_LOG_INFO("snapshot", "reading {} table(s) while streaming ({})", pgc.tables.size(),
                 backfill ? "every sink is empty" : "snapshot: always");
   }
-  incremental.Start();
+  WF_RETURN_IF_ERROR(incremental.Start());
 
   pg::SqlCatalog catalog(sql.get());
   Lsn received = from;

@@ -50,9 +50,9 @@ void SinkWorker::Fail(Status s) {
 
 Status SinkWorker::Handle(const ChangeBatch& batch) {
   size_t first_change = 0, first_marker = 0;
-  if (batch.redelivery_of().valid() && resume_.valid() && resume_ > batch.redelivery_of()) {
+  for (const std::string& holder : batch.held_by()) {
     // A snapshot chunk delivered again for sinks that lack it; this one holds it.
-    return Status::OK();
+    if (holder == sink_->name()) return Status::OK();
   }
   if (skipping_) {
     // Batches arrive in commit order, so what the sink already holds is a prefix.

@@ -127,14 +127,15 @@ Status BeginSnapshotTransaction(pg::Connection& conn, const std::string& snapsho
   return conn.Exec("SET TRANSACTION SNAPSHOT " + pg::QuoteLiteral(snapshot_name));
 }
 
+// Whether the table exists now: to_regclass looks at the current catalog, even inside a
+// transaction that imported an older snapshot.
 Result<bool> TableExists(pg::Connection& conn, const std::string& qualified) {
   auto dot = qualified.find('.');
   WF_ASSIGN_OR_RETURN(
       pg::QueryResult r,
-      conn.Query("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                 "WHERE n.nspname = $1 AND c.relname = $2",
+      conn.Query("SELECT to_regclass(quote_ident($1) || '.' || quote_ident($2)) IS NOT NULL",
                  {qualified.substr(0, dot), qualified.substr(dot + 1)}));
-  return r.Text(0, 0) != "0";
+  return r.Text(0, 0) == "t";
 }
 
 // "120 of ~2000 rows (6%)", or "120 rows" when the table was never analyzed.
@@ -168,8 +169,8 @@ Result<SnapshotState> SnapshotState::Load(const std::string& path) {
       chunk.bounds.hi = KeyFromJson(c.at("hi"));
       chunk.bounds.first_page = c.at("first_page").get<int64_t>();
       chunk.bounds.end_page = c.at("end_page").get<int64_t>();
-      chunk.first_position = LsnFrom(c.at("first_position"));
       chunk.last_position = LsnFrom(c.at("last_position"));
+      chunk.held_by = c.at("held_by").get<std::vector<std::string>>();
       state.chunks.push_back(std::move(chunk));
     }
     for (const json& t : j.at("jobs")) {
@@ -198,8 +199,8 @@ Status SnapshotState::Save(const std::string& path) const {
                            {"hi", KeyToJson(c.bounds.hi)},
                            {"first_page", c.bounds.first_page},
                            {"end_page", c.bounds.end_page},
-                           {"first_position", LsnText(c.first_position)},
-                           {"last_position", LsnText(c.last_position)}});
+                           {"last_position", LsnText(c.last_position)},
+                           {"held_by", c.held_by}});
   }
   j["jobs"] = json::array();
   for (const TableJob& t : jobs) {
@@ -300,7 +301,7 @@ Status RunExportedSnapshot(const ExportedSnapshotOptions& o, const DeliverFn& de
     SnapshotChunk chunk;
     chunk.table = tables[plan[k].table].Qualified();
     chunk.bounds = plan[k].bounds;
-    chunk.first_position = chunk.last_position = plan[k].commit;
+    chunk.last_position = plan[k].commit;
     state->chunks.push_back(std::move(chunk));
     ++progress[plan[k].table].chunks;
   }
@@ -516,18 +517,46 @@ struct IncrementalSnapshot::Window {
 };
 
 IncrementalSnapshot::IncrementalSnapshot(IncrementalSnapshotOptions options, SnapshotState state,
-                                         Lsn durable_floor, Lsn delivered_before)
+                                         const std::vector<std::pair<std::string, Lsn>>& sinks,
+                                         Lsn delivered_before)
     : options_(std::move(options)), state_(std::move(state)) {
   std::random_device rd;
   nonce_ = (static_cast<uint64_t>(rd()) << 32) ^ rd();
-  // A chunk every sink holds is done; any other is delivered again, to the sinks that
-  // lack it (see ChangeBatch::redelivery_of).
-  std::erase_if(state_.chunks, [&](const SnapshotChunk& c) {
-    return c.last_position.valid() && durable_floor > c.last_position;
-  });
+  size_t again = 0;
+  std::vector<SnapshotChunk> keep;
   for (SnapshotChunk& c : state_.chunks) {
-    c.needs_delivery = !(c.last_position.valid() && c.last_position < delivered_before);
     c.serial = next_serial_++;
+    if (c.last_position.valid() && c.last_position < delivered_before) {
+      keep.push_back(std::move(c));  // delivered by this run's exported snapshot
+      continue;
+    }
+    // A sink beyond the latest delivery holds the chunk; once all do, it is done.
+    bool all = true;
+    for (const auto& [name, durable] : sinks) {
+      bool holds = std::find(c.held_by.begin(), c.held_by.end(), name) != c.held_by.end();
+      if (!holds && c.last_position.valid() && durable > c.last_position) {
+        c.held_by.push_back(name);
+        holds = true;
+        state_changed_ = true;
+      }
+      all = all && holds;
+    }
+    if (all) {
+      state_changed_ = true;
+      continue;
+    }
+    // Until it is delivered again, the sinks moving past its old position (the stream
+    // goes on meanwhile) must not make it look done.
+    if (c.last_position.valid()) state_changed_ = true;
+    c.last_position = Lsn();
+    c.needs_delivery = true;
+    ++again;
+    keep.push_back(std::move(c));
+  }
+  state_.chunks = std::move(keep);
+  if (again > 0) {
+    WF_LOG_INFO("snapshot", "finishing an interrupted snapshot: {} chunk(s) to deliver again "
+                "while streaming", again);
   }
 }
 
@@ -540,8 +569,14 @@ IncrementalSnapshot::~IncrementalSnapshot() {
   if (thread_.joinable()) thread_.join();
 }
 
-void IncrementalSnapshot::Start() {
+Status IncrementalSnapshot::Start() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (state_changed_) WF_RETURN_IF_ERROR(state_.Save(options_.state_path));
+    state_changed_ = false;
+  }
   thread_ = std::thread([this] { Run(); });
+  return Status::OK();
 }
 
 Status IncrementalSnapshot::AddTable(const std::string& table) {
@@ -633,13 +668,22 @@ Status IncrementalSnapshot::ReadOne() {
     if (table.status().code() == StatusCode::kNotFound) return drop_table_work("no longer exists");
     return table.status().WithContext("snapshot of table " + qualified);
   }
-  if (window->bounds.by_ctid || !table->has_key()) {
+  if (window->bounds.by_ctid) {
     return FailedPrecondition(
-        "table " + qualified +
-        " has no primary key or replica identity index, so it cannot be read consistently "
-        "while the stream runs (after a restart in the middle of its initial snapshot, for "
-        "'snapshot: always', or on request). Add a primary key, or reset the pipeline (drop "
-        "the slot, empty the sinks and data_dir) so that it starts with a fresh initial snapshot");
+        "the initial snapshot of table " + qualified +
+        " was interrupted; it has no primary key or replica identity index, so its remaining "
+        "page ranges cannot be read consistently while the stream runs. Reset the pipeline "
+        "(stop walflow, drop slot " + options_.slot + ", empty the sinks and " +
+        options_.state_path + ") to start again with a fresh initial snapshot");
+  }
+  if (!table->has_key()) {
+    // Only a job (always, a backfill, a request) gets here: give it up, keep streaming.
+    std::lock_guard<std::mutex> lock(mu_);
+    WF_LOG_ERROR("snapshot", "table {} has no primary key or replica identity index, so it "
+                 "cannot be read while the stream runs; its snapshot is skipped (add a key and "
+                 "request it again with walflow snapshot)", qualified);
+    std::erase_if(state_.jobs, [&](const TableJob& j) { return j.table == qualified; });
+    return state_.Save(options_.state_path);
   }
   window->relid = table->schema->relid;
   window->id = nonce_ + ++windows_opened_;
@@ -730,7 +774,7 @@ Status IncrementalSnapshot::OnMessage(const pg::LogicalMessage& m, Lsn commit_ls
   WF_RETURN_IF_ERROR(flush());
 
   std::vector<std::shared_ptr<ChangeBatch>> out;
-  Lsn redelivery_of;
+  std::vector<std::string> held_by;
   std::string table;
   uint64_t kept = 0;
   {
@@ -763,10 +807,9 @@ Status IncrementalSnapshot::OnMessage(const pg::LogicalMessage& m, Lsn commit_ls
     if (w.chunk_serial != 0) {
       if (redelivered != state_.chunks.end()) {
         SnapshotChunk& c = *redelivered;
-        if (!c.first_position.valid()) c.first_position = commit_lsn;
         c.last_position = commit_lsn;
         c.needs_delivery = false;
-        redelivery_of = c.first_position;
+        held_by = c.held_by;
       }
     } else {
       auto job = std::find_if(state_.jobs.begin(), state_.jobs.end(),
@@ -776,7 +819,7 @@ Status IncrementalSnapshot::OnMessage(const pg::LogicalMessage& m, Lsn commit_ls
         c.table = w.table;
         c.bounds.lo = w.bounds.lo;
         c.bounds.hi = w.rows.last_key;
-        c.first_position = c.last_position = commit_lsn;
+        c.last_position = commit_lsn;
         c.serial = next_serial_++;
         state_.chunks.push_back(std::move(c));
       }
@@ -797,7 +840,7 @@ Status IncrementalSnapshot::OnMessage(const pg::LogicalMessage& m, Lsn commit_ls
   }
   cv_.notify_all();
   for (auto& batch : out) {
-    if (redelivery_of.valid()) batch->set_redelivery_of(redelivery_of);
+    if (!held_by.empty()) batch->set_held_by(held_by);
     WF_RETURN_IF_ERROR(deliver(std::move(batch)));
   }
   return Status::OK();

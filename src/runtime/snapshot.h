@@ -14,9 +14,9 @@
 //    re-snapshot of one table on request.
 //
 // The state file (data_dir/snapshot/<slot>.json, replaced atomically) lists chunks not
-// yet durable in every sink, with the position each was first and last delivered at: a
-// sink whose durable position is beyond the first holds the chunk, so after a crash a
-// chunk is delivered again only to the sinks that lack it.
+// yet durable in every sink, with the position of their latest delivery and the sinks
+// known to hold them. At each start a sink beyond that position is added to the holders;
+// a chunk some sink lacks is delivered again (while streaming) to the others only.
 #pragma once
 
 #include <atomic>
@@ -46,8 +46,11 @@ inline constexpr const char* kSignalPrefix = "walflow_signal";
 struct SnapshotChunk {
   std::string table;  // schema.table
   pg::ChunkBounds bounds;
-  Lsn first_position;  // commit position of its first delivery; invalid: not delivered yet
-  Lsn last_position;   // of its latest delivery
+  // Commit position of its latest delivery; invalid while it waits to be delivered
+  // (again). Every sink beyond it holds the chunk.
+  Lsn last_position;
+  // Sinks known to hold it from an earlier delivery: a delivery again skips them.
+  std::vector<std::string> held_by;
   bool needs_delivery = false;  // not persisted: some sink lacks it (decided at start)
   uint64_t serial = 0;          // not persisted: names the chunk while the state changes
 };
@@ -106,18 +109,21 @@ struct IncrementalSnapshotOptions {
 // logical message, in stream order.
 class IncrementalSnapshot {
  public:
-  // `durable_floor`: the smallest durable position over all sinks when they opened (an
-  // empty sink: 0); chunks below `delivered_before` were delivered to every sink since
-  // (by the exported snapshot) and are only waiting to become durable.
+  // `sinks`: each sink's name and durable position when it opened (an empty sink: 0).
+  // Chunks below `delivered_before` were delivered to every sink since (by the exported
+  // snapshot) and are only waiting to become durable.
   IncrementalSnapshot(IncrementalSnapshotOptions options, SnapshotState state,
-                      Lsn durable_floor, Lsn delivered_before);
+                      const std::vector<std::pair<std::string, Lsn>>& sinks,
+                      Lsn delivered_before);
   ~IncrementalSnapshot();
   IncrementalSnapshot(const IncrementalSnapshot&) = delete;
   IncrementalSnapshot& operator=(const IncrementalSnapshot&) = delete;
 
   // Queues a re-read of every row of `table` (schema.table) and persists the request.
   Status AddTable(const std::string& table);
-  void Start();
+  // Records which chunks are delivered again (their earlier delivery no longer counts
+  // towards being done) and starts the reader thread.
+  Status Start();
 
   // Stream thread. Collects the keys changed inside an open watermark window.
   void Observe(const ChangeBatch& batch);
@@ -154,6 +160,7 @@ class IncrementalSnapshot {
   uint64_t nonce_;
   uint64_t windows_opened_ = 0;  // reader thread only
   uint64_t next_serial_ = 1;     // GUARDED_BY(mu_)
+  bool state_changed_ = false;   // by the constructor, not yet saved
   std::thread thread_;
   std::unique_ptr<class pg::Connection> conn_;  // reader thread only
 };

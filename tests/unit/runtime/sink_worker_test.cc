@@ -1,6 +1,6 @@
 // SinkWorker with a fake sink: what the sink already holds is skipped, both the prefix of
 // the stream below its durable position and snapshot chunks delivered again after a
-// restart (ChangeBatch::redelivery_of) that it received the first time.
+// restart (ChangeBatch::held_by) that it received before.
 #include "runtime/sink_worker.h"
 
 #include <gtest/gtest.h>
@@ -21,13 +21,15 @@ struct Journal {
   struct WriteCall {
     std::vector<uint64_t> change_commits;  // commit LSN of each change written
     std::vector<uint64_t> marker_ends;     // end LSN of each marker written
-    uint64_t redelivery_of = 0;
+    std::vector<std::string> held_by;
   };
   std::mutex mu;
   std::vector<WriteCall> writes;
   int checkpoints = 0;
   bool closed = false;
 };
+
+constexpr const char* kSinkName = "fake";
 
 class FakeSink : public sink::Sink {
  public:
@@ -46,7 +48,7 @@ class FakeSink : public sink::Sink {
       call.marker_ends.push_back(batch.markers()[i].end_lsn.value);
       written_end_ = batch.markers()[i].end_lsn;
     }
-    call.redelivery_of = batch.redelivery_of().value;
+    call.held_by = batch.held_by();
     std::lock_guard<std::mutex> lock(journal_->mu);
     journal_->writes.push_back(std::move(call));
     return Status::OK();
@@ -66,7 +68,7 @@ class FakeSink : public sink::Sink {
   }
 
  private:
-  const std::string name_ = "fake";
+  const std::string name_ = kSinkName;
   Lsn durable_;
   Lsn written_end_;
   std::shared_ptr<Journal> journal_;
@@ -112,12 +114,12 @@ void AddMarker(ChangeBatch* b, uint64_t commit, uint64_t end) {
 }
 
 // Rows of a snapshot chunk read again by the watermark method, delivered at the high
-// watermark's commit `commit`; first delivered at `first_delivery`.
+// watermark's commit `commit`; the sinks named in `held_by` hold it already.
 ChangeBatchPtr RedeliveredChunk(const TableSchemaPtr& table, uint64_t commit, int rows,
-                                uint64_t first_delivery) {
+                                std::vector<std::string> held_by) {
   auto b = std::make_shared<ChangeBatch>();
   AddRows(b.get(), table, ChangeOp::kRead, commit, rows, SnapshotMark::kIncremental);
-  b->set_redelivery_of(Lsn(first_delivery));
+  b->set_held_by(std::move(held_by));
   return b;
 }
 
@@ -148,62 +150,57 @@ std::vector<Journal::WriteCall> RunWorker(Lsn durable, const std::vector<ChangeB
   return journal->writes;
 }
 
-constexpr uint64_t kFirstDelivery = 0x1F0;  // the chunk's first delivery (its commit)
-constexpr uint64_t kAgain = 0x300;          // the high watermark it is delivered at again
+constexpr uint64_t kAgain = 0x300;  // the high watermark a chunk is delivered at again
 
-TEST(SinkWorkerRedeliveryTest, SinkPastTheFirstDeliverySkipsTheWholeBatch) {
+TEST(SinkWorkerRedeliveryTest, ASinkThatHoldsTheChunkSkipsTheWholeBatch) {
   auto t = Table();
-  for (uint64_t durable : {kFirstDelivery + 1, uint64_t{0x200}, uint64_t{0x2FF}}) {
+  for (uint64_t durable : {uint64_t{0}, uint64_t{0x200}, uint64_t{0x2FF}}) {
     SCOPED_TRACE("durable " + std::to_string(durable));
     uint64_t events = 0;
-    auto writes = RunWorker(
-        Lsn(durable),
-        {RedeliveredChunk(t, kAgain, 3, kFirstDelivery), StreamTx(t, kAgain, kAgain + 8, 1)},
-        &events);
+    auto writes = RunWorker(Lsn(durable),
+                            {RedeliveredChunk(t, kAgain, 3, {"other", std::string(kSinkName)}),
+                             StreamTx(t, kAgain, kAgain + 8, 1)},
+                            &events);
     // Only the stream transaction reaches the sink.
     ASSERT_EQ(writes.size(), 1u);
     EXPECT_EQ(writes[0].change_commits, (std::vector<uint64_t>{kAgain}));
     EXPECT_EQ(writes[0].marker_ends, (std::vector<uint64_t>{kAgain + 8}));
-    EXPECT_EQ(writes[0].redelivery_of, 0u);
+    EXPECT_TRUE(writes[0].held_by.empty());
     EXPECT_EQ(events, 1u);
   }
 }
 
-TEST(SinkWorkerRedeliveryTest, SinkAtOrBelowTheFirstDeliveryWritesIt) {
+TEST(SinkWorkerRedeliveryTest, ASinkThatLacksTheChunkWritesIt) {
   auto t = Table();
-  // At the first delivery's commit the sink does not hold it yet (a durable position
-  // counts transactions whose commit lies below it); an empty sink holds nothing.
-  for (uint64_t durable : {kFirstDelivery, kFirstDelivery - 1, uint64_t{0x10}, uint64_t{0}}) {
+  for (uint64_t durable : {uint64_t{0x1F0}, uint64_t{0x10}, uint64_t{0}}) {
     SCOPED_TRACE("durable " + std::to_string(durable));
     uint64_t events = 0;
     auto writes = RunWorker(
-        Lsn(durable),
-        {RedeliveredChunk(t, kAgain, 3, kFirstDelivery), StreamTx(t, kAgain, kAgain + 8, 1)},
+        Lsn(durable), {RedeliveredChunk(t, kAgain, 3, {"other"}), StreamTx(t, kAgain, kAgain + 8, 1)},
         &events);
     ASSERT_EQ(writes.size(), 2u);
     EXPECT_EQ(writes[0].change_commits, (std::vector<uint64_t>{kAgain, kAgain, kAgain}));
     EXPECT_TRUE(writes[0].marker_ends.empty());
-    EXPECT_EQ(writes[0].redelivery_of, kFirstDelivery);
+    EXPECT_EQ(writes[0].held_by, (std::vector<std::string>{"other"}));
     EXPECT_EQ(writes[1].change_commits, (std::vector<uint64_t>{kAgain}));
     EXPECT_EQ(writes[1].marker_ends, (std::vector<uint64_t>{kAgain + 8}));
     EXPECT_EQ(events, 4u);
   }
 }
 
-TEST(SinkWorkerRedeliveryTest, EachChunkIsJudgedByItsOwnFirstDelivery) {
+TEST(SinkWorkerRedeliveryTest, EachChunkIsJudgedByItsOwnHolders) {
   auto t = Table();
-  // The sink is durable at 0x200: it holds the chunk first delivered at 0x180, lacks the
-  // one first delivered at 0x240 and the one never delivered before (no redelivery mark).
+  // The sink holds the first chunk, lacks the second, and the third was never delivered.
   auto never_before = std::make_shared<ChangeBatch>();
   AddRows(never_before.get(), t, ChangeOp::kRead, 0x340, 1, SnapshotMark::kIncremental);
-  auto writes =
-      RunWorker(Lsn(0x200), {RedeliveredChunk(t, 0x300, 2, 0x180), StreamTx(t, 0x300, 0x308, 1),
-                             RedeliveredChunk(t, 0x320, 2, 0x240), StreamTx(t, 0x320, 0x328, 1),
-                             never_before, StreamTx(t, 0x340, 0x348, 0)});
+  auto writes = RunWorker(
+      Lsn(0x200), {RedeliveredChunk(t, 0x300, 2, {std::string(kSinkName)}),
+                   StreamTx(t, 0x300, 0x308, 1), RedeliveredChunk(t, 0x320, 2, {"other"}),
+                   StreamTx(t, 0x320, 0x328, 1), never_before, StreamTx(t, 0x340, 0x348, 0)});
   ASSERT_EQ(writes.size(), 5u);
   EXPECT_EQ(writes[0].change_commits, (std::vector<uint64_t>{0x300}));
   EXPECT_EQ(writes[1].change_commits, (std::vector<uint64_t>{0x320, 0x320}));
-  EXPECT_EQ(writes[1].redelivery_of, 0x240u);
+  EXPECT_EQ(writes[1].held_by, (std::vector<std::string>{"other"}));
   EXPECT_EQ(writes[2].change_commits, (std::vector<uint64_t>{0x320}));
   EXPECT_EQ(writes[3].change_commits, (std::vector<uint64_t>{0x340}));
   EXPECT_EQ(writes[4].marker_ends, (std::vector<uint64_t>{0x348}));
@@ -240,7 +237,7 @@ TEST(SinkWorkerTest, DurablePositionFollowsCheckpoints) {
   ASSERT_TRUE(worker.Open().ok());
   worker.Start();
   ASSERT_TRUE(worker.Push(StreamTx(t, 0x100, 0x108, 1), milliseconds(5000)));
-  ASSERT_TRUE(worker.Push(RedeliveredChunk(t, 0x200, 1, 0x50), milliseconds(5000)));
+  ASSERT_TRUE(worker.Push(RedeliveredChunk(t, 0x200, 1, {"other"}), milliseconds(5000)));
   ASSERT_TRUE(worker.Push(StreamTx(t, 0x200, 0x208, 0), milliseconds(5000)));
   ASSERT_TRUE(worker.Finish().ok());
   EXPECT_EQ(worker.durable(), Lsn(0x208));
