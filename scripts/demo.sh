@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The walflow demo: a private PostgreSQL in ./demo-pg with the tables of seed 001
 # (customers, employees, projects), a generator that keeps changing them, and walflow
-# streaming every change as Debezium JSON into ./demo-output.
+# writing Debezium JSON into ./demo-output: on the first run the seeded rows (op "r",
+# walflow's initial snapshot), then every change.
 #
 #   scripts/demo.sh            start (or resume) the demo; Ctrl-C stops everything
 #   scripts/demo.sh --reset    first delete ./demo-pg and ./demo-output
@@ -167,7 +168,8 @@ source:
     slot: $kSlot
     publication: wf_pub
     tables: [public.customers, public.employees, public.projects]
-    snapshot: never
+    # First run: copy the rows that exist (op "r"), then stream. Later runs only stream.
+    snapshot: initial
     name: demo
     heartbeat_interval: 10s
 data_dir: $state_dir
@@ -189,8 +191,11 @@ echo "demo: starting walflow with $config"
 setsid "$walflow" run "$config" </dev/null &
 walflow_pid=$!
 
-# The generator starts once walflow's slot exists: with snapshot: never, changes made
-# before it would not be streamed.
+# The generator starts once walflow's slot exists. Nothing would be lost without the
+# wait: with snapshot: initial, rows written before the slot was created are in walflow's
+# initial snapshot and later changes are streamed. Waiting keeps the first run's output
+# easy to read (the seeded rows as op "r" events, then the generator's changes), and the
+# generator is not started at all when walflow exits before creating its slot.
 for ((i = 0; i < 300; i++)); do
   kill -0 "$walflow_pid" 2>/dev/null || break
   [[ -z $(psql -d app -Atc "SELECT 1 FROM pg_replication_slots WHERE slot_name = '$kSlot'") ]] || break
