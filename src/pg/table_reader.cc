@@ -42,8 +42,10 @@ Result<SnapshotTable> DescribeSnapshotTable(Connection& conn, Catalog* catalog,
   WF_ASSIGN_OR_RETURN(
       QueryResult rel,
       conn.Query("SELECT c.oid, c.relreplident, c.relkind, c.reltuples::int8, "
-                 "  (SELECT coalesce(max(pg_relation_size(p.relid)), 0) "
-                 "     / current_setting('block_size')::int8 FROM pg_partition_tree(c.oid) p) "
+                 "  CASE c.relkind WHEN 'r' THEN pg_relation_size(c.oid) ELSE "
+                 "    (SELECT coalesce(max(pg_relation_size(p.relid)), 0) "
+                 "       FROM pg_partition_tree(c.oid) p) END "
+                 "  / current_setting('block_size')::int8 "
                  "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
                  "WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')",
                  {schema, name}));
@@ -61,7 +63,8 @@ Result<SnapshotTable> DescribeSnapshotTable(Connection& conn, Catalog* catalog,
   // The columns pgoutput sends (not dropped, not generated), with its key flags.
   WF_ASSIGN_OR_RETURN(
       QueryResult cols,
-      conn.Query("SELECT a.attname, a.atttypid, a.atttypmod, format_type(a.atttypid, NULL), "
+      conn.Query("SELECT a.attname, a.atttypid, a.atttypmod, "
+                 "  format_type(a.atttypid, a.atttypmod), "
                  "  CASE c.relreplident "
                  "    WHEN 'f' THEN true "
                  "    WHEN 'd' THEN EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid "
