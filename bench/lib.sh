@@ -161,18 +161,22 @@ run_marking_end() {
 }
 
 # Writes a walflow config reading SLOT, with its state in DIR/state and its jsonl sink
-# writing to DIR/out (both created empty).
+# writing to DIR/out (both created empty). Optional: the publication, the table list
+# (YAML flow list), the snapshot lines of the source (default "snapshot: never") and
+# more lines for the sink, each line indented as in the file.
 walflow_write_config() {
-  local config=$1 slot=$2 dir=$3
+  local config=$1 slot=$2 dir=$3 publication=${4:-bench_pub} tables=${5:-public.bench_items}
+  local snapshot=${6:-"    snapshot: never"} sink_extra=${7:-}
   mkdir -p "$dir/state" "$dir/out"
-  cat >"$config" <<EOF
+  {
+    cat <<EOF
 source:
   postgres:
     dsn: "$DSN"
     slot: $slot
-    publication: bench_pub
-    tables: [public.bench_items]
-    snapshot: never
+    publication: $publication
+    tables: [$tables]
+$snapshot
 data_dir: $dir/state
 log:
   level: info
@@ -183,6 +187,8 @@ sinks:
     decimal_handling: string
     schemas: false
 EOF
+    if [[ -n $sink_extra ]]; then printf '%s\n' "$sink_extra"; fi
+  } >"$config"
 }
 
 # Prints a numeric field (in kB) of /proc/PID/status, e.g. VmRSS or VmHWM.

@@ -107,28 +107,9 @@ run_walflow() {
   config=$WORK/walflow-$n-p$p.yaml
   drop_slot
   rm -rf -- "$dir"
-  mkdir -p "$dir/state" "$dir/out"
-  cat >"$config" <<EOF
-source:
-  postgres:
-    dsn: "$DSN"
-    slot: $SLOT
-    publication: $(pub_for "$n")
-    tables: [$(table_for "$n")]
-    snapshot: initial_only
-    snapshot_parallelism: $p
-    snapshot_chunk_size: $CHUNK
-data_dir: $dir/state
-log:
-  level: info
-sinks:
-  - name: files
-    type: jsonl
-    path: $dir/out
-    decimal_handling: string
-    schemas: false
-    flush_interval: 1s
-EOF
+  walflow_write_config "$config" "$SLOT" "$dir" "$(pub_for "$n")" "$(table_for "$n")" \
+    "$(printf '    snapshot: initial_only\n    snapshot_parallelism: %s\n    snapshot_chunk_size: %s' \
+      "$p" "$CHUNK")" "    flush_interval: 1s"
 
   times >"$WORK/times-before"
   t0=$EPOCHREALTIME

@@ -114,15 +114,25 @@ std::string MaskDsn(std::string_view dsn) {
   return leaked ? rebuilt : masked;
 }
 
-std::string QuoteIdent(std::string_view ident) {
-  std::string out = "\"";
-  for (char c : ident) {
-    if (c == '"') out.push_back('"');
+namespace {
+
+// Wraps `text` in `quote`, doubling any quote inside: SQL's rule for identifiers and
+// (with standard_conforming_strings, which walflow sets) string literals.
+std::string Quoted(std::string_view text, char quote) {
+  std::string out(1, quote);
+  for (char c : text) {
+    if (c == quote) out.push_back(quote);
     out.push_back(c);
   }
-  out.push_back('"');
+  out.push_back(quote);
   return out;
 }
+
+}  // namespace
+
+std::string QuoteIdent(std::string_view ident) { return Quoted(ident, '"'); }
+
+std::string QuoteLiteral(std::string_view text) { return Quoted(text, '\''); }
 
 Result<std::unique_ptr<Connection>> Connection::Open(const std::string& dsn, Kind kind,
                                                      const std::string& application_name) {
@@ -256,12 +266,7 @@ Status Connection::StartLogicalReplication(
     sql += " (";
     for (size_t i = 0; i < options.size(); ++i) {
       if (i) sql += ", ";
-      sql += QuoteIdent(options[i].first) + " '";
-      for (char c : options[i].second) {
-        if (c == '\'') sql.push_back('\'');
-        sql.push_back(c);
-      }
-      sql += "'";
+      sql += QuoteIdent(options[i].first) + " " + QuoteLiteral(options[i].second);
     }
     sql += ")";
   }

@@ -77,7 +77,8 @@ class Connection {
   std::string database_;
 };
 
-// Quotes an SQL identifier ("public"."My Table") and a qualified name.
+// Quotes an SQL identifier ("My Table") and a string literal ('it''s').
 std::string QuoteIdent(std::string_view ident);
+std::string QuoteLiteral(std::string_view text);
 
 }  // namespace walflow::pg

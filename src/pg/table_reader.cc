@@ -26,16 +26,6 @@ std::string KeyLiteral(const SnapshotTable& t, const KeyValues& key) {
 
 }  // namespace
 
-std::string QuoteLiteral(std::string_view text) {
-  std::string out = "'";
-  for (char c : text) {
-    if (c == '\'') out.push_back('\'');
-    out.push_back(c);
-  }
-  out.push_back('\'');
-  return out;
-}
-
 Result<SnapshotTable> DescribeSnapshotTable(Connection& conn, Catalog* catalog,
                                             const std::string& schema, const std::string& name) {
   const std::string qualified = schema + "." + name;

@@ -63,7 +63,4 @@ bool EncodeRowKey(const ChangeBatch& batch, const TableSchema& table, int32_t fi
 // The key values of a row (text forms), for chunk bounds.
 KeyValues RowKeyValues(const ChangeBatch& batch, const TableSchema& table, int32_t first_datum);
 
-// A string literal: 'it''s'.
-std::string QuoteLiteral(std::string_view text);
-
 }  // namespace walflow::pg

@@ -369,12 +369,10 @@ TEST_F(ChangeAssemblerTest, PrimaryKeyChangeBecomesDeleteAndCreate) {
 }
 
 TEST_F(ChangeAssemblerTest, ReplicaIdentityIndexChangeWithUnchangedPrimaryKeyIsAnUpdate) {
-  // bug reported: with REPLICA IDENTITY USING INDEX on a unique index other than the
-  // primary key, the server sends a 'K' old tuple holding only the index columns (the
-  // primary key columns arrive as 'n'). KeysDiffer compares the primary key columns and
-  // sees NULL vs the new value, so an update that keeps the primary key becomes a delete
-  // (whose key is {"id":null}) and a create.
-  "primary key change";
+  // With REPLICA IDENTITY USING INDEX on a unique index other than the primary key, the
+  // server sends a 'K' old tuple holding only the index columns (the primary key columns
+  // arrive as 'n'). An update that keeps the primary key must stay an update, not become
+  // a delete (whose key would be {"id":null}) and a create.
   Harness h(Options(), &catalog_);  // the catalog says: primary key (id)
   FEED(h, 0x10, test::WireBegin(0x100, 0, 5));
   FEED(h, 0x10,

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "pg/connection.h"
+
 namespace walflow::pg {
 namespace {
 
