@@ -1,5 +1,7 @@
 #include "pg/table_reader.h"
 
+#include <algorithm>
+
 #include "pg/connection.h"
 #include "pg/copy_text.h"
 
@@ -84,10 +86,55 @@ Result<SnapshotTable> DescribeSnapshotTable(Connection& conn, Catalog* catalog,
   return t;
 }
 
+namespace {
+
+// Boundaries from pg_stats' histogram of a one-column key, or nullopt when it cannot
+// give chunks of about `chunk_rows`: no statistics, statistics older than a tenth of the
+// table's changes, or buckets much larger than a chunk.
+using Boundaries = std::optional<std::vector<KeyValues>>;
+
+Result<Boundaries> HistogramBoundaries(Connection& conn, const SnapshotTable& table,
+                                       uint64_t chunk_rows) {
+  if (table.schema->key_columns.size() != 1 || table.estimated_rows <= 0) return Boundaries();
+  const std::string& column = table.schema->columns[table.schema->key_columns[0]].name;
+  WF_ASSIGN_OR_RETURN(
+      QueryResult r,
+      conn.Query("SELECT s.histogram_bounds::text::text[], coalesce(u.n_mod_since_analyze, 0) "
+                 "FROM pg_stats s LEFT JOIN pg_stat_user_tables u "
+                 "  ON u.schemaname = s.schemaname AND u.relname = s.tablename "
+                 "WHERE s.schemaname = $1 AND s.tablename = $2 AND s.attname = $3 "
+                 "  AND s.inherited = (SELECT c.relkind = 'p' FROM pg_class c "
+                 "    WHERE c.oid = $4::oid)",
+                 {table.schema->schema, table.schema->name, column,
+                  std::to_string(table.schema->relid.value)}));
+  if (r.rows.empty() || !r.At(0, 0)) return Boundaries();
+  if (std::stoll(r.Text(0, 1)) * 10 > table.estimated_rows) return Boundaries();
+  // The server splits the array's text form into the elements' text forms.
+  WF_ASSIGN_OR_RETURN(
+      QueryResult bounds,
+      conn.Query("SELECT b FROM unnest($1::text[]) WITH ORDINALITY AS u(b, n) ORDER BY n",
+                 {r.Text(0, 0)}));
+  const size_t buckets = bounds.rows.size() > 1 ? bounds.rows.size() - 1 : 0;
+  if (buckets == 0) return Boundaries();
+  const double rows_per_bucket = static_cast<double>(table.estimated_rows) / buckets;
+  if (rows_per_bucket > 2.0 * chunk_rows) return Boundaries();
+  const size_t step = std::max<size_t>(1, static_cast<size_t>(chunk_rows / rows_per_bucket + 0.5));
+  std::vector<KeyValues> out;
+  for (size_t i = step; i < bounds.rows.size() - 1; i += step) {
+    if (!bounds.At(i, 0)) return Boundaries();
+    out.push_back({*bounds.At(i, 0)});
+  }
+  return Boundaries(std::move(out));
+}
+
+}  // namespace
+
 Result<std::vector<KeyValues>> KeyBoundaries(Connection& conn, const SnapshotTable& table,
                                              uint64_t chunk_rows) {
   std::vector<KeyValues> out;
   if (!table.has_key()) return out;
+  WF_ASSIGN_OR_RETURN(auto from_histogram, HistogramBoundaries(conn, table, chunk_rows));
+  if (from_histogram) return std::move(*from_histogram);
   const std::string keys = KeyList(table);
   std::string outer;
   for (size_t i = 0; i < table.schema->key_columns.size(); ++i) {

@@ -48,7 +48,9 @@ struct ChunkBounds {
   uint64_t limit = 0;
 };
 
-// The keys that split the table into chunks of about `chunk_rows` rows, ascending.
+// The keys that split the table into chunks of about `chunk_rows` rows, ascending: from
+// the planner's histogram of a single-column key when it is fresh and fine enough (no
+// pass over the table), otherwise from one pass over every key.
 Result<std::vector<KeyValues>> KeyBoundaries(Connection& conn, const SnapshotTable& table,
                                              uint64_t chunk_rows);
 
