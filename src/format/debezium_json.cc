@@ -529,22 +529,8 @@ Status DebeziumJsonEncoder::AppendRow(const ChangeBatch& batch, const TableSchem
   return Status::OK();
 }
 
-Status DebeziumJsonEncoder::AppendValue(const ChangeBatch& batch, const Change& change,
-                                        std::string* out) {
-  const TableSchema& table = *change.table;
-  TableCache& cache = CacheFor(table);
-  const size_t rollback = out->size();
-  if (options_.schemas) out->append(cache.value_schema_prefix);
-  out->append("{\"before\":");
-  Status s = AppendRow(batch, table, cache, change.before, out);
-  if (s.ok()) {
-    out->append(",\"after\":");
-    s = AppendRow(batch, table, cache, change.after, out);
-  }
-  if (!s.ok()) {
-    out->resize(rollback);
-    return s;
-  }
+void DebeziumJsonEncoder::AppendSourceAndTimes(const Change& change, const TableCache& cache,
+                                               std::string* out) const {
   out->append(",\"source\":");
   out->append(cache.source_prefix);
   AppendInt(change.commit_time_us / 1000, out);
@@ -576,6 +562,38 @@ Status DebeziumJsonEncoder::AppendValue(const ChangeBatch& batch, const Change& 
   AppendInt(now_us_, out);
   out->append(",\"ts_ns\":");
   AppendInt(now_us_ * 1000, out);
+}
+
+Status DebeziumJsonEncoder::AppendValue(const ChangeBatch& batch, const Change& change,
+                                        std::string* out) {
+  const TableSchema& table = *change.table;
+  TableCache& cache = CacheFor(table);
+  const size_t rollback = out->size();
+  if (options_.schemas) out->append(cache.value_schema_prefix);
+  out->append("{\"before\":");
+  Status s = AppendRow(batch, table, cache, change.before, out);
+  if (s.ok()) {
+    out->append(",\"after\":");
+    s = AppendRow(batch, table, cache, change.after, out);
+  }
+  if (!s.ok()) {
+    out->resize(rollback);
+    return s;
+  }
+  if (change.op == ChangeOp::kRead) {
+    // Every row of a snapshot chunk shares its source block and timestamps: render
+    // them once per chunk.
+    const ReadTailKey key{table.version, change.snapshot, change.commit_time_us, change.lsn,
+                          change.xid.value, now_us_};
+    if (!(key == read_tail_key_)) {
+      read_tail_.clear();
+      AppendSourceAndTimes(change, cache, &read_tail_);
+      read_tail_key_ = key;
+    }
+    out->append(read_tail_);
+  } else {
+    AppendSourceAndTimes(change, cache, out);
+  }
   out->append(",\"transaction\":");
   if (options_.transaction_metadata && change.op != ChangeOp::kRead) {
     if (change.commit_lsn != tx_commit_lsn_ || change.xid.value != tx_xid_) {

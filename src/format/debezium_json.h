@@ -63,6 +63,8 @@ class DebeziumJsonEncoder {
                      const TableSchema& table, std::string* out);
   bool AppendTyped(const ValueType& type, std::string_view text, std::string* out);
   void AppendPlaceholder(const ValueType& type, std::string* out);
+  // The source block, op and processing timestamps of an event.
+  void AppendSourceAndTimes(const Change& change, const TableCache& cache, std::string* out) const;
   void AppendFieldSchema(const ValueType& type, bool optional, const std::string* field,
                          std::string* out) const;
 
@@ -73,6 +75,18 @@ class DebeziumJsonEncoder {
   Lsn tx_commit_lsn_;
   uint32_t tx_xid_ = 0;
   std::unordered_map<Oid, uint64_t> tx_table_order_;  // by table, across schema changes
+  // The last snapshot row's source block and timestamps, and what they were rendered for.
+  struct ReadTailKey {
+    uint32_t table_version = 0;  // unique per schema for the life of the process
+    SnapshotMark snapshot = SnapshotMark::kNone;
+    int64_t commit_time_us = 0;
+    Lsn lsn;
+    uint32_t xid = 0;
+    int64_t now_us = 0;
+    bool operator==(const ReadTailKey&) const = default;
+  };
+  ReadTailKey read_tail_key_;
+  std::string read_tail_;
   // Scratch buffers reused between values.
   std::string scratch_;
   std::string array_scratch_;
