@@ -2,14 +2,38 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
 
 namespace walflow::format {
+
+namespace {
+
+constexpr uint64_t kOnes = 0x0101010101010101ull;
+constexpr uint64_t kHighs = 0x8080808080808080ull;
+
+// Whether any of the 8 bytes at `p` is below 0x20, '"' or '\\' (bit tricks on one word;
+// may also say yes for a byte next to one that is).
+bool WordNeedsEscape(const char* p) {
+  uint64_t w;
+  std::memcpy(&w, p, 8);
+  auto has_zero = [](uint64_t v) { return (v - kOnes) & ~v & kHighs; };
+  const uint64_t below_space = (w - 0x20 * kOnes) & ~w & kHighs;
+  return (below_space | has_zero(w ^ ('"' * kOnes)) | has_zero(w ^ ('\\' * kOnes))) != 0;
+}
+
+}  // namespace
 
 void AppendJsonString(std::string_view text, std::string* out) {
   static const char kHex[] = "0123456789ABCDEF";
   out->push_back('"');
   size_t run = 0;  // start of the current run of characters that need no escape
-  for (size_t i = 0; i < text.size(); ++i) {
+  const size_t n = text.size();
+  size_t i = 0;
+  for (; i < n; ++i) {
+    // Eight bytes at a time while none needs escaping (a control character, '"' or '\\');
+    // a false alarm only sends the word through the byte loop.
+    while (i + 8 <= n && !WordNeedsEscape(text.data() + i)) i += 8;
+    if (i >= n) break;
     unsigned char c = static_cast<unsigned char>(text[i]);
     if (c >= 0x20 && c != '"' && c != '\\') continue;
     out->append(text.data() + run, i - run);
@@ -28,7 +52,7 @@ void AppendJsonString(std::string_view text, std::string* out) {
         out->push_back(kHex[c & 15]);
     }
   }
-  out->append(text.data() + run, text.size() - run);
+  out->append(text.data() + run, n - run);
   out->push_back('"');
 }
 

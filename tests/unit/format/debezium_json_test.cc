@@ -732,6 +732,56 @@ TEST_F(DebeziumFieldTest, ControlCharactersUseJacksonsUpperCaseHex) {
   EXPECT_EQ(out, "\"\\u0001\\u001F\\u000B\"");
 }
 
+// The word-at-a-time scan must find a character to escape at any offset, next to any
+// byte (UTF-8 and DEL included), and in the tail shorter than a word.
+TEST(JsonStringTest, EscapesAtEveryOffsetMatchTheByteRule) {
+  auto reference = [](std::string_view text) {
+    static const char kHex[] = "0123456789ABCDEF";
+    std::string out = "\"";
+    for (unsigned char c : text) {
+      switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        default:
+          if (c < 0x20) {
+            out += "\\u00";
+            out.push_back(kHex[c >> 4]);
+            out.push_back(kHex[c & 15]);
+          } else {
+            out.push_back(static_cast<char>(c));
+          }
+      }
+    }
+    return out + "\"";
+  };
+  const std::string specials = std::string("\"\\\n\x01\x1f", 5) + std::string(1, '\0');
+  const std::string fillers[] = {"x", "\x7f", "\xc3\xa9", " ", "\x21", "\x5b", "\x5d"};
+  for (size_t len = 0; len <= 24; ++len) {
+    for (const std::string& fill : fillers) {
+      std::string base;
+      while (base.size() < len) base += fill;
+      base.resize(len);
+      std::string plain;
+      AppendJsonString(base, &plain);
+      ASSERT_EQ(plain, reference(base)) << "length " << len;
+      for (size_t at = 0; at < len; ++at) {
+        for (char special : specials) {
+          std::string text = base;
+          text[at] = special;
+          std::string out;
+          AppendJsonString(text, &out);
+          ASSERT_EQ(out, reference(text)) << "length " << len << ", offset " << at;
+        }
+      }
+    }
+  }
+}
+
 TEST_F(DebeziumFieldTest, FieldNamesAreEscaped) {
   auto t = std::make_shared<TableSchema>();
   t->schema = "we\"ird";
