@@ -328,6 +328,14 @@ Status Pipeline::RunOnce(bool* made_progress) {
   io.progress_interval = config_.progress_interval;
   const bool backfill = !exported && pgc.snapshot != SnapshotMode::kNever && floor == Lsn(0) &&
                         !start.valid() && snapshot_state.empty();
+  // A sink that is empty while others hold data (added to the pipeline, or emptied) gets
+  // every table while streaming; the others skip those rows.
+  std::vector<std::string> holding, empty;
+  for (const auto& [name, durable] : sink_positions) {
+    (durable == Lsn(0) ? empty : holding).push_back(name);
+  }
+  const bool fill_empty_sinks = !exported && pgc.snapshot != SnapshotMode::kNever &&
+                                !holding.empty() && !empty.empty() && snapshot_state.empty();
   IncrementalSnapshot incremental(io, std::move(snapshot_state), sink_positions,
                                   exported ? from : Lsn());
   if ((pgc.snapshot == SnapshotMode::kAlways && !exported && !always_requested_) || backfill) {
@@ -335,6 +343,12 @@ Status Pipeline::RunOnce(bool* made_progress) {
     for (const TableRef& t : pgc.tables) WF_RETURN_IF_ERROR(incremental.AddTable(t.Qualified()));
     WF_LOG_INFO("snapshot", "reading {} table(s) while streaming ({})", pgc.tables.size(),
                 backfill ? "every sink is empty" : "snapshot: always");
+  } else if (fill_empty_sinks) {
+    for (const TableRef& t : pgc.tables) {
+      WF_RETURN_IF_ERROR(incremental.AddTable(t.Qualified(), holding));
+    }
+    WF_LOG_INFO("snapshot", "sink(s) {} empty while the others hold data: reading {} table(s) "
+                "for them while streaming", fmt::join(empty, ", "), pgc.tables.size());
   }
   WF_RETURN_IF_ERROR(incremental.Start());
 

@@ -174,7 +174,8 @@ Result<SnapshotState> SnapshotState::Load(const std::string& path) {
       state.chunks.push_back(std::move(chunk));
     }
     for (const json& t : j.at("jobs")) {
-      state.jobs.push_back({t.at("table").get<std::string>(), KeyFromJson(t.at("after"))});
+      state.jobs.push_back({t.at("table").get<std::string>(), KeyFromJson(t.at("after")),
+                            t.at("held_by").get<std::vector<std::string>>()});
     }
   } catch (const std::exception& e) {
     return DataLoss(path + " is damaged (" + e.what() +
@@ -204,7 +205,8 @@ Status SnapshotState::Save(const std::string& path) const {
   }
   j["jobs"] = json::array();
   for (const TableJob& t : jobs) {
-    j["jobs"].push_back({{"table", t.table}, {"after", KeyToJson(t.after)}});
+    j["jobs"].push_back(
+        {{"table", t.table}, {"after", KeyToJson(t.after)}, {"held_by", t.held_by}});
   }
   std::string text;
   try {
@@ -579,12 +581,12 @@ Status IncrementalSnapshot::Start() {
   return Status::OK();
 }
 
-Status IncrementalSnapshot::AddTable(const std::string& table) {
+Status IncrementalSnapshot::AddTable(const std::string& table, std::vector<std::string> held_by) {
   std::lock_guard<std::mutex> lock(mu_);
   for (const TableJob& j : state_.jobs) {
     if (j.table == table) return Status::OK();
   }
-  state_.jobs.push_back({table, std::nullopt});
+  state_.jobs.push_back({table, std::nullopt, std::move(held_by)});
   rows_delivered_[table] = 0;
   WF_RETURN_IF_ERROR(state_.Save(options_.state_path));
   cv_.notify_all();
@@ -814,12 +816,14 @@ Status IncrementalSnapshot::OnMessage(const pg::LogicalMessage& m, Lsn commit_ls
     } else {
       auto job = std::find_if(state_.jobs.begin(), state_.jobs.end(),
                               [&](const TableJob& j) { return j.table == w.table; });
+      if (job != state_.jobs.end()) held_by = job->held_by;
       if (w.rows.rows > 0) {
         SnapshotChunk c;
         c.table = w.table;
         c.bounds.lo = w.bounds.lo;
         c.bounds.hi = w.rows.last_key;
         c.last_position = commit_lsn;
+        c.held_by = held_by;
         c.serial = next_serial_++;
         state_.chunks.push_back(std::move(c));
       }

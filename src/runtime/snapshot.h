@@ -59,6 +59,7 @@ struct SnapshotChunk {
 struct TableJob {
   std::string table;
   std::optional<pg::KeyValues> after;  // the last key delivered; none: from the start
+  std::vector<std::string> held_by;    // sinks that do not need it (a backfill of others)
 };
 
 struct SnapshotState {
@@ -119,8 +120,9 @@ class IncrementalSnapshot {
   IncrementalSnapshot(const IncrementalSnapshot&) = delete;
   IncrementalSnapshot& operator=(const IncrementalSnapshot&) = delete;
 
-  // Queues a re-read of every row of `table` (schema.table) and persists the request.
-  Status AddTable(const std::string& table);
+  // Queues a re-read of every row of `table` (schema.table) and persists the request;
+  // the sinks in `held_by` skip its rows (a backfill of the other sinks).
+  Status AddTable(const std::string& table, std::vector<std::string> held_by = {});
   // Records which chunks are delivered again (their earlier delivery no longer counts
   // towards being done) and starts the reader thread.
   Status Start();
