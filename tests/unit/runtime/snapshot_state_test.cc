@@ -53,7 +53,7 @@ SnapshotState RichState() {
   s.chunks.push_back(CtidChunk("public.no_key", 0, 128, Lsn(1), Lsn(0xFFFFFFFF00000000ULL)));
   s.chunks.push_back(CtidChunk("public.no_key", 128, -1, Lsn(), Lsn()));
   s.jobs.push_back({"public.orders", std::nullopt});
-  s.jobs.push_back({"sales.\"Lines\"", pg::KeyValues{"it's", "\t\\N"}});
+  s.jobs.push_back({"sales.\"Lines\"", pg::KeyValues{"it's", "\t\\N"}, {"files", "lake"}});
   return s;
 }
 
@@ -78,6 +78,7 @@ void ExpectSameState(const SnapshotState& expected, const SnapshotState& actual)
     SCOPED_TRACE("job " + std::to_string(i));
     EXPECT_EQ(actual.jobs[i].table, expected.jobs[i].table);
     EXPECT_EQ(actual.jobs[i].after, expected.jobs[i].after);
+    EXPECT_EQ(actual.jobs[i].held_by, expected.jobs[i].held_by);
   }
 }
 
