@@ -31,25 +31,10 @@ std::string TableOf(const Json& v) {
   return v["source"]["schema"].get<std::string>() + "." + v["source"]["table"].get<std::string>();
 }
 
-// The sink's files in write order.
-std::vector<std::string> ChangeFiles(const std::string& dir) {
-  std::vector<std::string> files;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    std::string name = entry.path().filename().string();
-    if (name.rfind("changes-", 0) == 0 && name.size() > 6 &&
-        name.substr(name.size() - 6) == ".jsonl") {
-      files.push_back(entry.path().string());
-    }
-  }
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
 // Bytes in the sink's files (a cheap progress probe while walflow runs).
 uint64_t SinkBytes(const std::string& dir) {
   uint64_t total = 0;
-  for (const auto& f : ChangeFiles(dir)) {
+  for (const auto& f : ChangeFilesIn(dir)) {
     struct stat st {};
     if (::stat(f.c_str(), &st) == 0) total += static_cast<uint64_t>(st.st_size);
   }
@@ -72,7 +57,7 @@ uint64_t DurableLines(const std::string& dir) {
   const std::string last = dir + "/" + j.at("file").get<std::string>();
   const auto offset = j.at("offset").get<uint64_t>();
   uint64_t lines = 0;
-  for (const auto& f : ChangeFiles(dir)) {
+  for (const auto& f : ChangeFilesIn(dir)) {
     if (f > last) break;
     std::ifstream in(f, std::ios::binary);
     std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -98,7 +83,7 @@ bool SinkHoldsSomething(const std::string& dir) {
 // Calls `fn` for each line of the sink's files, in order, without holding them in memory.
 // Walflow must not be running: a file ending in a partial line fails the test.
 void ForEachLine(const std::string& dir, const std::function<void(const std::string&)>& fn) {
-  for (const auto& f : ChangeFiles(dir)) {
+  for (const auto& f : ChangeFilesIn(dir)) {
     std::ifstream in(f, std::ios::binary);
     in.seekg(0, std::ios::end);
     const auto size = in.tellg();

@@ -238,20 +238,25 @@ std::vector<Json> WalflowPipeline::CatchUpAndStop() {
   return events;
 }
 
-std::vector<Json> WalflowPipeline::EventsIn(const std::string& dir) {
-  std::vector<std::string> names;
+std::vector<std::string> ChangeFilesIn(const std::string& dir) {
+  std::vector<std::string> files;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     std::string name = entry.path().filename().string();
     if (name.rfind("changes-", 0) == 0 && name.size() > 6 &&
         name.substr(name.size() - 6) == ".jsonl") {
-      names.push_back(name);
+      files.push_back(entry.path().string());
     }
   }
-  std::sort(names.begin(), names.end());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+std::vector<Json> WalflowPipeline::EventsIn(const std::string& dir) {
+  const std::vector<std::string> names = ChangeFilesIn(dir);
   std::vector<Json> events;
   for (const auto& name : names) {
-    std::string text = ReadWholeFile(std::filesystem::path(dir) / name);
+    std::string text = ReadWholeFile(name);
     size_t pos = 0;
     while (pos < text.size()) {
       size_t nl = text.find('\n', pos);

@@ -50,6 +50,9 @@ struct PipelineSpec {
   std::string second_sink_flush_interval;
 };
 
+// The jsonl sink's files in `dir` (full paths), in write order.
+std::vector<std::string> ChangeFilesIn(const std::string& dir);
+
 // The YAML text of `spec` with its paths under `dir` (sink: dir/out, state: dir/state).
 std::string PipelineYaml(const PipelineSpec& spec, const std::filesystem::path& dir);
 
