@@ -325,7 +325,6 @@ Status Pipeline::RunOnce(bool* made_progress) {
   io.chunk_rows = pgc.snapshot_chunk_size;
   io.state_path = state_path;
   io.tables = table_names;
-  io.progress_interval = config_.progress_interval;
   const bool backfill = !exported && pgc.snapshot != SnapshotMode::kNever && floor == Lsn(0) &&
                         !start.valid() && snapshot_state.empty();
   // A sink that is empty while others hold data (added to the pipeline, or emptied) gets
