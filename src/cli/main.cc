@@ -158,8 +158,7 @@ int CheckCommand(const std::string& config_path) {
     }
   }
   // A snapshot in progress: its chunks sit at positions just below the consistent point.
-  const std::string state_path =
-      config->data_dir + "/snapshot/" + config->postgres.slot + ".json";
+  const std::string state_path = config->data_dir + "/snapshot/" + config->postgres.slot + ".json";
   auto snapshot = walflow::runtime::SnapshotState::Load(state_path);
   if (!snapshot.ok()) {
     std::printf("FAIL snapshot state: %s\n", snapshot.status().message().c_str());
@@ -170,10 +169,10 @@ int CheckCommand(const std::string& config_path) {
     for (const auto& j : snapshot->jobs) tables.insert(j.table);
     std::string names;
     for (const auto& t : tables) names += (names.empty() ? "" : ", ") + t;
-    std::printf("ok   snapshot in progress (%s): %zu chunk(s) not yet durable in every sink, %zu "
-                "table(s) being read: %s\n",
-                state_path.c_str(), snapshot->chunks.size(), snapshot->jobs.size(),
-                names.c_str());
+    std::printf(
+        "ok   snapshot in progress (%s): %zu chunk(s) not yet durable in every sink, %zu "
+        "table(s) being read: %s\n",
+        state_path.c_str(), snapshot->chunks.size(), snapshot->jobs.size(), names.c_str());
     const walflow::Lsn point = snapshot->consistent_point;
     if (held.valid() && point.valid() && held < point) held = point;
   }

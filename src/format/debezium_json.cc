@@ -583,8 +583,8 @@ Status DebeziumJsonEncoder::AppendValue(const ChangeBatch& batch, const Change& 
   if (change.op == ChangeOp::kRead) {
     // Every row of a snapshot chunk shares its source block and timestamps: render
     // them once per chunk.
-    const ReadTailKey key{table.version, change.snapshot, change.commit_time_us, change.lsn,
-                          change.xid.value, now_us_};
+    const ReadTailKey key{table.version, change.snapshot,  change.commit_time_us,
+                          change.lsn,    change.xid.value, now_us_};
     if (!(key == read_tail_key_)) {
       read_tail_.clear();
       AppendSourceAndTimes(change, cache, &read_tail_);

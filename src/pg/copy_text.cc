@@ -63,7 +63,7 @@ Result<int32_t> CopyTextDecoder::DecodeRow(std::string_view line, size_t ncols,
                                            ChangeBatch* batch) {
   // COPY writes an empty line for a row of a table without columns.
   size_t fields = line.empty() && ncols == 0 ? 0 : 1;
-  for (const char* p = line.data(), *end = p + line.size();
+  for (const char *p = line.data(), *end = p + line.size();
        (p = static_cast<const char*>(std::memchr(p, '\t', end - p))) != nullptr; ++p) {
     ++fields;
   }

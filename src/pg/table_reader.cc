@@ -70,9 +70,9 @@ Result<SnapshotTable> DescribeSnapshotTable(Connection& conn, Catalog* catalog,
                  {std::to_string(spec.relid.value)}));
   std::vector<std::string> type_names;
   for (size_t i = 0; i < cols.rows.size(); ++i) {
-    spec.columns.push_back({cols.Text(i, 0), Oid(static_cast<uint32_t>(std::stoul(cols.Text(i, 1)))),
-                            static_cast<int32_t>(std::stol(cols.Text(i, 2))),
-                            cols.Text(i, 4) == "t"});
+    spec.columns.push_back(
+        {cols.Text(i, 0), Oid(static_cast<uint32_t>(std::stoul(cols.Text(i, 1)))),
+         static_cast<int32_t>(std::stol(cols.Text(i, 2))), cols.Text(i, 4) == "t"});
     type_names.push_back(cols.Text(i, 3));
   }
   WF_ASSIGN_OR_RETURN(t.schema, BuildTableSchema(spec, catalog));
@@ -162,7 +162,9 @@ Result<std::vector<KeyValues>> KeyBoundaries(Connection& conn, const SnapshotTab
 
 std::string ChunkCopySql(const SnapshotTable& table, const ChunkBounds& chunk) {
   std::string where;
-  auto add = [&](const std::string& cond) { where += (where.empty() ? " WHERE " : " AND ") + cond; };
+  auto add = [&](const std::string& cond) {
+    where += (where.empty() ? " WHERE " : " AND ") + cond;
+  };
   if (chunk.by_ctid) {
     if (chunk.first_page > 0) add("ctid >= '(" + std::to_string(chunk.first_page) + ",0)'::tid");
     if (chunk.end_page >= 0) add("ctid < '(" + std::to_string(chunk.end_page) + ",0)'::tid");
@@ -172,7 +174,8 @@ std::string ChunkCopySql(const SnapshotTable& table, const ChunkBounds& chunk) {
     if (chunk.hi) add(keys + " <= " + KeyLiteral(table, *chunk.hi));
   }
   std::string sql = "COPY (SELECT " + table.select_list + " FROM " + table.from + where;
-  if (chunk.limit > 0) sql += " ORDER BY " + KeyList(table) + " LIMIT " + std::to_string(chunk.limit);
+  if (chunk.limit > 0)
+    sql += " ORDER BY " + KeyList(table) + " LIMIT " + std::to_string(chunk.limit);
   return sql + ") TO STDOUT";
 }
 

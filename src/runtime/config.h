@@ -37,8 +37,8 @@ struct PostgresSourceConfig {
   std::string publication = "walflow";
   std::vector<TableRef> tables;
   SnapshotMode snapshot = SnapshotMode::kInitial;
-  int snapshot_parallelism = 1;          // connections reading the initial snapshot
-  uint64_t snapshot_chunk_size = 50000;  // rows per chunk
+  int snapshot_parallelism = 1;                         // connections reading the initial snapshot
+  uint64_t snapshot_chunk_size = 50000;                 // rows per chunk
   std::string server_name = "walflow";                  // Debezium's topic.prefix: source.name
   std::chrono::milliseconds heartbeat_interval{10000};  // 0 disables
   std::chrono::milliseconds status_interval{1000};

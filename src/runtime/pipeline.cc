@@ -213,8 +213,8 @@ Status Pipeline::RunOnce(bool* made_progress) {
   std::string snapshot_name;
   Lsn from;
   if (exported) {
-    WF_ASSIGN_OR_RETURN(repl, pg::Connection::Open(pgc.dsn, pg::Connection::Kind::kReplication,
-                                                   kApplicationName));
+    WF_ASSIGN_OR_RETURN(
+        repl, pg::Connection::Open(pgc.dsn, pg::Connection::Kind::kReplication, kApplicationName));
     WF_ASSIGN_OR_RETURN(pg::QueryResult created,
                         repl->Query("CREATE_REPLICATION_SLOT " + pg::QuoteIdent(pgc.slot) +
                                     " LOGICAL pgoutput EXPORT_SNAPSHOT"));
@@ -287,7 +287,8 @@ Status Pipeline::RunOnce(bool* made_progress) {
     if (!s.ok() || stop_.load()) {
       Status stopped = stop_all(s);
       if (stopped.ok()) {
-        WF_LOG_INFO("pipeline", "stopped during the initial snapshot; the next start finishes "
+        WF_LOG_INFO("pipeline",
+                    "stopped during the initial snapshot; the next start finishes "
                     "it (chunks durable in every sink are not read again)");
       }
       return stopped;
@@ -295,15 +296,17 @@ Status Pipeline::RunOnce(bool* made_progress) {
     always_requested_ = true;  // `always` is served by this snapshot
     if (pgc.snapshot == SnapshotMode::kInitialOnly) {
       WF_RETURN_IF_ERROR(stop_all(Status::OK()));
-      WF_LOG_INFO("pipeline", "initial snapshot delivered (snapshot: initial_only); stopping. "
-                  "Slot {} keeps the WAL from {} for a later run", pgc.slot, from.ToString());
+      WF_LOG_INFO("pipeline",
+                  "initial snapshot delivered (snapshot: initial_only); stopping. "
+                  "Slot {} keeps the WAL from {} for a later run",
+                  pgc.slot, from.ToString());
       return Status::OK();
     }
   }
 
   if (!repl) {
-    WF_ASSIGN_OR_RETURN(repl, pg::Connection::Open(pgc.dsn, pg::Connection::Kind::kReplication,
-                                                   kApplicationName));
+    WF_ASSIGN_OR_RETURN(
+        repl, pg::Connection::Open(pgc.dsn, pg::Connection::Kind::kReplication, kApplicationName));
   }
   WF_RETURN_IF_ERROR(
       repl->StartLogicalReplication(pgc.slot, from,
@@ -346,8 +349,10 @@ Status Pipeline::RunOnce(bool* made_progress) {
     for (const TableRef& t : pgc.tables) {
       WF_RETURN_IF_ERROR(incremental.AddTable(t.Qualified(), holding));
     }
-    WF_LOG_INFO("snapshot", "sink(s) {} empty while the others hold data: reading {} table(s) "
-                "for them while streaming", fmt::join(empty, ", "), pgc.tables.size());
+    WF_LOG_INFO("snapshot",
+                "sink(s) {} empty while the others hold data: reading {} table(s) "
+                "for them while streaming",
+                fmt::join(empty, ", "), pgc.tables.size());
   }
   WF_RETURN_IF_ERROR(incremental.Start());
 

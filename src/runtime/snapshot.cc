@@ -272,8 +272,9 @@ Status RunExportedSnapshot(const ExportedSnapshotOptions& o, const DeliverFn& de
       }
       plan.push_back({index, {lo, std::nullopt}, Lsn()});
     } else {
-      const int64_t per_page =
-          t->pages > 0 && t->estimated_rows > 0 ? std::max<int64_t>(1, t->estimated_rows / t->pages) : 50;
+      const int64_t per_page = t->pages > 0 && t->estimated_rows > 0
+                                   ? std::max<int64_t>(1, t->estimated_rows / t->pages)
+                                   : 50;
       const int64_t step = std::max<int64_t>(1, static_cast<int64_t>(o.chunk_rows) / per_page);
       int64_t first = 0;
       do {
@@ -318,9 +319,9 @@ Status RunExportedSnapshot(const ExportedSnapshotOptions& o, const DeliverFn& de
   // reader), so memory stays bounded by the chunk size.
   std::mutex mu;
   std::condition_variable cv;
-  size_t next = 0;       // GUARDED_BY(mu)
-  size_t delivered = 0;  // GUARDED_BY(mu)
-  bool abort = false;    // GUARDED_BY(mu)
+  size_t next = 0;                        // GUARDED_BY(mu)
+  size_t delivered = 0;                   // GUARDED_BY(mu)
+  bool abort = false;                     // GUARDED_BY(mu)
   std::map<size_t, ChunkResult> results;  // GUARDED_BY(mu)
   std::atomic<bool> cancel{false};
   const size_t workers = std::max(1, o.parallelism);
@@ -420,8 +421,10 @@ Status RunExportedSnapshot(const ExportedSnapshotOptions& o, const DeliverFn& de
     const PlannedChunk& p = plan[k];
     TableProgress& tp = progress[p.table];
     if (r.vanished && !tp.vanished) {
-      WF_LOG_WARN("snapshot", "table {} was dropped during the snapshot; its remaining rows are "
-                  "skipped", tables[p.table].Qualified());
+      WF_LOG_WARN("snapshot",
+                  "table {} was dropped during the snapshot; its remaining rows are "
+                  "skipped",
+                  tables[p.table].Qualified());
       tp.vanished = true;
     }
     for (auto& batch : r.rows.batches) {
@@ -495,8 +498,8 @@ Status RunExportedSnapshot(const ExportedSnapshotOptions& o, const DeliverFn& de
   Status released = release_held();
   if (result.ok()) result = released;
   if (result.ok()) {
-    WF_LOG_INFO("snapshot", "initial snapshot read: {} rows; streaming continues at {}",
-                rows_total, c.ToString());
+    WF_LOG_INFO("snapshot", "initial snapshot read: {} rows; streaming continues at {}", rows_total,
+                c.ToString());
   }
   return result;
 }
@@ -557,8 +560,10 @@ IncrementalSnapshot::IncrementalSnapshot(IncrementalSnapshotOptions options, Sna
   }
   state_.chunks = std::move(keep);
   if (again > 0) {
-    WF_LOG_INFO("snapshot", "finishing an interrupted snapshot: {} chunk(s) to deliver again "
-                "while streaming", again);
+    WF_LOG_INFO("snapshot",
+                "finishing an interrupted snapshot: {} chunk(s) to deliver again "
+                "while streaming",
+                again);
   }
 }
 
@@ -605,9 +610,9 @@ Status IncrementalSnapshot::error() const {
 
 Status IncrementalSnapshot::Emit(std::string_view kind, uint64_t id) {
   return conn_
-      ->Query("SELECT pg_logical_emit_message(true, $1, $2)",
-              {kWatermarkPrefix, options_.slot + "\t" + std::string(kind) + "\t" +
-                                     std::to_string(id)})
+      ->Query(
+          "SELECT pg_logical_emit_message(true, $1, $2)",
+          {kWatermarkPrefix, options_.slot + "\t" + std::string(kind) + "\t" + std::to_string(id)})
       .status();
 }
 
@@ -651,8 +656,8 @@ Status IncrementalSnapshot::ReadOne() {
     }
   }
   if (!conn_) {
-    WF_ASSIGN_OR_RETURN(conn_, pg::Connection::Open(options_.dsn, pg::Connection::Kind::kSql,
-                                                    kApplicationName));
+    WF_ASSIGN_OR_RETURN(
+        conn_, pg::Connection::Open(options_.dsn, pg::Connection::Kind::kSql, kApplicationName));
   }
   const std::string& qualified = window->table;
   const auto dot = qualified.find('.');
@@ -675,15 +680,18 @@ Status IncrementalSnapshot::ReadOne() {
         "the initial snapshot of table " + qualified +
         " was interrupted; it has no primary key or replica identity index, so its remaining "
         "page ranges cannot be read consistently while the stream runs. Reset the pipeline "
-        "(stop walflow, drop slot " + options_.slot + ", empty the sinks and " +
-        options_.state_path + ") to start again with a fresh initial snapshot");
+        "(stop walflow, drop slot " +
+        options_.slot + ", empty the sinks and " + options_.state_path +
+        ") to start again with a fresh initial snapshot");
   }
   if (!table->has_key()) {
     // Only a job (always, a backfill, a request) gets here: give it up, keep streaming.
     std::lock_guard<std::mutex> lock(mu_);
-    WF_LOG_ERROR("snapshot", "table {} has no primary key or replica identity index, so it "
+    WF_LOG_ERROR("snapshot",
+                 "table {} has no primary key or replica identity index, so it "
                  "cannot be read while the stream runs; its snapshot is skipped (add a key and "
-                 "request it again with walflow snapshot)", qualified);
+                 "request it again with walflow snapshot)",
+                 qualified);
     std::erase_if(state_.jobs, [&](const TableJob& j) { return j.table == qualified; });
     return state_.Save(options_.state_path);
   }
@@ -733,8 +741,7 @@ void IncrementalSnapshot::Observe(const ChangeBatch& batch) {
 }
 
 Status IncrementalSnapshot::OnMessage(const pg::LogicalMessage& m, Lsn commit_lsn, Xid xid,
-                                      int64_t commit_time_us,
-                                      const std::function<Status()>& flush,
+                                      int64_t commit_time_us, const std::function<Status()>& flush,
                                       const DeliverFn& deliver) {
   if (m.prefix == kSignalPrefix) {
     // "snapshot\t<slot>\t<schema.table>", written by `walflow snapshot`.
@@ -745,12 +752,14 @@ Status IncrementalSnapshot::OnMessage(const pg::LogicalMessage& m, Lsn commit_ls
     if (content.substr(t1 + 1, t2 - t1 - 1) != options_.slot) return Status::OK();
     std::string table = content.substr(t2 + 1);
     if (!options_.tables.count(table)) {
-      WF_LOG_ERROR("snapshot", "a snapshot of {} was requested, but the pipeline does not "
-                   "capture that table; ignored", table);
+      WF_LOG_ERROR("snapshot",
+                   "a snapshot of {} was requested, but the pipeline does not "
+                   "capture that table; ignored",
+                   table);
       return Status::OK();
     }
-    WF_LOG_INFO("snapshot", "snapshot of {} requested (at {}); reading it while streaming",
-                table, commit_lsn.ToString());
+    WF_LOG_INFO("snapshot", "snapshot of {} requested (at {}); reading it while streaming", table,
+                commit_lsn.ToString());
     return AddTable(table);
   }
   if (m.prefix != kWatermarkPrefix) return Status::OK();
@@ -804,8 +813,9 @@ Status IncrementalSnapshot::OnMessage(const pg::LogicalMessage& m, Lsn commit_ls
       if (keep > 0) out.push_back(std::move(batch));
     }
     // Record the delivery before any sink can see it.
-    auto redelivered = std::find_if(state_.chunks.begin(), state_.chunks.end(),
-                                    [&](const SnapshotChunk& c) { return c.serial == w.chunk_serial; });
+    auto redelivered =
+        std::find_if(state_.chunks.begin(), state_.chunks.end(),
+                     [&](const SnapshotChunk& c) { return c.serial == w.chunk_serial; });
     if (w.chunk_serial != 0) {
       if (redelivered != state_.chunks.end()) {
         SnapshotChunk& c = *redelivered;
@@ -870,7 +880,8 @@ void IncrementalSnapshot::LogProgress() {
     tables += fmt::format("{}{} ({} rows so far)", tables.empty() ? "" : ", ", j.table,
                           rows_delivered_[j.table]);
   }
-  WF_LOG_INFO("snapshot", "snapshot while streaming: {} chunk(s) delivered, {} to deliver again{}{}",
+  WF_LOG_INFO("snapshot",
+              "snapshot while streaming: {} chunk(s) delivered, {} to deliver again{}{}",
               chunks_delivered_, pending, tables.empty() ? "" : ", reading ", tables);
 }
 

@@ -114,8 +114,7 @@ class IncrementalSnapshot {
   // Chunks below `delivered_before` were delivered to every sink since (by the exported
   // snapshot) and are only waiting to become durable.
   IncrementalSnapshot(IncrementalSnapshotOptions options, SnapshotState state,
-                      const std::vector<std::pair<std::string, Lsn>>& sinks,
-                      Lsn delivered_before);
+                      const std::vector<std::pair<std::string, Lsn>>& sinks, Lsn delivered_before);
   ~IncrementalSnapshot();
   IncrementalSnapshot(const IncrementalSnapshot&) = delete;
   IncrementalSnapshot& operator=(const IncrementalSnapshot&) = delete;
@@ -153,12 +152,12 @@ class IncrementalSnapshot {
   const IncrementalSnapshotOptions options_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  SnapshotState state_;                  // GUARDED_BY(mu_)
-  std::unique_ptr<Window> window_;       // GUARDED_BY(mu_): the chunk in flight
-  Status error_;                         // GUARDED_BY(mu_)
-  bool stop_ = false;                    // GUARDED_BY(mu_)
+  SnapshotState state_;             // GUARDED_BY(mu_)
+  std::unique_ptr<Window> window_;  // GUARDED_BY(mu_): the chunk in flight
+  Status error_;                    // GUARDED_BY(mu_)
+  bool stop_ = false;               // GUARDED_BY(mu_)
   std::unordered_map<std::string, uint64_t> rows_delivered_;  // GUARDED_BY(mu_)
-  uint64_t chunks_delivered_ = 0;        // GUARDED_BY(mu_)
+  uint64_t chunks_delivered_ = 0;                             // GUARDED_BY(mu_)
   uint64_t nonce_;
   uint64_t windows_opened_ = 0;  // reader thread only
   uint64_t next_serial_ = 1;     // GUARDED_BY(mu_)

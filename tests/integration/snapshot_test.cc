@@ -1469,9 +1469,9 @@ TEST_F(SnapshotTest, SinkAddedLaterIsFilledWhileStreaming) {
     }
   });
   writer.join();
-  ASSERT_TRUE(WaitUntil(
-      [&] { return p.Stderr().find("public.items: snapshot read") != std::string::npos; },
-      seconds(60)))
+  ASSERT_TRUE(
+      WaitUntil([&] { return p.Stderr().find("public.items: snapshot read") != std::string::npos; },
+                seconds(60)))
       << Tail(p.Stderr());
   EXPECT_NE(p.Stderr().find("files2 empty while the others hold data"), std::string::npos)
       << Tail(p.Stderr());

@@ -176,8 +176,8 @@ TEST(SinkWorkerRedeliveryTest, ASinkThatLacksTheChunkWritesIt) {
     SCOPED_TRACE("durable " + std::to_string(durable));
     uint64_t events = 0;
     auto writes = RunWorker(
-        Lsn(durable), {RedeliveredChunk(t, kAgain, 3, {"other"}), StreamTx(t, kAgain, kAgain + 8, 1)},
-        &events);
+        Lsn(durable),
+        {RedeliveredChunk(t, kAgain, 3, {"other"}), StreamTx(t, kAgain, kAgain + 8, 1)}, &events);
     ASSERT_EQ(writes.size(), 2u);
     EXPECT_EQ(writes[0].change_commits, (std::vector<uint64_t>{kAgain, kAgain, kAgain}));
     EXPECT_TRUE(writes[0].marker_ends.empty());
