@@ -14,6 +14,7 @@
 #include "format/debezium_json.h"
 #include "pg/connection.h"
 #include "pg/setup.h"
+#include "pg/table_reader.h"
 #include "runtime/config.h"
 #include "runtime/pipeline.h"
 #include "runtime/snapshot.h"
@@ -249,20 +250,14 @@ int SnapshotCommand(const std::string& config_path, const std::vector<std::strin
     // The watermark method matches rows by key: a table without one cannot be read
     // consistently while the stream runs.
     const auto dot = q.find('.');
-    auto keyed = (*conn)->Query(
-        "SELECT c.oid IS NOT NULL, EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid "
-        "AND (i.indisprimary OR i.indisreplident)) "
-        "FROM (SELECT to_regclass(quote_ident($1) || '.' || quote_ident($2)) AS oid) c",
-        {q.substr(0, dot), q.substr(dot + 1)});
-    if (!keyed.ok()) {
-      std::fprintf(stderr, "walflow: %s\n", keyed.status().message().c_str());
+    walflow::pg::SqlCatalog catalog(conn->get());
+    auto table =
+        walflow::pg::DescribeSnapshotTable(**conn, &catalog, q.substr(0, dot), q.substr(dot + 1));
+    if (!table.ok()) {
+      std::fprintf(stderr, "walflow: %s\n", table.status().message().c_str());
       return kExitFailure;
     }
-    if (keyed->Text(0, 0) != "t") {
-      std::fprintf(stderr, "walflow: table %s does not exist\n", q.c_str());
-      return kExitFailure;
-    }
-    if (keyed->Text(0, 1) != "t") {
+    if (!table->has_key()) {
       std::fprintf(stderr,
                    "walflow: table %s has no primary key or replica identity index; it cannot be "
                    "re-read while the stream runs (rows are matched by key)\n",
@@ -271,8 +266,9 @@ int SnapshotCommand(const std::string& config_path, const std::vector<std::strin
     }
   }
   for (const std::string& q : qualified) {
-    auto r = (*conn)->Query("SELECT pg_logical_emit_message(true, $1, $2)",
-                            {walflow::runtime::kSignalPrefix, "snapshot\t" + pgc.slot + "\t" + q});
+    auto r = (*conn)->Query(
+        "SELECT pg_logical_emit_message(true, $1, $2)",
+        {walflow::runtime::kSignalPrefix, walflow::runtime::SnapshotRequest(pgc.slot, q)});
     if (!r.ok()) {
       std::fprintf(stderr, "walflow: requesting a snapshot of %s: %s\n", q.c_str(),
                    r.status().message().c_str());

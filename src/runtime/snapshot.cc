@@ -145,6 +145,17 @@ std::string RowsOf(uint64_t done, int64_t estimate) {
                      estimate == 0 ? 100.0 : std::min(100.0, 100.0 * done / estimate));
 }
 
+// Splits "a\tb\tc" into its three fields; false for any other shape.
+bool SplitFields(std::string_view text, std::string_view (&fields)[3]) {
+  const size_t t1 = text.find('\t');
+  const size_t t2 = t1 == std::string_view::npos ? t1 : text.find('\t', t1 + 1);
+  if (t2 == std::string_view::npos) return false;
+  fields[0] = text.substr(0, t1);
+  fields[1] = text.substr(t1 + 1, t2 - t1 - 1);
+  fields[2] = text.substr(t2 + 1);
+  return true;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------
@@ -608,6 +619,10 @@ Status IncrementalSnapshot::error() const {
   return error_;
 }
 
+std::string SnapshotRequest(const std::string& slot, const std::string& table) {
+  return "snapshot\t" + slot + "\t" + table;
+}
+
 Status IncrementalSnapshot::Emit(std::string_view kind, uint64_t id) {
   return conn_
       ->Query(
@@ -743,14 +758,13 @@ void IncrementalSnapshot::Observe(const ChangeBatch& batch) {
 Status IncrementalSnapshot::OnMessage(const pg::LogicalMessage& m, Lsn commit_lsn, Xid xid,
                                       int64_t commit_time_us, const std::function<Status()>& flush,
                                       const DeliverFn& deliver) {
+  std::string_view f[3];
   if (m.prefix == kSignalPrefix) {
-    // "snapshot\t<slot>\t<schema.table>", written by `walflow snapshot`.
-    std::string content(m.content);
-    auto t1 = content.find('\t');
-    auto t2 = t1 == std::string::npos ? t1 : content.find('\t', t1 + 1);
-    if (t2 == std::string::npos || content.substr(0, t1) != "snapshot") return Status::OK();
-    if (content.substr(t1 + 1, t2 - t1 - 1) != options_.slot) return Status::OK();
-    std::string table = content.substr(t2 + 1);
+    // "snapshot\t<slot>\t<schema.table>": SnapshotRequest(), written by `walflow snapshot`.
+    if (!SplitFields(m.content, f) || f[0] != "snapshot" || f[1] != options_.slot) {
+      return Status::OK();
+    }
+    const std::string table(f[2]);
     if (!options_.tables.count(table)) {
       WF_LOG_ERROR("snapshot",
                    "a snapshot of {} was requested, but the pipeline does not "
@@ -762,13 +776,12 @@ Status IncrementalSnapshot::OnMessage(const pg::LogicalMessage& m, Lsn commit_ls
                 commit_lsn.ToString());
     return AddTable(table);
   }
-  if (m.prefix != kWatermarkPrefix) return Status::OK();
-  std::string content(m.content);
-  auto t1 = content.find('\t');
-  auto t2 = t1 == std::string::npos ? t1 : content.find('\t', t1 + 1);
-  if (t2 == std::string::npos || content.substr(0, t1) != options_.slot) return Status::OK();
-  const std::string kind = content.substr(t1 + 1, t2 - t1 - 1);
-  const std::string id = content.substr(t2 + 1);
+  // "<slot>\t<low|high>\t<window id>": Emit().
+  if (m.prefix != kWatermarkPrefix || !SplitFields(m.content, f) || f[0] != options_.slot) {
+    return Status::OK();
+  }
+  const std::string_view kind = f[1];
+  const std::string_view id = f[2];
   {
     std::lock_guard<std::mutex> lock(mu_);
     // Watermarks of an earlier run (replayed after a restart) match nothing.

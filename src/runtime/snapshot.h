@@ -43,6 +43,9 @@ namespace walflow::runtime {
 inline constexpr const char* kWatermarkPrefix = "walflow_snapshot";
 inline constexpr const char* kSignalPrefix = "walflow_signal";
 
+// The content of a kSignalPrefix message asking pipeline `slot` to re-read `table`.
+std::string SnapshotRequest(const std::string& slot, const std::string& table);
+
 struct SnapshotChunk {
   std::string table;  // schema.table
   pg::ChunkBounds bounds;
