@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libpq-dev libyaml-cpp-dev libfmt-dev
   googletest libgtest-dev libgmock-dev nlohmann-json3-dev
+  librdkafka-dev kcat
   postgresql-15 postgresql-client-15
   procps util-linux
 )

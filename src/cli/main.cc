@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstring>
 #include <set>
+#include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -16,6 +18,7 @@
 #include "pg/setup.h"
 #include "pg/table_reader.h"
 #include "runtime/config.h"
+#include "runtime/kafka_pipeline.h"
 #include "runtime/pipeline.h"
 #include "runtime/snapshot.h"
 #include "sink/jsonl_sink.h"
@@ -45,7 +48,7 @@ void PrintUsage(FILE* to) {
                walflow::format::kWalflowVersion);
 }
 
-walflow::runtime::Pipeline* g_pipeline = nullptr;
+std::function<void()> g_request_stop;
 
 int RunCommand(const std::string& config_path, const std::string& log_level) {
   auto config = walflow::runtime::LoadConfig(config_path);
@@ -72,15 +75,22 @@ int RunCommand(const std::string& config_path, const std::string& log_level) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  walflow::runtime::Pipeline pipeline(std::move(config).value());
-  g_pipeline = &pipeline;
+  std::unique_ptr<walflow::runtime::Pipeline> pg_pipeline;
+  std::unique_ptr<walflow::runtime::KafkaPipeline> kafka_pipeline;
+  if (config->source_type == walflow::runtime::SourceType::kKafka) {
+    kafka_pipeline = std::make_unique<walflow::runtime::KafkaPipeline>(std::move(config).value());
+    g_request_stop = [p = kafka_pipeline.get()] { p->RequestStop(); };
+  } else {
+    pg_pipeline = std::make_unique<walflow::runtime::Pipeline>(std::move(config).value());
+    g_request_stop = [p = pg_pipeline.get()] { p->RequestStop(); };
+  }
   std::thread signals([set]() mutable {
     int sig;
     int count = 0;
     while (sigwait(&set, &sig) == 0) {
       if (++count == 1) {
         WF_LOG_INFO("walflow", "received {}, stopping (again to stop at once)", strsignal(sig));
-        g_pipeline->RequestStop();
+        g_request_stop();
       } else {
         WF_LOG_WARN("walflow", "stopping at once; sinks recover on the next start");
         _exit(130);
@@ -91,7 +101,7 @@ int RunCommand(const std::string& config_path, const std::string& log_level) {
 
   WF_LOG_INFO("walflow", "walflow {} starting pipeline {}", walflow::format::kWalflowVersion,
               config_path);
-  Status s = pipeline.Run();
+  Status s = kafka_pipeline ? kafka_pipeline->Run() : pg_pipeline->Run();
   if (!s.ok()) {
     WF_LOG_ERROR("walflow", "{}", s.message());
     return kExitFailure;
@@ -104,6 +114,13 @@ int CheckCommand(const std::string& config_path) {
   if (!config.ok()) {
     std::printf("FAIL config: %s\n", config.status().message().c_str());
     return kExitUsage;
+  }
+  if (config->source_type == walflow::runtime::SourceType::kKafka) {
+    std::printf("ok   config %s: kafka source (%zu topic(s), group %s), %zu sink(s)\n",
+                config_path.c_str(), config->kafka.topics.size(),
+                config->kafka.group_id.c_str(), config->sinks.size());
+    std::printf("check passed (brokers and sinks are checked when the pipeline starts)\n");
+    return kExitOk;
   }
   std::printf("ok   config %s: %zu table(s), %zu sink(s)\n", config_path.c_str(),
               config->postgres.tables.size(), config->sinks.size());
@@ -137,6 +154,11 @@ int CheckCommand(const std::string& config_path) {
   // Sinks: writable, and what they already hold must still be streamable from the slot.
   walflow::Lsn held;  // smallest position a sink holds
   for (const auto& sink : config->sinks) {
+    if (sink.type == "kafka") {
+      std::printf("ok   sink %s (kafka %s): position kept in topic %s, read when it starts\n",
+                  sink.name.c_str(), sink.brokers.c_str(), sink.offsets_topic.c_str());
+      continue;
+    }
     auto position = walflow::sink::JsonlSink::ReadPosition(sink.path);
     std::string where = "sink " + sink.name + " (" + sink.path + ")";
     std::string dir = sink.path;
@@ -212,6 +234,11 @@ int SnapshotCommand(const std::string& config_path, const std::vector<std::strin
   auto config = walflow::runtime::LoadConfig(config_path);
   if (!config.ok()) {
     std::fprintf(stderr, "walflow: %s\n", config.status().message().c_str());
+    return kExitUsage;
+  }
+  if (config->source_type != walflow::runtime::SourceType::kPostgres) {
+    std::fprintf(stderr, "walflow: snapshot re-reads PostgreSQL tables; %s reads Kafka\n",
+                 config_path.c_str());
     return kExitUsage;
   }
   if (tables.empty()) {

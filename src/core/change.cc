@@ -61,6 +61,8 @@ void ChangeBatch::Clear() {
   markers_.clear();
   schemas_.clear();
   held_by_.clear();
+  source_stream_.clear();
+  source_state_.clear();
 }
 
 }  // namespace walflow

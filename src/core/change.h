@@ -159,6 +159,17 @@ class ChangeBatch {
   const std::vector<std::string>& held_by() const { return held_by_; }
   void set_held_by(std::vector<std::string> sinks) { held_by_ = std::move(sinks); }
 
+  // Sources with a position per partition (Kafka). A batch holds records of one partition
+  // (`source_stream`, "topic:partition"), one marker per record with commit_lsn = the
+  // record's offset + 1; `source_state` is where the source stands after the batch (see
+  // runtime/source_offsets.h). Both empty for PostgreSQL, whose position is the LSN.
+  const std::string& source_stream() const { return source_stream_; }
+  const std::string& source_state() const { return source_state_; }
+  void set_source_position(std::string stream, std::string state) {
+    source_stream_ = std::move(stream);
+    source_state_ = std::move(state);
+  }
+
  private:
   std::vector<Change> changes_;
   std::vector<Datum> datums_;
@@ -166,6 +177,8 @@ class ChangeBatch {
   std::vector<TxMarker> markers_;
   std::vector<TableSchemaPtr> schemas_;
   std::vector<std::string> held_by_;
+  std::string source_stream_;
+  std::string source_state_;
 };
 
 using ChangeBatchPtr = std::shared_ptr<const ChangeBatch>;

@@ -247,6 +247,69 @@ Status ParsePostgres(const YAML::Node& node, const std::string& file, PostgresSo
   return r.Finish();
 }
 
+// `properties: {compression.type: zstd, ...}`: librdkafka settings, checked by librdkafka
+// when the client is created (its message names the property, never the value).
+Status ParseKafkaProperties(MapReader* r, KafkaProperties* out) {
+  YAML::Node props = r->Get("properties");
+  if (!props.IsDefined() || props.IsNull()) return Status::OK();
+  if (!props.IsMap()) {
+    return ErrorAt(r->At("properties"), "expected a mapping of librdkafka settings to values");
+  }
+  for (auto it = props.begin(); it != props.end(); ++it) {
+    std::string key = it->first.Scalar();
+    if (!it->second.IsScalar()) {
+      return ErrorAt(LocationOf(it->second, r->Here().file, r->KeyPath("properties." + key)),
+                     "expected a single value");
+    }
+    if (key == "bootstrap.servers" || key == "transactional.id" || key == "group.id" ||
+        key == "enable.auto.commit" || key == "enable.idempotence" ||
+        key == "isolation.level") {
+      return ErrorAt(LocationOf(it->first, r->Here().file, r->KeyPath("properties." + key)),
+                     "set by walflow itself (use brokers, transactional_id, group_id or "
+                     "exactly_once)");
+    }
+    out->emplace_back(key, it->second.Scalar());
+  }
+  return Status::OK();
+}
+
+Status ParseKafkaSource(const YAML::Node& node, const std::string& file, KafkaSourceConfig* k) {
+  MapReader r(node, "source.kafka", file);
+  WF_RETURN_IF_ERROR(r.CheckIsMap());
+  k->location = r.Here();
+  WF_RETURN_IF_ERROR(r.String("brokers", &k->brokers, true));
+  WF_RETURN_IF_ERROR(r.String("group_id", &k->group_id));
+  WF_RETURN_IF_ERROR(r.String("name", &k->server_name));
+  YAML::Node topics = r.Get("topics");
+  if (!topics.IsDefined() || topics.IsNull()) {
+    return ErrorAt(r.Here(), "missing required key 'topics' (a list such as [dbserver1.public.orders])");
+  }
+  if (!topics.IsSequence() || topics.size() == 0) {
+    return ErrorAt(r.At("topics"),
+                   "expected a non-empty list of topic names or patterns starting with '^'");
+  }
+  for (size_t i = 0; i < topics.size(); ++i) {
+    if (!topics[i].IsScalar() || topics[i].Scalar().empty()) {
+      return ErrorAt(LocationOf(topics[i], file, "source.kafka.topics[" + std::to_string(i) + "]"),
+                     "expected a topic name or a pattern starting with '^'");
+    }
+    k->topics.push_back(topics[i].Scalar());
+  }
+  WF_RETURN_IF_ERROR(ParseKafkaProperties(&r, &k->properties));
+  YAML::Node dl = r.Get("dead_letter");
+  if (dl.IsDefined() && !dl.IsNull()) {
+    MapReader d(dl, "source.kafka.dead_letter", file);
+    WF_RETURN_IF_ERROR(d.CheckIsMap());
+    WF_RETURN_IF_ERROR(d.String("topic", &k->dead_letter_topic));
+    WF_RETURN_IF_ERROR(d.String("path", &k->dead_letter_path));
+    if (k->dead_letter_topic.empty() && k->dead_letter_path.empty()) {
+      return ErrorAt(d.Here(), "expected 'topic', 'path' or both");
+    }
+    WF_RETURN_IF_ERROR(d.Finish());
+  }
+  return r.Finish();
+}
+
 Status ParseSink(const YAML::Node& node, const std::string& file, size_t index, SinkConfig* s) {
   std::string path = "sinks[" + std::to_string(index) + "]";
   MapReader r(node, path, file);
@@ -254,10 +317,30 @@ Status ParseSink(const YAML::Node& node, const std::string& file, size_t index, 
   s->location = r.Here();
   WF_RETURN_IF_ERROR(r.String("name", &s->name, true));
   WF_RETURN_IF_ERROR(r.String("type", &s->type, true));
-  if (s->type != "jsonl") {
-    return ErrorAt(r.At("type"), "unknown sink type '" + s->type + "' (available: jsonl)");
+  if (s->type != "jsonl" && s->type != "kafka") {
+    return ErrorAt(r.At("type"), "unknown sink type '" + s->type + "' (available: jsonl, kafka)");
   }
-  WF_RETURN_IF_ERROR(r.String("path", &s->path, true));
+  if (s->type == "kafka") {
+    WF_RETURN_IF_ERROR(r.String("brokers", &s->brokers, true));
+    WF_RETURN_IF_ERROR(r.String("topic_prefix", &s->topic_prefix));
+    WF_RETURN_IF_ERROR(r.Bool("exactly_once", &s->exactly_once));
+    WF_RETURN_IF_ERROR(r.String("transactional_id", &s->transactional_id));
+    if (s->transactional_id.empty()) s->transactional_id = "walflow-" + s->name;
+    WF_RETURN_IF_ERROR(r.Bool("tombstones", &s->tombstones));
+    uint64_t partitions = 0, replication = 0;
+    WF_RETURN_IF_ERROR(r.Integer("topic_partitions", 1, 100000, &partitions));
+    WF_RETURN_IF_ERROR(r.Integer("topic_replication_factor", 1, 100, &replication));
+    if (partitions > 0) s->topic_partitions = static_cast<int32_t>(partitions);
+    if (replication > 0) s->topic_replication_factor = static_cast<int32_t>(replication);
+    WF_RETURN_IF_ERROR(r.String("offsets_topic", &s->offsets_topic));
+    WF_RETURN_IF_ERROR(r.Duration("timeout", &s->timeout));
+    if (s->timeout < std::chrono::milliseconds(1000)) {
+      return ErrorAt(r.At("timeout"), "must be at least 1s");
+    }
+    WF_RETURN_IF_ERROR(ParseKafkaProperties(&r, &s->properties));
+  } else {
+    WF_RETURN_IF_ERROR(r.String("path", &s->path, true));
+  }
   WF_RETURN_IF_ERROR(
       r.Enum<format::DecimalHandling>("decimal_handling",
                                       {{"precise", format::DecimalHandling::kPrecise},
@@ -362,11 +445,20 @@ Result<PipelineConfig> ParseConfig(const std::string& text, const std::string& f
     MapReader src(source, "source", file);
     WF_RETURN_IF_ERROR(src.CheckIsMap());
     YAML::Node pg = src.Get("postgres");
-    if (!pg.IsDefined() || pg.IsNull()) {
-      return ErrorAt(src.Here(), "missing required key 'postgres' (the only source type so far)");
+    YAML::Node kafka = src.Get("kafka");
+    bool has_pg = pg.IsDefined() && !pg.IsNull();
+    bool has_kafka = kafka.IsDefined() && !kafka.IsNull();
+    if (has_pg == has_kafka) {
+      return ErrorAt(src.Here(), has_pg ? "expected one source, 'postgres' or 'kafka', not both"
+                                        : "missing required key 'postgres' or 'kafka'");
     }
     WF_RETURN_IF_ERROR(src.Finish());
-    WF_RETURN_IF_ERROR(ParsePostgres(pg, file, &cfg.postgres));
+    if (has_pg) {
+      WF_RETURN_IF_ERROR(ParsePostgres(pg, file, &cfg.postgres));
+    } else {
+      cfg.source_type = SourceType::kKafka;
+      WF_RETURN_IF_ERROR(ParseKafkaSource(kafka, file, &cfg.kafka));
+    }
 
     YAML::Node sinks = top.Get("sinks");
     if (!sinks.IsDefined() || sinks.IsNull()) {
@@ -381,6 +473,10 @@ Result<PipelineConfig> ParseConfig(const std::string& text, const std::string& f
       WF_RETURN_IF_ERROR(ParseSink(sinks[i], file, i, &s));
       if (!names.insert(s.name).second) {
         return ErrorAt(s.location, "sink name '" + s.name + "' is used twice");
+      }
+      if (s.type == "kafka") {
+        cfg.sinks.push_back(std::move(s));
+        continue;
       }
       std::error_code ec;
       std::string canonical =

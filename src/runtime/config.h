@@ -52,9 +52,28 @@ struct PostgresSourceConfig {
   ConfigLocation location;
 };
 
+// librdkafka settings passed through as given ("compression.type", "sasl.password", ...).
+// Values may be secrets: never log them.
+using KafkaProperties = std::vector<std::pair<std::string, std::string>>;
+
+// Reads Debezium-format topics in a consumer group instead of PostgreSQL's stream.
+struct KafkaSourceConfig {
+  std::string brokers;
+  std::string group_id = "walflow";
+  std::vector<std::string> topics;  // names, or regular expressions starting with '^'
+  KafkaProperties properties;
+  std::string server_name = "walflow";  // source.name of the events the sinks write
+  // Malformed records go to this topic (on the same cluster) and/or this directory.
+  std::string dead_letter_topic;
+  std::string dead_letter_path;
+  ConfigLocation location;
+};
+
+enum class SourceType { kPostgres, kKafka };
+
 struct SinkConfig {
   std::string name;
-  std::string type;  // "jsonl"
+  std::string type;  // "jsonl" or "kafka"
   ConfigLocation location;
   // jsonl
   std::string path;
@@ -63,11 +82,24 @@ struct SinkConfig {
   bool transaction_metadata = false;
   uint64_t max_file_size = 64ull << 20;
   std::chrono::milliseconds flush_interval{1000};
+  // kafka
+  std::string brokers;
+  std::string topic_prefix;  // empty: the source's name (Debezium's topic.prefix)
+  bool exactly_once = false;
+  std::string transactional_id;  // empty: "walflow-<sink name>"
+  bool tombstones = true;
+  int32_t topic_partitions = -1;          // for topics walflow creates; -1: broker default
+  int32_t topic_replication_factor = -1;  // likewise
+  std::string offsets_topic = "walflow_offsets";
+  std::chrono::milliseconds timeout{30000};  // waiting for the cluster
+  KafkaProperties properties;
 };
 
 struct PipelineConfig {
   std::string file;
+  SourceType source_type = SourceType::kPostgres;
   PostgresSourceConfig postgres;
+  KafkaSourceConfig kafka;
   std::vector<SinkConfig> sinks;
   std::string data_dir = ".walflow-state";
   LogLevel log_level = LogLevel::kInfo;

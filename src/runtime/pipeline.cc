@@ -15,6 +15,7 @@
 #include "runtime/sink_worker.h"
 #include "runtime/snapshot.h"
 #include "sink/jsonl_sink.h"
+#include "sink/kafka_sink.h"
 #include "storage/file_io.h"
 
 namespace walflow::runtime {
@@ -45,20 +46,50 @@ uint64_t GetU64(std::string_view s, size_t at) {
   return v;
 }
 
+}  // namespace
+
 std::unique_ptr<sink::Sink> MakeSink(const PipelineConfig& config, const SinkConfig& s,
                                      const std::string& database) {
+  format::DebeziumOptions encoding;
+  bool kafka_source = config.source_type == SourceType::kKafka;
+  encoding.server_name = kafka_source ? config.kafka.server_name : config.postgres.server_name;
+  encoding.database = database;
+  encoding.decimal_handling = s.decimal_handling;
+  encoding.schemas = s.schemas;
+  encoding.transaction_metadata = s.transaction_metadata;
+  encoding.unavailable_value_placeholder = config.postgres.unavailable_value_placeholder;
+  if (s.type == "kafka") {
+    sink::KafkaSinkOptions o;
+    o.name = s.name;
+    o.brokers = s.brokers;
+    o.topic_prefix = s.topic_prefix.empty() ? encoding.server_name : s.topic_prefix;
+    o.exactly_once = s.exactly_once;
+    o.transactional_id = s.transactional_id;
+    o.tombstones = s.tombstones;
+    o.topic_partitions = s.topic_partitions;
+    o.topic_replication_factor = s.topic_replication_factor;
+    o.offsets_topic = s.offsets_topic;
+    o.properties = s.properties;
+    o.timeout = s.timeout;
+    o.encoding = std::move(encoding);
+    return std::make_unique<sink::KafkaSink>(std::move(o));
+  }
   sink::JsonlSinkOptions o;
   o.name = s.name;
   o.path = s.path;
   o.max_file_size = s.max_file_size;
-  o.encoding.server_name = config.postgres.server_name;
-  o.encoding.database = database;
-  o.encoding.decimal_handling = s.decimal_handling;
-  o.encoding.schemas = s.schemas;
-  o.encoding.transaction_metadata = s.transaction_metadata;
-  o.encoding.unavailable_value_placeholder = config.postgres.unavailable_value_placeholder;
+  o.encoding = std::move(encoding);
   return std::make_unique<sink::JsonlSink>(std::move(o));
 }
+
+std::string SinkDescription(const SinkConfig& s) {
+  if (s.type == "kafka") {
+    return "kafka " + s.brokers + (s.exactly_once ? " (exactly once)" : "");
+  }
+  return s.type + " " + s.path;
+}
+
+namespace {
 
 std::string Bytes(uint64_t n) {
   char buf[32];
@@ -128,21 +159,26 @@ class Heartbeat {
 
 Pipeline::Pipeline(PipelineConfig config) : config_(std::move(config)) {}
 
-Status Pipeline::Run() {
+Status RunWithRetries(const std::atomic<bool>& stop,
+                      const std::function<Status(bool* made_progress)>& once) {
   milliseconds backoff(500);
   while (true) {
     bool progress = false;
     auto started = Clock::now();
-    Status s = RunOnce(&progress);
-    if (s.ok() || stop_.load()) return s.code() == StatusCode::kCancelled ? Status::OK() : s;
+    Status s = once(&progress);
+    if (s.ok() || stop.load()) return s.code() == StatusCode::kCancelled ? Status::OK() : s;
     if (!IsRetryable(s.code())) return s;
     if (progress || Clock::now() - started > std::chrono::seconds(60)) backoff = milliseconds(500);
     WF_LOG_WARN("pipeline", "{}; retrying in {} ms", s.message(), backoff.count());
     auto until = Clock::now() + backoff;
-    while (Clock::now() < until && !stop_.load()) std::this_thread::sleep_for(milliseconds(50));
-    if (stop_.load()) return Status::OK();
+    while (Clock::now() < until && !stop.load()) std::this_thread::sleep_for(milliseconds(50));
+    if (stop.load()) return Status::OK();
     backoff = std::min(backoff * 2, milliseconds(30000));
   }
+}
+
+Status Pipeline::Run() {
+  return RunWithRetries(stop_, [this](bool* progress) { return RunOnce(progress); });
 }
 
 Status Pipeline::RunOnce(bool* made_progress) {
@@ -165,7 +201,7 @@ Status Pipeline::RunOnce(bool* made_progress) {
     auto w = std::make_unique<SinkWorker>(MakeSink(config_, s, sql->database()),
                                           config_.queue_batches, s.flush_interval);
     WF_ASSIGN_OR_RETURN(Lsn durable, w->Open());
-    WF_LOG_INFO("sink", "sink {} ({}) at {}: {}", s.name, s.type, s.path,
+    WF_LOG_INFO("sink", "sink {} ({}): {}", s.name, SinkDescription(s),
                 durable.valid() ? "holds changes up to " + durable.ToString() : "empty");
     if (durable.valid() && (!start.valid() || durable < start)) start = durable;
     Lsn d = durable.valid() ? durable : Lsn(0);

@@ -5,11 +5,28 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
 
 #include "core/status.h"
 #include "runtime/config.h"
 
+namespace walflow::sink {
+class Sink;
+}
+
 namespace walflow::runtime {
+
+// The sink a SinkConfig describes; `database` is source.db in its events.
+std::unique_ptr<sink::Sink> MakeSink(const PipelineConfig& config, const SinkConfig& s,
+                                     const std::string& database);
+// Runs `once` until it succeeds, `stop` is set, or it fails with an error that retrying
+// cannot fix; waits with exponential backoff (0.5 s to 30 s) between attempts.
+Status RunWithRetries(const std::atomic<bool>& stop,
+                      const std::function<Status(bool* made_progress)>& once);
+// "jsonl /var/lib/out", "kafka 10.0.0.1:9092 (exactly once)": for logs.
+std::string SinkDescription(const SinkConfig& s);
 
 class Pipeline {
  public:

@@ -24,6 +24,15 @@ Result<Lsn> SinkWorker::Open() {
   return resume_;
 }
 
+Status SinkWorker::UseSourceOffsets() {
+  auto held = ParseSourceOffsets(sink_->durable_source_state());
+  if (!held.ok()) return held.status().WithContext("sink " + sink_->name());
+  held_ = std::move(held).value();
+  by_offsets_ = true;
+  skipping_ = false;  // LSNs of a partitioned source are not an order
+  return Status::OK();
+}
+
 void SinkWorker::Start() {
   thread_ = std::thread([this] { Run(); });
 }
@@ -70,10 +79,31 @@ Status SinkWorker::Handle(const ChangeBatch& batch) {
                    first_change);
     }
   }
+  if (by_offsets_ && !batch.markers().empty()) {
+    // Everything handled is durable after the next checkpoint, skipped batches included.
+    handled_end_ = batch.markers().back().end_lsn;
+  }
+  if (by_offsets_) {
+    // Records of one partition, a marker per record whose commit_lsn is its offset + 1.
+    auto held = held_.find(batch.source_stream());
+    if (held != held_.end()) {
+      const auto& markers = batch.markers();
+      while (first_marker < markers.size() &&
+             static_cast<int64_t>(markers[first_marker].commit_lsn.value) <= held->second) {
+        ++first_marker;
+      }
+      if (first_marker > 0) first_change = markers[first_marker - 1].change_end;
+    }
+  }
   if (first_change == batch.changes().size() && first_marker == batch.markers().size()) {
     return Status::OK();
   }
   WF_RETURN_IF_ERROR(sink_->Write(batch, first_change, first_marker));
+  if (by_offsets_ && !batch.source_state().empty()) {
+    WF_ASSIGN_OR_RETURN(SourceOffsets state, ParseSourceOffsets(batch.source_state()));
+    MergeSourceOffsets(held_, &state);
+    sink_->NoteSourceState(FormatSourceOffsets(state));
+  }
   events_.fetch_add(batch.changes().size() - first_change);
   return Status::OK();
 }
@@ -106,7 +136,7 @@ void SinkWorker::Run() {
     if (now >= next_checkpoint || (dirty && idle && now - last_checkpoint >= idle_spacing)) {
       auto durable = sink_->Checkpoint();
       if (!durable.ok()) return Fail(durable.status());
-      durable_.store(durable->value);
+      durable_.store(std::max(durable->value, handled_end_.value));
       dirty = false;
       last_checkpoint = Clock::now();
       next_checkpoint = last_checkpoint + flush_interval_;
@@ -125,7 +155,7 @@ Status SinkWorker::Finish() {
   }
   auto durable = sink_->Checkpoint();
   if (!durable.ok()) return durable.status();
-  durable_.store(durable->value);
+  durable_.store(std::max(durable->value, handled_end_.value));
   return sink_->Close();
 }
 

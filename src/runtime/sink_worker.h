@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "runtime/bounded_queue.h"
+#include "runtime/source_offsets.h"
 #include "sink/sink.h"
 
 namespace walflow::runtime {
@@ -26,6 +27,14 @@ class SinkWorker {
   // Opens the sink (recovery) on the caller's thread; returns its durable position.
   Result<Lsn> Open();
   void Start();
+
+  // For a partitioned source (Kafka), after Open() and before Start(): skip by the offsets
+  // the sink recorded (its durable_source_state) instead of by LSN, and record, with each
+  // batch written, the batch's source state raised to at least those offsets (a partition
+  // the sink holds further than the batch says must not move back).
+  Status UseSourceOffsets();
+  // What the sink held when opened (UseSourceOffsets); read before Start().
+  const SourceOffsets& held_offsets() const { return held_; }
 
   // Waits up to `timeout` for room; false if there was none (or the worker failed).
   bool Push(const ChangeBatchPtr& batch, std::chrono::milliseconds timeout);
@@ -51,6 +60,9 @@ class SinkWorker {
   std::thread thread_;
   Lsn resume_;  // the sink holds every transaction with commit LSN below this
   bool skipping_ = true;
+  bool by_offsets_ = false;
+  Lsn handled_end_;  // by_offsets_: end of the last batch written or skipped
+  SourceOffsets held_;
   std::atomic<uint64_t> durable_{0};
   std::atomic<uint64_t> events_{0};
   std::atomic<bool> failed_{false};

@@ -77,7 +77,8 @@ Result<std::optional<JsonlSink::CommitPoint>> JsonlSink::ReadPosition(const std:
       end != offset.data() + offset.size()) {
     return DataLoss(dir + "/" + kPositionFile + " is damaged; cannot tell what the files hold");
   }
-  return std::optional<CommitPoint>(CommitPoint{seq, offset_value, *lsn});
+  return std::optional<CommitPoint>(
+      CommitPoint{seq, offset_value, *lsn, JsonField(text, "source")});
 }
 
 std::string JsonlSink::FileName(uint64_t seq) {
@@ -163,7 +164,8 @@ Status JsonlSink::Write(const ChangeBatch& batch, size_t first_change, size_t fi
   for (size_t i = first_change; i <= changes.size(); ++i) {
     // Transactions that end before change i.
     while (m < markers.size() && markers[m].change_end <= i) {
-      last_commit_ = CommitPoint{file_seq_, file_.size() + buffer_.size(), markers[m].end_lsn};
+      last_commit_ = CommitPoint{file_seq_, file_.size() + buffer_.size(), markers[m].end_lsn,
+                                 last_commit_.source_state};
       ++m;
     }
     if (i == changes.size()) break;
@@ -178,17 +180,23 @@ Status JsonlSink::Write(const ChangeBatch& batch, size_t first_change, size_t fi
   return Status::OK();
 }
 
+void JsonlSink::NoteSourceState(const std::string& state) { last_commit_.source_state = state; }
+
 Status JsonlSink::WritePosition(const CommitPoint& p) {
   std::string text = "{\"format\":1,\"sink\":";
   format::AppendJsonString(options_.name, &text);
   text += ",\"file\":\"" + FileName(p.file_seq) + "\",\"offset\":" + std::to_string(p.offset) +
-          ",\"durable_lsn\":\"" + p.end_lsn.ToString() + "\"}\n";
+          ",\"durable_lsn\":\"" + p.end_lsn.ToString() + "\"";
+  // Topic names and numbers only (see runtime/kafka_source.h): no escaping needed.
+  if (!p.source_state.empty()) text += ",\"source\":\"" + p.source_state + "\"";
+  text += "}\n";
   return storage::WriteFileAtomically(options_.path + "/" + kPositionFile, text);
 }
 
 Result<Lsn> JsonlSink::Checkpoint() {
   if (last_commit_.end_lsn == durable_.end_lsn && last_commit_.offset == durable_.offset &&
-      last_commit_.file_seq == durable_.file_seq) {
+      last_commit_.file_seq == durable_.file_seq &&
+      last_commit_.source_state == durable_.source_state) {
     return durable_.end_lsn;
   }
   WF_RETURN_IF_ERROR(FlushBuffer());

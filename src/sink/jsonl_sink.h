@@ -32,6 +32,8 @@ class JsonlSink : public Sink {
   Status Write(const ChangeBatch& batch, size_t first_change, size_t first_marker) override;
   Result<Lsn> Checkpoint() override;
   Status Close() override;
+  void NoteSourceState(const std::string& state) override;
+  const std::string& durable_source_state() const override { return durable_.source_state; }
 
   static std::string FileName(uint64_t seq);
 
@@ -41,6 +43,7 @@ class JsonlSink : public Sink {
     uint64_t file_seq = 1;
     uint64_t offset = 0;
     Lsn end_lsn;
+    std::string source_state;  // Sink::NoteSourceState at this point (Kafka source)
   };
 
   // Reads the durable point recorded under `dir` without changing anything; std::nullopt

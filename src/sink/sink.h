@@ -33,6 +33,12 @@ class Sink {
 
   // Makes what is complete durable and releases resources; Write is not called after.
   virtual Status Close() = 0;
+
+  // Sources with a position per partition (Kafka): where the source stands after the batch
+  // just written (which ends with a marker). The sink records the latest with its next
+  // checkpoint and reports it, after Open(), as durable_source_state(); "" when none.
+  virtual void NoteSourceState(const std::string& state) = 0;
+  virtual const std::string& durable_source_state() const = 0;
 };
 
 }  // namespace walflow::sink

@@ -67,8 +67,12 @@ class FakeSink : public sink::Sink {
     return Status::OK();
   }
 
+  void NoteSourceState(const std::string& state) override { source_state_ = state; }
+  const std::string& durable_source_state() const override { return source_state_; }
+
  private:
   const std::string name_ = kSinkName;
+  std::string source_state_;
   Lsn durable_;
   Lsn written_end_;
   std::shared_ptr<Journal> journal_;
