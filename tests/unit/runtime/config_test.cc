@@ -235,8 +235,8 @@ TEST(ConfigErrorTest, BadDurationAndSize) {
 }
 
 TEST(ConfigErrorTest, UnknownSinkType) {
-  ExpectError(With(8, "    type: kafka"),
-              "p.yaml:8:11: sinks[0].type: ", {"unknown sink type 'kafka'", "jsonl"});
+  ExpectError(With(8, "    type: parquet"), "p.yaml:8:11: sinks[0].type: ",
+              {"unknown sink type 'parquet'", "jsonl, kafka"});
 }
 
 TEST(ConfigErrorTest, UnknownEnumValue) {
@@ -460,6 +460,109 @@ TEST(MaskDsnTest, ConninfoSeparatedByTabsOrNewlines) {
   // recognises "password" after a space, so a tab- or newline-separated password leaks.
   EXPECT_EQ(pg::MaskDsn("host=h\tpassword=s3cr3t").find("s3cr3t"), std::string::npos);
   EXPECT_EQ(pg::MaskDsn("host=h\npassword=s3cr3t").find("s3cr3t"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace walflow::runtime
+
+namespace walflow::runtime {
+namespace {
+
+const char* const kKafkaSinkExample = R"(source:
+  postgres:
+    dsn: "host=h"
+    tables: [public.orders]
+    name: dbserver1
+sinks:
+  - name: bus
+    type: kafka
+    brokers: 127.0.0.1:9092
+    exactly_once: true
+    tombstones: false
+    schemas: true
+    topic_partitions: 6
+    timeout: 5s
+    properties: { compression.type: zstd, linger.ms: "5", sasl.password: hunter2 }
+)";
+
+TEST(ConfigKafkaTest, KafkaSinkParsesWithDefaults) {
+  auto r = ParseConfig(kKafkaSinkExample, "p.yaml");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const SinkConfig& s = r->sinks.at(0);
+  EXPECT_EQ(s.type, "kafka");
+  EXPECT_EQ(s.brokers, "127.0.0.1:9092");
+  EXPECT_TRUE(s.exactly_once);
+  EXPECT_FALSE(s.tombstones);
+  EXPECT_TRUE(s.schemas);
+  EXPECT_EQ(s.topic_partitions, 6);
+  EXPECT_EQ(s.topic_replication_factor, -1);
+  EXPECT_EQ(s.timeout, std::chrono::seconds(5));
+  EXPECT_EQ(s.transactional_id, "walflow-bus");
+  EXPECT_EQ(s.offsets_topic, "walflow_offsets");
+  EXPECT_TRUE(s.topic_prefix.empty()) << "empty: the source's name";
+  ASSERT_EQ(s.properties.size(), 3u);
+  EXPECT_EQ(s.properties[0], (std::pair<std::string, std::string>{"compression.type", "zstd"}));
+  EXPECT_EQ(s.properties[2].second, "hunter2");
+}
+
+TEST(ConfigKafkaTest, KafkaSinkErrorsNameTheKey) {
+  std::string base = kKafkaSinkExample;
+  auto replace = [&](const std::string& from, const std::string& to) {
+    std::string t = base;
+    t.replace(t.find(from), from.size(), to);
+    return t;
+  };
+  ExpectError(replace("    brokers: 127.0.0.1:9092\n", ""), "p.yaml:7:5: sinks[0]",
+              {"missing required key 'brokers'"});
+  ExpectError(replace("linger.ms: \"5\"", "transactional.id: x"),
+              "p.yaml:15:", {"sinks[0].properties.transactional.id", "set by walflow"});
+  ExpectError(replace("timeout: 5s", "timeout: 10ms"), "p.yaml:14:14: sinks[0].timeout",
+              {"at least 1s"});
+  ExpectError(replace("type: kafka", "type: kafak"), "p.yaml:8:11: sinks[0].type",
+              {"available: jsonl, kafka"});
+  ExpectError(replace("topic_partitions: 6", "topic_partitions: 0"),
+              "p.yaml:13:23: sinks[0].topic_partitions");
+}
+
+TEST(ConfigKafkaTest, KafkaSourceParses) {
+  auto r = ParseConfig(R"(source:
+  kafka:
+    brokers: b1:9092,b2:9092
+    group_id: readers
+    topics: [dbserver1.public.orders, '^dbserver1\.inventory\..*']
+    dead_letter: { topic: dlq, path: /tmp/dlq }
+    properties: { security.protocol: SSL }
+sinks:
+  - name: files
+    type: jsonl
+    path: ./out
+)",
+                       "p.yaml");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->source_type, SourceType::kKafka);
+  EXPECT_EQ(r->kafka.brokers, "b1:9092,b2:9092");
+  EXPECT_EQ(r->kafka.group_id, "readers");
+  EXPECT_EQ(r->kafka.topics,
+            (std::vector<std::string>{"dbserver1.public.orders", "^dbserver1\\.inventory\\..*"}));
+  EXPECT_EQ(r->kafka.dead_letter_topic, "dlq");
+  EXPECT_EQ(r->kafka.dead_letter_path, "/tmp/dlq");
+  EXPECT_EQ(r->kafka.server_name, "walflow");
+}
+
+TEST(ConfigKafkaTest, KafkaSourceErrors) {
+  const std::string sinks = "sinks:\n  - name: f\n    type: jsonl\n    path: ./o\n";
+  ExpectError("source:\n  postgres:\n    dsn: x\n    tables: [t]\n  kafka:\n    brokers: b\n" +
+                  sinks,
+              "p.yaml:2:3: source", {"not both"});
+  ExpectError("source:\n  kafka:\n    brokers: b\n" + sinks, "p.yaml:3:5: source.kafka",
+              {"missing required key 'topics'"});
+  ExpectError("source:\n  kafka:\n    brokers: b\n    topics: []\n" + sinks,
+              "p.yaml:4:13: source.kafka.topics");
+  ExpectError("source:\n  kafka:\n    brokers: b\n    topics: [t]\n    dead_letter: {}\n" + sinks,
+              "p.yaml:5:18: source.kafka.dead_letter", {"'topic', 'path' or both"});
+  ExpectError("source:\n  kafka:\n    brokers: b\n    topics: [t]\n    groupid: g\n" + sinks,
+              "p.yaml:5:5: source.kafka.groupid", {"did you mean 'group_id'"});
+  ExpectError("source: {}\n" + sinks, "p.yaml:1:9: source", {"'postgres' or 'kafka'"});
 }
 
 }  // namespace

@@ -25,6 +25,7 @@ struct Journal {
   };
   std::mutex mu;
   std::vector<WriteCall> writes;
+  std::vector<std::string> noted_states;  // NoteSourceState calls
   int checkpoints = 0;
   bool closed = false;
 };
@@ -67,7 +68,11 @@ class FakeSink : public sink::Sink {
     return Status::OK();
   }
 
-  void NoteSourceState(const std::string& state) override { source_state_ = state; }
+  void NoteSourceState(const std::string& state) override {
+    std::lock_guard<std::mutex> lock(journal_->mu);
+    journal_->noted_states.push_back(state);
+  }
+  void set_durable_source_state(std::string state) { source_state_ = std::move(state); }
   const std::string& durable_source_state() const override { return source_state_; }
 
  private:
@@ -248,6 +253,86 @@ TEST(SinkWorkerTest, DurablePositionFollowsCheckpoints) {
   EXPECT_EQ(worker.events_written(), 2u);
   std::lock_guard<std::mutex> lock(journal->mu);
   EXPECT_GE(journal->checkpoints, 1);
+}
+
+}  // namespace
+}  // namespace walflow::runtime
+
+namespace walflow::runtime {
+namespace {
+
+// A batch of Kafka records of one partition: one insert and one marker per offset in
+// [first, last], the source's state after it, and end LSNs from `end`.
+ChangeBatchPtr PartitionBatch(const TableSchemaPtr& table, const std::string& stream,
+                              int64_t first, int64_t last, uint64_t* end, std::string state) {
+  auto b = std::make_shared<ChangeBatch>();
+  for (int64_t offset = first; offset <= last; ++offset) {
+    AddRows(b.get(), table, ChangeOp::kCreate, 1000 + offset, 1);
+    AddMarker(b.get(), static_cast<uint64_t>(offset) + 1, ++*end);
+  }
+  b->set_source_position(stream, std::move(state));
+  return b;
+}
+
+TEST(SinkWorkerSourceOffsetsTest, SkipsWhatTheSinkHoldsPerPartitionAndKeepsItsOffsets) {
+  auto t = Table();
+  auto journal = std::make_shared<Journal>();
+  auto sink = std::make_unique<FakeSink>(Lsn(50), journal);
+  sink->set_durable_source_state("t:0=5,t:1=2");
+  SinkWorker worker(std::move(sink), 4, milliseconds(10));
+  ASSERT_TRUE(worker.Open().ok());
+  ASSERT_TRUE(worker.UseSourceOffsets().ok());
+  EXPECT_EQ(worker.held_offsets().at("t:0"), 5);
+  EXPECT_EQ(worker.held_offsets().at("t:1"), 2);
+  worker.Start();
+  uint64_t end = 100;
+  // Offsets 0..4 of t:0: all held, nothing written.
+  ASSERT_TRUE(worker.Push(PartitionBatch(t, "t:0", 0, 4, &end, "t:0=5"), milliseconds(5000)));
+  // Offsets 3..7 of t:0: 5, 6 and 7 are new.
+  ASSERT_TRUE(worker.Push(PartitionBatch(t, "t:0", 3, 7, &end, "t:0=8"), milliseconds(5000)));
+  // Offsets 2..3 of t:1: both new (the sink holds up to offset 1).
+  ASSERT_TRUE(
+      worker.Push(PartitionBatch(t, "t:1", 2, 3, &end, "t:0=8,t:1=4"), milliseconds(5000)));
+  ASSERT_TRUE(worker.Finish().ok());
+  EXPECT_EQ(worker.durable(), Lsn(end)) << "skipped batches count as handled";
+  std::lock_guard<std::mutex> lock(journal->mu);
+  ASSERT_EQ(journal->writes.size(), 2u);
+  EXPECT_EQ(journal->writes[0].change_commits, (std::vector<uint64_t>{1005, 1006, 1007}));
+  EXPECT_EQ(journal->writes[0].marker_ends, (std::vector<uint64_t>{108, 109, 110}));
+  EXPECT_EQ(journal->writes[1].change_commits, (std::vector<uint64_t>{1002, 1003}));
+  // The state recorded never moves a partition back below what the sink held.
+  ASSERT_EQ(journal->noted_states.size(), 2u);
+  EXPECT_EQ(journal->noted_states[0], "t:0=8,t:1=2");
+  EXPECT_EQ(journal->noted_states[1], "t:0=8,t:1=4");
+}
+
+TEST(SinkWorkerSourceOffsetsTest, DamagedRecordedOffsetsAreAnErrorNamingTheSink) {
+  auto journal = std::make_shared<Journal>();
+  auto sink = std::make_unique<FakeSink>(Lsn(50), journal);
+  sink->set_durable_source_state("t:0=5,t1=2");
+  SinkWorker worker(std::move(sink), 4, milliseconds(10));
+  ASSERT_TRUE(worker.Open().ok());
+  Status s = worker.UseSourceOffsets();
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("fake"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("t1=2"), std::string::npos) << s.message();
+}
+
+TEST(SourceOffsetsTest, FormatParseAndMerge) {
+  SourceOffsets a{{"dbserver1.public.orders:0", 12}, {"x-y_z.1:10", 0}};
+  std::string text = FormatSourceOffsets(a);
+  EXPECT_EQ(text, "dbserver1.public.orders:0=12,x-y_z.1:10=0");
+  auto back = ParseSourceOffsets(text);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, a);
+  EXPECT_TRUE(ParseSourceOffsets("").ok());
+  EXPECT_TRUE(ParseSourceOffsets("")->empty());
+  for (const char* bad : {"t:0", "t=1", ":0=1", "t:0=-1", "t:0=1x", "t:0=99999999999999999999"}) {
+    EXPECT_FALSE(ParseSourceOffsets(bad).ok()) << bad;
+  }
+  SourceOffsets into{{"t:0", 5}, {"t:1", 9}};
+  MergeSourceOffsets({{"t:0", 7}, {"t:1", 3}, {"t:2", 1}}, &into);
+  EXPECT_EQ(into, (SourceOffsets{{"t:0", 7}, {"t:1", 9}, {"t:2", 1}}));
 }
 
 }  // namespace
