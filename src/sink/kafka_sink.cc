@@ -135,6 +135,9 @@ Result<Lsn> KafkaSink::Open() {
                            {"enable.idempotence", "true"}};
   if (options_.exactly_once) {
     spec.walflow_settings.emplace_back("transactional.id", options_.transactional_id);
+    // A PostgreSQL transaction is one Kafka transaction at least: give large ones time
+    // (the brokers' transaction.max.timeout.ms defaults to 15 minutes).
+    spec.walflow_settings.emplace_back("transaction.timeout.ms", "900000");
   }
   spec.user_settings = options_.properties;
   spec.prepare = PrepareProducer;
@@ -171,7 +174,9 @@ Result<Lsn> KafkaSink::Open() {
                             {"group.id", "walflow-" + options_.name + "-position"},
                             {"isolation.level", "read_committed"},
                             {"enable.partition.eof", "true"},
-                            {"enable.auto.commit", "false"}};
+                            {"enable.auto.commit", "false"},
+                            // reaching the end of the topic should not wait for data
+                            {"fetch.wait.max.ms", "10"}};
   for (const auto& [k, v] : options_.properties) {
     // Security settings apply to both clients; producer tuning does not.
     if (k.rfind("security.", 0) == 0 || k.rfind("ssl.", 0) == 0 || k.rfind("sasl.", 0) == 0) {
