@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstring>
 #include <iterator>
 #include <limits>
 #include <memory>
@@ -244,18 +243,25 @@ bool IsSpecialFloat(std::string_view t) {
   return t == "NaN" || t == "Infinity" || t == "-Infinity";
 }
 
+// A value as shown in a message: quoted, and shortened as the encoder shortens it.
+std::string Shown(std::string_view text) {
+  std::string out = "\"" + std::string(text.substr(0, 64));
+  if (text.size() > 64) out += "...";
+  return out + "\"";
+}
+
 Status Expected(const char* what, const JsonValue& got) {
   return InvalidArgument(std::string("expected ") + what + ", got " + JsonTypeName(got));
 }
 
 // An integer member of an event block ("source.lsn"); absent or null leaves *out as is.
-Status ReadIntegerField(const JsonValue& block, std::string_view block_name,
-                        std::string_view name, int64_t* out) {
+Status ReadIntegerField(const JsonValue& block, std::string_view block_name, std::string_view name,
+                        int64_t* out) {
   const JsonValue* v = block.Find(name);
   if (v == nullptr || v->is_null()) return Status::OK();
   if (v->type != JsonValue::Type::kNumber || !ParseInt64(v->text, out)) {
-    return Expected("an integer", *v).WithContext(std::string(block_name) + "." +
-                                                  std::string(name));
+    return Expected("an integer", *v)
+        .WithContext(std::string(block_name) + "." + std::string(name));
   }
   return Status::OK();
 }
@@ -605,7 +611,7 @@ void AppendDecimal(std::string_view bytes, int32_t scale, std::string* out) {
 Status AppendBase64Decimal(const JsonValue& v, int32_t scale, std::string* out) {
   if (v.type != JsonValue::Type::kString) return Expected("a base64 string", v);
   std::string bytes;
-  if (!DecodeBase64(v.text, &bytes)) return InvalidArgument("bad base64 \"" + v.text + "\"");
+  if (!DecodeBase64(v.text, &bytes)) return InvalidArgument("bad base64 " + Shown(v.text));
   if (bytes.empty()) return InvalidArgument("empty decimal value");
   if (bytes.size() > kMaxDecimalBytes) {
     return InvalidArgument("decimal of " + std::to_string(bytes.size()) +
@@ -644,9 +650,9 @@ constexpr PgType kPgXml{"xml", 142, 143};
 // An enum's own type is not in the event; anyenum is the pseudo-type every enum matches.
 constexpr PgType kPgAnyEnum{"anyenum", 3500, 0};
 constexpr const PgType* kPgTypes[] = {
-    &kPgBool, &kPgInt2,     &kPgInt4,        &kPgInt8,     &kPgFloat4, &kPgFloat8, &kPgNumeric,
-    &kPgText, &kPgBytea,    &kPgDate,        &kPgTime,     &kPgTimetz, &kPgTimestamp,
-    &kPgTimestamptz, &kPgInterval, &kPgUuid, &kPgJson, &kPgXml, &kPgAnyEnum};
+    &kPgBool,     &kPgInt2,  &kPgInt4, &kPgInt8, &kPgFloat4, &kPgFloat8,    &kPgNumeric,
+    &kPgText,     &kPgBytea, &kPgDate, &kPgTime, &kPgTimetz, &kPgTimestamp, &kPgTimestamptz,
+    &kPgInterval, &kPgUuid,  &kPgJson, &kPgXml,  &kPgAnyEnum};
 
 ValueType Scalar(ValueKind kind, const PgType& pg, int32_t typmod = -1) {
   ValueType t;
@@ -683,7 +689,8 @@ ValueType ArrayOf(ValueType element) {
 bool IntParameter(const JsonValue& schema, std::string_view name, int32_t* out) {
   const JsonValue* params = schema.Find("parameters");
   const JsonValue* v = params != nullptr ? params->Find(name) : nullptr;
-  if (v == nullptr || (v->type != JsonValue::Type::kString && v->type != JsonValue::Type::kNumber)) {
+  if (v == nullptr ||
+      (v->type != JsonValue::Type::kString && v->type != JsonValue::Type::kNumber)) {
     return false;
   }
   int64_t n;
@@ -704,9 +711,10 @@ Result<ValueType> TypeFromConnect(const JsonValue& schema, bool is_element = fal
     return InvalidArgument("field schema has no \"type\"");
   }
   const JsonValue* name_value = schema.Find("name");
-  const std::string_view name = name_value != nullptr && name_value->type == JsonValue::Type::kString
-                                    ? std::string_view(name_value->text)
-                                    : std::string_view();
+  const std::string_view name =
+      name_value != nullptr && name_value->type == JsonValue::Type::kString
+          ? std::string_view(name_value->text)
+          : std::string_view();
   const std::string_view t = type->text;
   if (t == "boolean") return Scalar(ValueKind::kBoolean, kPgBool);
   if (t == "int8" || t == "int16") return Scalar(ValueKind::kInt16, kPgInt2);
@@ -800,7 +808,7 @@ enum class Shape : uint8_t {
   kDecimalStruct,  // {"scale":..,"value":..}: VariableScaleDecimal
   kJson,           // any other object, or an array PostgreSQL's arrays cannot hold
   kArray,
-  kConflict,
+  kConflict,  // values of different JSON types (a number and a string): read as text
 };
 
 struct ColumnShape {
@@ -808,22 +816,6 @@ struct ColumnShape {
   Shape element = Shape::kNone;  // kArray
   bool operator==(const ColumnShape&) const = default;
 };
-
-const char* ShapeName(Shape s) {
-  switch (s) {
-    case Shape::kNone: return "null";
-    case Shape::kBoolean: return "boolean";
-    case Shape::kInteger:
-    case Shape::kFloat: return "number";
-    case Shape::kSpecialFloat:
-    case Shape::kString: return "string";
-    case Shape::kDecimalStruct:
-    case Shape::kJson: return "object";
-    case Shape::kArray: return "array";
-    case Shape::kConflict: break;
-  }
-  return "mixed";
-}
 
 Shape JoinScalar(Shape a, Shape b) {
   if (a == b || b == Shape::kNone) return a;
@@ -866,8 +858,7 @@ Shape ScalarShape(const JsonValue& v) {
   switch (v.type) {
     case JsonValue::Type::kNull: return Shape::kNone;
     case JsonValue::Type::kBoolean: return Shape::kBoolean;
-    case JsonValue::Type::kNumber:
-      return ParseInt64(v.text, &n) ? Shape::kInteger : Shape::kFloat;
+    case JsonValue::Type::kNumber: return ParseInt64(v.text, &n) ? Shape::kInteger : Shape::kFloat;
     case JsonValue::Type::kString:
       return IsSpecialFloat(v.text) ? Shape::kSpecialFloat : Shape::kString;
     case JsonValue::Type::kObject: return IsDecimalStruct(v) ? Shape::kDecimalStruct : Shape::kJson;
@@ -895,11 +886,11 @@ ValueType ScalarTypeOf(Shape s) {
     case Shape::kFloat: return Scalar(ValueKind::kFloat64, kPgFloat8);
     case Shape::kDecimalStruct: return Numeric(-1, -1);
     case Shape::kJson: return Scalar(ValueKind::kJson, kPgJson);
+    case Shape::kConflict: return Scalar(ValueKind::kText, kPgText);
     case Shape::kNone:
     case Shape::kSpecialFloat:
     case Shape::kString:
-    case Shape::kArray:
-    case Shape::kConflict: break;
+    case Shape::kArray: break;
   }
   return Scalar(ValueKind::kString, kPgText);
 }
@@ -972,13 +963,13 @@ Status ReadInteger(const JsonValue& v, int64_t* n) {
   if (!ParseInt64(v.text, n)) {
     return InvalidArgument("expected an integer, got " +
                            std::string(IsIntegerText(v.text) ? "out-of-range " : "") + "number " +
-                           v.text);
+                           Shown(v.text));
   }
   return Status::OK();
 }
 
 Status OutOfRange(const JsonValue& v, const char* what) {
-  return InvalidArgument(v.text + " is out of range for " + what);
+  return InvalidArgument(v.text.substr(0, 64) + " is out of range for " + what);
 }
 
 // Appends the PostgreSQL text form of the non-null JSON value `v` of a column of `type`.
@@ -1028,10 +1019,8 @@ Status AppendText(const ValueType& type, const JsonValue& v, std::string* out) {
       if (v.type != JsonValue::Type::kString) return Expected("a string", v);
       out->append(v.text);
       return Status::OK();
-    case ValueKind::kText:
     case ValueKind::kJson:
-      // A Json column is a string with a schema, an object or array without one; a struct
-      // of a type the encoder does not write (geometry) is kept as its JSON text.
+      // A string with a schema; without one, an object or array.
       if (v.type == JsonValue::Type::kString) {
         out->append(v.text);
       } else if (v.type == JsonValue::Type::kObject || v.type == JsonValue::Type::kArray) {
@@ -1040,10 +1029,19 @@ Status AppendText(const ValueType& type, const JsonValue& v, std::string* out) {
         return Expected("a string", v);
       }
       return Status::OK();
+    case ValueKind::kText:
+      // Structs and maps of types the encoder does not write (geometry), and schemaless
+      // columns whose values disagree in type: strings as themselves, the rest as JSON text.
+      if (v.type == JsonValue::Type::kString) {
+        out->append(v.text);
+      } else {
+        AppendJson(v, out);
+      }
+      return Status::OK();
     case ValueKind::kBytes: {
       if (v.type != JsonValue::Type::kString) return Expected("a base64 string", v);
       std::string bytes;
-      if (!DecodeBase64(v.text, &bytes)) return InvalidArgument("bad base64 \"" + v.text + "\"");
+      if (!DecodeBase64(v.text, &bytes)) return InvalidArgument("bad base64 " + Shown(v.text));
       AppendByteaHex(bytes, out);
       return Status::OK();
     }
@@ -1077,7 +1075,7 @@ Status AppendText(const ValueType& type, const JsonValue& v, std::string* out) {
       int64_t micros;
       if (v.type != JsonValue::Type::kString) return Expected("a string", v);
       if (!ParseIsoTime(v.text, &micros)) {
-        return InvalidArgument("\"" + v.text + "\" is not an ISO-8601 time with offset");
+        return InvalidArgument(Shown(v.text) + " is not an ISO-8601 time with offset");
       }
       AppendClock(micros, out);
       out->append("+00");
@@ -1112,7 +1110,7 @@ Status AppendText(const ValueType& type, const JsonValue& v, std::string* out) {
       }
       int64_t days, micros_of_day;
       if (!ParseIsoTimestamp(v.text, &days, &micros_of_day)) {
-        return InvalidArgument("\"" + v.text + "\" is not an ISO-8601 timestamp with offset");
+        return InvalidArgument(Shown(v.text) + " is not an ISO-8601 timestamp with offset");
       }
       AppendTimestampParts(days, micros_of_day, true, out);
       return Status::OK();
@@ -1141,7 +1139,7 @@ Status AppendText(const ValueType& type, const JsonValue& v, std::string* out) {
         }
         element.clear();
         WF_RETURN_IF_ERROR(AppendText(*type.element, v.items[i], &element)
-                               .WithContext("element " + std::to_string(i)));
+                               .WithContext("array element " + std::to_string(i + 1)));
         AppendArrayElement(element, delimiter, out);
       }
       out->push_back('}');
@@ -1214,8 +1212,8 @@ Status ColumnsFromSchema(const JsonValue& envelope_schema, std::vector<ColumnSch
     }
     c.type = std::move(type).value();
     const JsonValue* optional = f.Find("optional");
-    c.optional = optional != nullptr && optional->type == JsonValue::Type::kBoolean &&
-                 optional->boolean;
+    c.optional =
+        optional != nullptr && optional->type == JsonValue::Type::kBoolean && optional->boolean;
     columns->push_back(std::move(c));
   }
   return Status::OK();
@@ -1240,19 +1238,11 @@ Status InferColumns(const JsonValue* before, const JsonValue* after, const Table
         seen.push_back(false);
       }
       if (seen[it->second]) {
-        return InvalidArgument("field " + Quoted(row->keys[i]) + " appears twice in \"" +
-                               image + "\"");
+        return InvalidArgument("field " + Quoted(row->keys[i]) + " appears twice in \"" + image +
+                               "\"");
       }
       seen[it->second] = true;
-      ColumnShape& s = shapes[it->second];
-      ColumnShape next = Join(s, ShapeOf(row->items[i]));
-      if (next.shape == Shape::kConflict) {
-        const ColumnShape value = ShapeOf(row->items[i]);
-        return InvalidArgument(
-            "column " + Quoted(row->keys[i]) + ": holds both a " + ShapeName(s.shape) +
-            " and a " + ShapeName(value.shape) + ", and the record has no schema to say which");
-      }
-      s = next;
+      shapes[it->second] = Join(shapes[it->second], ShapeOf(row->items[i]));
     }
   }
   for (size_t i = 0; i < columns->size(); ++i) {
@@ -1438,7 +1428,7 @@ Status ReadRow(const JsonValue& row, const char* image, const TableSchema& layou
     const size_t offset = text->size();
     Status s = AppendText(columns[c].type, v, text);
     if (!s.ok()) {
-      return s.WithContext("table " + layout.QualifiedName() + ", " + image + ", column " +
+      return s.WithContext("table " + layout.QualifiedName() + ", " + image + " image, column " +
                            Quoted(name));
     }
     d.kind = Datum::Kind::kText;
@@ -1450,8 +1440,8 @@ Status ReadRow(const JsonValue& row, const char* image, const TableSchema& layou
 
 }  // namespace
 
-Status DebeziumReader::Append(std::string_view topic, std::string_view key,
-                              std::string_view value, ChangeBatch* batch, bool* added) {
+Status DebeziumReader::Append(std::string_view topic, std::string_view key, std::string_view value,
+                              ChangeBatch* batch, bool* added) {
   *added = false;
   if (value.empty()) return Status::OK();  // tombstone
   WF_ASSIGN_OR_RETURN(JsonValue root, ParseJson(value, "value"));
@@ -1542,8 +1532,8 @@ Status DebeziumReader::Append(std::string_view topic, std::string_view key,
   WF_RETURN_IF_ERROR(RowImage(*envelope, "before", &before));
   WF_RETURN_IF_ERROR(RowImage(*envelope, "after", &after));
   if (op == ChangeOp::kTruncate) before = after = nullptr;
-  if (after == nullptr && (op == ChangeOp::kCreate || op == ChangeOp::kRead ||
-                           op == ChangeOp::kUpdate)) {
+  if (after == nullptr &&
+      (op == ChangeOp::kCreate || op == ChangeOp::kRead || op == ChangeOp::kUpdate)) {
     return InvalidArgument("field \"after\" missing for op " + op_text);
   }
   if (before == nullptr && op == ChangeOp::kDelete) {
@@ -1584,8 +1574,8 @@ Status DebeziumReader::Append(std::string_view topic, std::string_view key,
   text_.clear();
   const std::string& placeholder = options_.unavailable_value_placeholder;
   if (before != nullptr) {
-    WF_RETURN_IF_ERROR(
-        ReadRow(*before, "before", read_layout, placeholder, placeholder_base64_, &text_, &before_));
+    WF_RETURN_IF_ERROR(ReadRow(*before, "before", read_layout, placeholder, placeholder_base64_,
+                               &text_, &before_));
   }
   if (after != nullptr) {
     WF_RETURN_IF_ERROR(

@@ -35,10 +35,11 @@
 // among numbers), strings text, booleans bool, {"scale":int,"value":base64} numeric
 // (VariableScaleDecimal), other objects json (their JSON text), arrays of scalars arrays
 // of the element type inferred the same way (arrays holding arrays or objects: json). A
-// column null everywhere is text. Where the table's previous layout already has a type
-// that reads every value of the record, that type is kept, so a nullable column does not
-// change the layout on every record. Dates, timestamps, decimals and bytes cannot be told
-// apart from numbers and strings: they read as what they look like.
+// column null everywhere is text; so is one whose values disagree (a number in before, a
+// string in after): strings as themselves, other values as their JSON text. Where the table's
+// previous layout already has a type that reads every value of the record, that type is kept, so a
+// nullable column does not change the layout on every record. Dates, timestamps, decimals and bytes
+// cannot be told apart from numbers and strings: they read as what they look like.
 //
 // Values become PostgreSQL's text form (DateStyle ISO, IntervalStyle postgres, UTC), the
 // text DebeziumJsonEncoder turns back into the same JSON value: dates "2024-03-01" (" BC"
