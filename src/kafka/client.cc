@@ -48,6 +48,17 @@ void HandleDeleter::operator()(rd_kafka_t* rk) const {
 void ClientErrors::Record(rd_kafka_resp_err_t err, const char* reason) {
   std::lock_guard<std::mutex> lock(mu_);
   latest_ = reason ? reason : rd_kafka_err2str(err);
+  if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION ||
+      err == RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED ||
+      err == RD_KAFKA_RESP_ERR_UNSUPPORTED_SASL_MECHANISM ||
+      err == RD_KAFKA_RESP_ERR_ILLEGAL_SASL_STATE) {
+    authentication_failed_ = true;
+  }
+}
+
+bool ClientErrors::AuthenticationFailed() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return authentication_failed_;
 }
 
 std::string ClientErrors::Latest() const {
@@ -58,6 +69,20 @@ std::string ClientErrors::Latest() const {
 void ClientErrors::Clear() {
   std::lock_guard<std::mutex> lock(mu_);
   latest_.clear();
+  authentication_failed_ = false;
+}
+
+Status WithClientErrors(Status s, const ClientErrors& errors, const std::string& brokers,
+                        const std::string& what) {
+  std::string latest = errors.Latest();
+  if (errors.AuthenticationFailed()) {
+    return FailedPrecondition(what + ": authentication with the brokers " + brokers +
+                              " failed: " + latest +
+                              " (check the sasl.* and ssl.* settings in properties)");
+  }
+  if (s.code() != StatusCode::kUnavailable) return s;
+  return Unavailable(s.message() + " (brokers " + brokers +
+                     (latest.empty() ? "" : ": " + latest) + ")");
 }
 
 Result<Handle> NewClient(rd_kafka_type_t type, const ClientSpec& spec, ClientErrors* errors) {

@@ -30,12 +30,21 @@ class ClientErrors {
   void Record(rd_kafka_resp_err_t err, const char* reason);
   // The latest error, or "" if none since the last Clear().
   std::string Latest() const;
+  // Whether an authentication failure was reported since the last Clear().
+  bool AuthenticationFailed() const;
   void Clear();
 
  private:
   mutable std::mutex mu_;
-  std::string latest_;  // GUARDED_BY(mu_)
+  std::string latest_;          // GUARDED_BY(mu_)
+  bool authentication_failed_ = false;  // GUARDED_BY(mu_)
 };
+
+// `s` (a failure talking to the cluster) with what the client reported: an
+// authentication failure becomes FailedPrecondition (retrying cannot fix it); an
+// Unavailable status names the brokers and librdkafka's latest reason.
+Status WithClientErrors(Status s, const ClientErrors& errors, const std::string& brokers,
+                        const std::string& what);
 
 struct ClientSpec {
   std::string what;  // "sink bus", "source": starts every message about this client

@@ -416,6 +416,11 @@ Status ConsumerRun::Go(bool* made_progress) {
       if (!(status = Flush()).ok()) break;
     }
     auto now = Clock::now();
+    if (AuthenticationFailed()) {
+      status = kafka::WithClientErrors(Unavailable("source: cannot read the topics"), *this,
+                                       kc.brokers, "source");
+      break;
+    }
     std::string broker_error = Latest();
     if (!broker_error.empty()) {
       if (now - last_broker_warning > std::chrono::seconds(10)) {

@@ -143,19 +143,18 @@ Result<Lsn> KafkaSink::Open() {
   spec.prepare = PrepareProducer;
   WF_ASSIGN_OR_RETURN(producer_, kafka::NewClient(RD_KAFKA_PRODUCER, spec, &client_errors_));
 
-  auto unreachable = [&](Status s) {
-    std::string latest = client_errors_.Latest();
-    if (s.code() == StatusCode::kUnavailable && !latest.empty()) {
-      return Unavailable(s.message() + " (" + latest + ")");
-    }
-    return s;
+  // librdkafka reports why it cannot reach the cluster through the error callback, which
+  // runs inside poll: serve it, then say which brokers and why.
+  auto unreachable = [&](Status s, rd_kafka_t* producer, const kafka::ClientErrors& errors) {
+    if (producer) rd_kafka_poll(producer, 0);  // a consumer serves them in consumer_poll
+    return kafka::WithClientErrors(std::move(s), errors, options_.brokers, What());
   };
   if (options_.exactly_once) {
     // Fences an earlier producer with this id and aborts its open transaction.
     Status s = kafka::FromError(
         rd_kafka_init_transactions(producer_.get(), static_cast<int>(options_.timeout.count())),
         What() + ": starting the transactional producer at " + options_.brokers);
-    if (!s.ok()) return unreachable(s);
+    if (!s.ok()) return unreachable(s, producer_.get(), client_errors_);
   }
   kafka::TopicSpec offsets;
   offsets.name = options_.offsets_topic;
@@ -164,7 +163,7 @@ Result<Lsn> KafkaSink::Open() {
   offsets.config = {{"cleanup.policy", "compact"}};
   Status s = kafka::EnsureTopics(producer_.get(), {offsets}, options_.timeout, What(),
                                   &no_create_api_);
-  if (!s.ok()) return unreachable(s);
+  if (!s.ok()) return unreachable(s, producer_.get(), client_errors_);
 
   kafka::ClientSpec cspec;
   cspec.what = What();
@@ -183,14 +182,18 @@ Result<Lsn> KafkaSink::Open() {
       cspec.user_settings.emplace_back(k, v);
     }
   }
-  kafka::ClientErrors consumer_errors;
+  kafka::ClientErrors consumer_errors;  // outlives the consumer (declared first)
   WF_ASSIGN_OR_RETURN(kafka::Handle consumer,
                       kafka::NewClient(RD_KAFKA_CONSUMER, cspec, &consumer_errors));
   rd_kafka_poll_set_consumer(consumer.get());
   auto position = ReadPosition(consumer.get(), options_.offsets_topic, options_.transactional_id,
                                options_.timeout, What());
+  if (!position.ok()) {
+    Status failed = unreachable(position.status(), nullptr, consumer_errors);
+    rd_kafka_consumer_close(consumer.get());
+    return failed;
+  }
   rd_kafka_consumer_close(consumer.get());
-  if (!position.ok()) return unreachable(position.status());
   offsets_topic_ = rd_kafka_topic_new(producer_.get(), options_.offsets_topic.c_str(), nullptr);
   if (position->has_value()) {
     durable_ = (*position)->lsn;

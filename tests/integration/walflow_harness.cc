@@ -103,15 +103,17 @@ std::string PipelineYaml(const PipelineSpec& spec, const std::filesystem::path& 
     << "    spool_memory_limit: " << spec.spool_memory_limit << "\n"
     << "data_dir: " << YamlQuote((dir / "state").string()) << "\n"
     << "log: { level: " << spec.log_level << ", progress_interval: 1s }\n"
-    << "sinks:\n"
-    << "  - name: files\n"
-    << "    type: jsonl\n"
-    << "    path: " << YamlQuote((dir / "out").string()) << "\n"
-    << "    decimal_handling: " << spec.decimal_handling << "\n"
-    << "    schemas: " << (spec.schemas ? "true" : "false") << "\n"
-    << "    transaction_metadata: " << (spec.transaction_metadata ? "true" : "false") << "\n"
-    << "    max_file_size: " << spec.max_file_size << "\n"
-    << "    flush_interval: " << spec.flush_interval << "\n";
+    << "sinks:\n";
+  if (spec.jsonl_sink) {
+    y << "  - name: files\n"
+      << "    type: jsonl\n"
+      << "    path: " << YamlQuote((dir / "out").string()) << "\n"
+      << "    decimal_handling: " << spec.decimal_handling << "\n"
+      << "    schemas: " << (spec.schemas ? "true" : "false") << "\n"
+      << "    transaction_metadata: " << (spec.transaction_metadata ? "true" : "false") << "\n"
+      << "    max_file_size: " << spec.max_file_size << "\n"
+      << "    flush_interval: " << spec.flush_interval << "\n";
+  }
   if (!spec.second_sink_flush_interval.empty()) {
     y << "  - name: files2\n"
       << "    type: jsonl\n"
@@ -119,6 +121,29 @@ std::string PipelineYaml(const PipelineSpec& spec, const std::filesystem::path& 
       << "    decimal_handling: " << spec.decimal_handling << "\n"
       << "    max_file_size: " << spec.max_file_size << "\n"
       << "    flush_interval: " << spec.second_sink_flush_interval << "\n";
+  }
+  for (const KafkaSinkSpec& k : spec.kafka_sinks) {
+    y << "  - name: " << YamlQuote(k.name) << "\n"
+      << "    type: kafka\n"
+      << "    brokers: " << YamlQuote(k.brokers) << "\n"
+      << "    exactly_once: " << (k.exactly_once ? "true" : "false") << "\n"
+      << "    tombstones: " << (k.tombstones ? "true" : "false") << "\n"
+      << "    schemas: " << (k.schemas ? "true" : "false") << "\n"
+      << "    decimal_handling: " << k.decimal_handling << "\n"
+      << "    timeout: " << k.timeout << "\n"
+      << "    flush_interval: " << k.flush_interval << "\n";
+    if (!k.topic_prefix.empty()) y << "    topic_prefix: " << YamlQuote(k.topic_prefix) << "\n";
+    if (!k.transactional_id.empty()) {
+      y << "    transactional_id: " << YamlQuote(k.transactional_id) << "\n";
+    }
+    if (k.topic_partitions > 0) y << "    topic_partitions: " << k.topic_partitions << "\n";
+    if (!k.offsets_topic.empty()) y << "    offsets_topic: " << YamlQuote(k.offsets_topic) << "\n";
+    if (!k.properties.empty()) {
+      y << "    properties:\n";
+      for (const auto& [key, value] : k.properties) {
+        y << "      " << YamlQuote(key) << ": " << YamlQuote(value) << "\n";
+      }
+    }
   }
   return y.str();
 }

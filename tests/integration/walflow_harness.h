@@ -22,6 +22,25 @@ namespace walflow::test {
 
 using Json = nlohmann::json;
 
+// A `type: kafka` sink in the pipeline's YAML. Empty strings and zero counts leave the
+// setting to walflow's default.
+struct KafkaSinkSpec {
+  std::string name = "bus";
+  std::string brokers;  // required
+  std::string topic_prefix;
+  bool exactly_once = false;
+  std::string transactional_id;
+  bool tombstones = true;
+  bool schemas = false;
+  std::string decimal_handling = "string";
+  int topic_partitions = 0;
+  std::string offsets_topic;
+  std::string timeout = "10s";
+  std::string flush_interval = "200ms";
+  // librdkafka settings (`properties:`), in order.
+  std::vector<std::pair<std::string, std::string>> properties;
+};
+
 // The YAML a test runs walflow with; the defaults are the fast settings tests want.
 struct PipelineSpec {
   std::string db;                   // required
@@ -48,6 +67,11 @@ struct PipelineSpec {
   // the slot then advances at the slower sink's pace, and each sink must skip on restart
   // what it already holds.
   std::string second_sink_flush_interval;
+  // Whether the jsonl sink "files" is configured; false for a pipeline whose only sinks
+  // are `kafka_sinks` (Events() is then empty).
+  bool jsonl_sink = true;
+  // Kafka sinks, after the jsonl sinks.
+  std::vector<KafkaSinkSpec> kafka_sinks;
 };
 
 // The jsonl sink's files in `dir` (full paths), in write order.
