@@ -549,7 +549,12 @@ void DebeziumJsonEncoder::AppendSourceAndTimes(const Change& change, const Table
   out->append("\\\"]\",\"ts_us\":");
   AppendInt(change.commit_time_us, out);
   out->append(",\"ts_ns\":");
-  AppendInt(change.commit_time_us * 1000, out);
+  int64_t commit_time_ns;  // saturates past the years ±292 (only from a Kafka source)
+  if (__builtin_mul_overflow(change.commit_time_us, int64_t{1000}, &commit_time_ns)) {
+    commit_time_ns = change.commit_time_us < 0 ? std::numeric_limits<int64_t>::min()
+                                               : std::numeric_limits<int64_t>::max();
+  }
+  AppendInt(commit_time_ns, out);
   out->append(cache.source_table);
   AppendInt(change.xid.value, out);
   out->append(",\"lsn\":");

@@ -1518,8 +1518,16 @@ Status DebeziumReader::Append(std::string_view topic, std::string_view key, std:
     if (lsn < 0) return InvalidArgument("source.lsn " + std::to_string(lsn) + " is negative");
   }
   const JsonValue* ts_us_value = source != nullptr ? source->Find("ts_us") : nullptr;
-  const int64_t commit_time_us =
-      ts_us_value != nullptr && !ts_us_value->is_null() ? ts_us : ts_ms * 1000;
+  const bool has_ts_us = ts_us_value != nullptr && !ts_us_value->is_null();
+  // Events carry ts_ns = ts_us * 1000 too: keep that representable (years ±292).
+  constexpr int64_t kMaxMicros = std::numeric_limits<int64_t>::max() / 1000;
+  if ((has_ts_us && (ts_us > kMaxMicros || ts_us < -kMaxMicros)) ||
+      (!has_ts_us && (ts_ms > kMaxMicros / 1000 || ts_ms < -kMaxMicros / 1000))) {
+    return InvalidArgument(std::string("source.") + (has_ts_us ? "ts_us " : "ts_ms ") +
+                           std::to_string(has_ts_us ? ts_us : ts_ms) +
+                           " is out of range for a timestamp");
+  }
+  const int64_t commit_time_us = has_ts_us ? ts_us : ts_ms * 1000;
   int64_t total_order = 0;
   const JsonValue* transaction = envelope->Find("transaction");
   if (transaction != nullptr && transaction->type == JsonValue::Type::kObject) {
