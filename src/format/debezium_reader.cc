@@ -268,35 +268,6 @@ Status ReadIntegerField(const JsonValue& block, std::string_view block_name, std
 
 // ---- PostgreSQL text forms -------------------------------------------------------------
 
-void AppendPadded(int64_t v, int width, std::string* out) {
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  for (int n = static_cast<int>(end - buf); n < width; ++n) out->push_back('0');
-  out->append(buf, end);
-}
-
-// "HH:MM:SS[.ffffff]", the fraction without trailing zeros, as PostgreSQL prints a time.
-void AppendClock(int64_t micros_of_day, std::string* out) {
-  int64_t secs = micros_of_day / kMicrosPerSecond;
-  int64_t frac = micros_of_day % kMicrosPerSecond;
-  AppendPadded(secs / 3600, 2, out);
-  out->push_back(':');
-  AppendPadded(secs / 60 % 60, 2, out);
-  out->push_back(':');
-  AppendPadded(secs % 60, 2, out);
-  if (frac != 0) {
-    char digits[6];
-    for (int i = 5; i >= 0; --i) {
-      digits[i] = static_cast<char>('0' + frac % 10);
-      frac /= 10;
-    }
-    int len = 6;
-    while (digits[len - 1] == '0') --len;
-    out->push_back('.');
-    out->append(digits, len);
-  }
-}
-
 // "YYYY-MM-DD" of a day count since 1970-01-01; sets *bc for years before 1, which
 // PostgreSQL prints as a positive year followed by " BC" (year 0 is 1 BC).
 void AppendDate(int64_t days, std::string* out, bool* bc) {
@@ -304,18 +275,18 @@ void AppendDate(int64_t days, std::string* out, bool* bc) {
   unsigned month, day;
   pg::CivilFromDays(days, &year, &month, &day);
   *bc = year <= 0;
-  AppendPadded(*bc ? 1 - year : year, 4, out);
+  pg::AppendPadded(*bc ? 1 - year : year, 4, out);
   out->push_back('-');
-  AppendPadded(month, 2, out);
+  pg::AppendPadded(month, 2, out);
   out->push_back('-');
-  AppendPadded(day, 2, out);
+  pg::AppendPadded(day, 2, out);
 }
 
 void AppendTimestampParts(int64_t days, int64_t micros_of_day, bool zoned, std::string* out) {
   bool bc;
   AppendDate(days, out, &bc);
   out->push_back(' ');
-  AppendClock(micros_of_day, out);
+  pg::AppendClock(micros_of_day, out);
   if (zoned) out->append("+00");
   if (bc) out->append(" BC");
 }
@@ -363,7 +334,7 @@ void AppendInterval(int64_t micros, std::string* out) {
   if (rest != 0) {
     if (!first) out->push_back(' ');
     if (negative) out->push_back('-');
-    AppendClock(static_cast<int64_t>(rest), out);
+    pg::AppendClock(static_cast<int64_t>(rest), out);
   }
 }
 
@@ -1068,7 +1039,7 @@ Status AppendText(const ValueType& type, const JsonValue& v, std::string* out) {
       WF_RETURN_IF_ERROR(ReadInteger(v, &n));
       const int64_t unit = type.kind == ValueKind::kTimeMillis ? 1000 : 1;
       if (n < 0 || n > kMicrosPerDay / unit) return OutOfRange(v, "a time of day");
-      AppendClock(n * unit, out);
+      pg::AppendClock(n * unit, out);
       return Status::OK();
     }
     case ValueKind::kZonedTime: {
@@ -1077,7 +1048,7 @@ Status AppendText(const ValueType& type, const JsonValue& v, std::string* out) {
       if (!ParseIsoTime(v.text, &micros)) {
         return InvalidArgument(Shown(v.text) + " is not an ISO-8601 time with offset");
       }
-      AppendClock(micros, out);
+      pg::AppendClock(micros, out);
       out->append("+00");
       return Status::OK();
     }

@@ -469,8 +469,6 @@ void AppendBase64(std::string_view in, std::string* out) {
   }
 }
 
-namespace {
-
 void AppendPadded(int64_t v, int width, std::string* out) {
   char buf[24];
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
@@ -478,7 +476,7 @@ void AppendPadded(int64_t v, int width, std::string* out) {
   out->append(buf, end);
 }
 
-void AppendClockAndFraction(int64_t micros_of_day, std::string* out) {
+void AppendClock(int64_t micros_of_day, std::string* out) {
   int64_t secs = micros_of_day / kMicrosPerSecond;
   int64_t frac = micros_of_day % kMicrosPerSecond;
   AppendPadded(secs / 3600, 2, out);
@@ -498,8 +496,6 @@ void AppendClockAndFraction(int64_t micros_of_day, std::string* out) {
     out->append(digits, len);
   }
 }
-
-}  // namespace
 
 void AppendIsoTimestampUtc(int64_t micros, std::string* out) {
   int64_t days = micros / kMicrosPerDay;
@@ -526,12 +522,12 @@ void AppendIsoTimestampUtc(int64_t days, int64_t rem, std::string* out) {
   out->push_back('-');
   AppendPadded(d, 2, out);
   out->push_back('T');
-  AppendClockAndFraction(rem, out);
+  AppendClock(rem, out);
   out->push_back('Z');
 }
 
 void AppendIsoTimeUtc(int64_t micros, std::string* out) {
-  AppendClockAndFraction(micros, out);
+  AppendClock(micros, out);
   out->push_back('Z');
 }
 

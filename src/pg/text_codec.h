@@ -69,6 +69,12 @@ void AppendBase64(std::string_view bytes, std::string* out);
 int64_t DaysFromCivil(int64_t year, unsigned month, unsigned day);
 void CivilFromDays(int64_t days, int64_t* year, unsigned* month, unsigned* day);
 
+// `v` in decimal, left-padded with zeros to `width` digits.
+void AppendPadded(int64_t v, int width, std::string* out);
+// "HH:MM:SS[.ffffff]" of µs since midnight, the fraction without trailing zeros, as
+// PostgreSQL prints a time.
+void AppendClock(int64_t micros_of_day, std::string* out);
+
 // ISO-8601 in UTC as Java's ISO_OFFSET_DATE_TIME prints it: seconds always, the
 // fraction only as long as needed, "Z" for UTC: "2024-01-15T13:45:30.12Z".
 void AppendIsoTimestampUtc(int64_t micros_since_epoch, std::string* out);
