@@ -41,6 +41,16 @@ Status SetOne(rd_kafka_conf_t* conf, const std::string& key, const std::string& 
 
 }  // namespace
 
+Status CheckSetting(const std::string& key, const std::string& value) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[512];
+  rd_kafka_conf_res_t res = rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof err);
+  rd_kafka_conf_destroy(conf);
+  if (res == RD_KAFKA_CONF_UNKNOWN) return InvalidArgument("no such librdkafka setting");
+  if (res != RD_KAFKA_CONF_OK) return InvalidArgument("invalid value for this librdkafka setting");
+  return Status::OK();
+}
+
 void HandleDeleter::operator()(rd_kafka_t* rk) const {
   if (rk) rd_kafka_destroy(rk);
 }

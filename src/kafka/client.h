@@ -56,6 +56,10 @@ struct ClientSpec {
   void* opaque = nullptr;
 };
 
+// Checks one librdkafka setting (name and value) without creating a client; the error
+// names the setting, never the value.
+Status CheckSetting(const std::string& key, const std::string& value);
+
 // Creates a producer or consumer. `errors` (may be null) receives the error callbacks and
 // must outlive the handle.
 Result<Handle> NewClient(rd_kafka_type_t type, const ClientSpec& spec, ClientErrors* errors);

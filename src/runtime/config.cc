@@ -8,6 +8,7 @@
 #include <limits>
 #include <set>
 
+#include "kafka/client.h"
 #include "storage/file_io.h"
 
 namespace walflow::runtime {
@@ -267,6 +268,11 @@ Status ParseKafkaProperties(MapReader* r, KafkaProperties* out) {
       return ErrorAt(LocationOf(it->first, r->Here().file, r->KeyPath("properties." + key)),
                      "set by walflow itself (use brokers, transactional_id, group_id or "
                      "exactly_once)");
+    }
+    Status valid = kafka::CheckSetting(key, it->second.Scalar());
+    if (!valid.ok()) {
+      return ErrorAt(LocationOf(it->first, r->Here().file, r->KeyPath("properties." + key)),
+                     valid.message());
     }
     out->emplace_back(key, it->second.Scalar());
   }

@@ -216,6 +216,9 @@ void ConsumerRun::CommitDurable(bool sync) {
     pending_.pop_front();
   }
   if (to_commit_.empty() || !consumer_) return;
+  // Only partitions this member owns are in to_commit_ (revocation removes the others), so
+  // committing an entry again is harmless; an asynchronous commit may fail unseen, so the
+  // entries stay until a synchronous one succeeds.
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(to_commit_.size());
   for (const auto& [stream, offset] : to_commit_) {
     size_t colon = stream.rfind(':');
@@ -226,14 +229,16 @@ void ConsumerRun::CommitDurable(bool sync) {
   rd_kafka_resp_err_t err = rd_kafka_commit(consumer_.get(), list, sync ? 0 : 1);
   rd_kafka_topic_partition_list_destroy(list);
   if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
-    WF_LOG_WARN("source", "committing offsets of group {}: {} (the sinks hold the data; the "
-                "offsets are committed again later)", config_.kafka.group_id, rd_kafka_err2str(err));
+    WF_LOG_WARN("source", "committing offsets of group {}: {} (the sinks hold the data and "
+                "skip it if it is read again)", config_.kafka.group_id, rd_kafka_err2str(err));
     return;
   }
-  to_commit_.clear();
+  if (sync) to_commit_.clear();
 }
 
 void ConsumerRun::Rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
+  const bool cooperative =
+      std::strcmp(rd_kafka_rebalance_protocol(consumer_.get()), "COOPERATIVE") == 0;
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     rd_kafka_resp_err_t cerr =
         rd_kafka_committed(consumer_.get(), parts, static_cast<int>(kBrokerTimeout.count()));
@@ -241,33 +246,37 @@ void ConsumerRun::Rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_li
       WF_LOG_WARN("source", "reading committed offsets of group {}: {}", config_.kafka.group_id,
                   rd_kafka_err2str(cerr));
     }
+    std::vector<SourceOffsets> held;
+    for (const auto& w : workers_) held.push_back(w->held_offsets());
     std::string described;
     for (int i = 0; i < parts->cnt; ++i) {
       rd_kafka_topic_partition_t& p = parts->elems[i];
       std::string stream = StreamOf(p.topic, p.partition);
-      int64_t start = cerr ? RD_KAFKA_OFFSET_INVALID : p.offset;
-      if (start < 0) {
-        // The group has no offset: start where the sink that holds least of it stops.
-        bool any = false;
-        int64_t least = 0;
-        for (const auto& w : workers_) {
-          auto it = w->held_offsets().find(stream);
-          if (it == w->held_offsets().end()) {
-            any = false;  // a sink that holds none of it needs it from the beginning
-            break;
-          }
-          least = any ? std::min(least, it->second) : it->second;
-          any = true;
-        }
-        start = any ? least : RD_KAFKA_OFFSET_INVALID;
+      const int64_t committed = cerr ? RD_KAFKA_OFFSET_INVALID : p.offset;
+      // The least any sink holds: records below it need not be read again (-1: some sink
+      // holds none of the partition).
+      int64_t least = -1;
+      for (size_t k = 0; k < held.size(); ++k) {
+        auto it = held[k].find(stream);
+        int64_t h = it == held[k].end() ? -1 : it->second;
+        least = k == 0 ? h : std::min(least, h);
       }
+      int64_t start = committed;
+      if (least >= 0 && least > start) start = least;  // sinks already hold past the commit
+      if (start < 0) start = RD_KAFKA_OFFSET_INVALID;   // auto.offset.reset
       p.offset = start;
       described += (described.empty() ? "" : ", ") + stream + "@" +
                    (start >= 0 ? std::to_string(start) : std::string("reset"));
     }
     WF_LOG_INFO("source", "assigned {} partition(s) of group {}: {}", parts->cnt,
                 config_.kafka.group_id, described);
-    rd_kafka_assign(consumer_.get(), parts);
+    if (cooperative) {
+      Status s = kafka::FromError(rd_kafka_incremental_assign(consumer_.get(), parts),
+                                  "source: taking the assigned partitions");
+      if (!s.ok()) WF_LOG_ERROR("source", "{}", s.message());
+    } else {
+      rd_kafka_assign(consumer_.get(), parts);
+    }
     return;
   }
   // Revoked (or lost): what was read from them must be durable and committed first, or
@@ -283,9 +292,21 @@ void ConsumerRun::Rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_li
     }
   }
   CommitDurable(true);
+  // Forget them: committing their offsets later could move another member's back.
+  for (int i = 0; i < parts->cnt; ++i) {
+    std::string stream = StreamOf(parts->elems[i].topic, parts->elems[i].partition);
+    to_commit_.erase(stream);
+    std::erase_if(pending_, [&](const Pending& p) { return p.stream == stream; });
+  }
   WF_LOG_INFO("source", "{} partition(s) revoked from this member of group {}", parts->cnt,
               config_.kafka.group_id);
-  rd_kafka_assign(consumer_.get(), nullptr);
+  if (cooperative) {
+    Status s = kafka::FromError(rd_kafka_incremental_unassign(consumer_.get(), parts),
+                                "source: giving up the revoked partitions");
+    if (!s.ok()) WF_LOG_ERROR("source", "{}", s.message());
+  } else {
+    rd_kafka_assign(consumer_.get(), nullptr);
+  }
 }
 
 Status ConsumerRun::OnMessage(const rd_kafka_message_t* m) {

@@ -27,10 +27,18 @@ Result<Lsn> SinkWorker::Open() {
 Status SinkWorker::UseSourceOffsets() {
   auto held = ParseSourceOffsets(sink_->durable_source_state());
   if (!held.ok()) return held.status().WithContext("sink " + sink_->name());
-  held_ = std::move(held).value();
+  {
+    std::lock_guard<std::mutex> lock(held_mu_);
+    held_ = std::move(held).value();
+  }
   by_offsets_ = true;
   skipping_ = false;  // LSNs of a partitioned source are not an order
   return Status::OK();
+}
+
+SourceOffsets SinkWorker::held_offsets() const {
+  std::lock_guard<std::mutex> lock(held_mu_);
+  return held_;
 }
 
 void SinkWorker::Start() {
@@ -83,17 +91,23 @@ Status SinkWorker::Handle(const ChangeBatch& batch) {
     // Everything handled is durable after the next checkpoint, skipped batches included.
     handled_end_ = batch.markers().back().end_lsn;
   }
+  SourceOffsets held_now;
   if (by_offsets_) {
     // Records of one partition, a marker per record whose commit_lsn is its offset + 1.
-    auto held = held_.find(batch.source_stream());
-    if (held != held_.end()) {
-      const auto& markers = batch.markers();
-      while (first_marker < markers.size() &&
-             static_cast<int64_t>(markers[first_marker].commit_lsn.value) <= held->second) {
-        ++first_marker;
-      }
-      if (first_marker > 0) first_change = markers[first_marker - 1].change_end;
+    std::lock_guard<std::mutex> lock(held_mu_);
+    const auto& markers = batch.markers();
+    int64_t& held = held_[batch.source_stream()];  // 0 when new: nothing to skip
+    while (first_marker < markers.size() &&
+           static_cast<int64_t>(markers[first_marker].commit_lsn.value) <= held) {
+      ++first_marker;
     }
+    if (first_marker > 0) first_change = markers[first_marker - 1].change_end;
+    // Handed over now (written below, or held already): a partition read again from an
+    // older offset later in this run skips it too.
+    if (!markers.empty()) {
+      held = std::max(held, static_cast<int64_t>(markers.back().commit_lsn.value));
+    }
+    held_now = held_;
   }
   if (first_change == batch.changes().size() && first_marker == batch.markers().size()) {
     return Status::OK();
@@ -101,7 +115,7 @@ Status SinkWorker::Handle(const ChangeBatch& batch) {
   WF_RETURN_IF_ERROR(sink_->Write(batch, first_change, first_marker));
   if (by_offsets_ && !batch.source_state().empty()) {
     WF_ASSIGN_OR_RETURN(SourceOffsets state, ParseSourceOffsets(batch.source_state()));
-    MergeSourceOffsets(held_, &state);
+    MergeSourceOffsets(held_now, &state);
     sink_->NoteSourceState(FormatSourceOffsets(state));
   }
   events_.fetch_add(batch.changes().size() - first_change);

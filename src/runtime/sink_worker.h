@@ -33,8 +33,9 @@ class SinkWorker {
   // batch written, the batch's source state raised to at least those offsets (a partition
   // the sink holds further than the batch says must not move back).
   Status UseSourceOffsets();
-  // What the sink held when opened (UseSourceOffsets); read before Start().
-  const SourceOffsets& held_offsets() const { return held_; }
+  // What the sink holds or has been handed so far, per partition (UseSourceOffsets): the
+  // offsets recorded when it was opened, raised by every batch written or skipped since.
+  SourceOffsets held_offsets() const;
 
   // Waits up to `timeout` for room; false if there was none (or the worker failed).
   bool Push(const ChangeBatchPtr& batch, std::chrono::milliseconds timeout);
@@ -62,7 +63,8 @@ class SinkWorker {
   bool skipping_ = true;
   bool by_offsets_ = false;
   Lsn handled_end_;  // by_offsets_: end of the last batch written or skipped
-  SourceOffsets held_;
+  mutable std::mutex held_mu_;
+  SourceOffsets held_;  // GUARDED_BY(held_mu_): written by the worker, read by the source
   std::atomic<uint64_t> durable_{0};
   std::atomic<uint64_t> events_{0};
   std::atomic<bool> failed_{false};

@@ -522,6 +522,13 @@ TEST(ConfigKafkaTest, KafkaSinkErrorsNameTheKey) {
               {"available: jsonl, kafka"});
   ExpectError(replace("topic_partitions: 6", "topic_partitions: 0"),
               "p.yaml:13:23: sinks[0].topic_partitions");
+  ExpectError(replace("linger.ms: \"5\"", "no.such.setting: x"),
+              "p.yaml:15:", {"sinks[0].properties.no.such.setting", "no such librdkafka setting"});
+  // A bad value is named by its key, never shown.
+  auto r = ParseConfig(replace("linger.ms: \"5\"", "linger.ms: sekr1t"), "p.yaml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("sinks[0].properties.linger.ms"), std::string::npos);
+  EXPECT_EQ(r.status().message().find("sekr1t"), std::string::npos) << r.status().message();
 }
 
 TEST(ConfigKafkaTest, KafkaSourceParses) {
