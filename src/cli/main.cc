@@ -5,9 +5,9 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
-#include <set>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -117,8 +117,8 @@ int CheckCommand(const std::string& config_path) {
   }
   if (config->source_type == walflow::runtime::SourceType::kKafka) {
     std::printf("ok   config %s: kafka source (%zu topic(s), group %s), %zu sink(s)\n",
-                config_path.c_str(), config->kafka.topics.size(),
-                config->kafka.group_id.c_str(), config->sinks.size());
+                config_path.c_str(), config->kafka.topics.size(), config->kafka.group_id.c_str(),
+                config->sinks.size());
     std::printf("check passed (brokers and sinks are checked when the pipeline starts)\n");
     return kExitOk;
   }

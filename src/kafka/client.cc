@@ -30,11 +30,10 @@ Status SetOne(rd_kafka_conf_t* conf, const std::string& key, const std::string& 
   char err[512];
   if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
     // librdkafka's message may quote the value; name the property only.
-    return InvalidArgument(what + ": librdkafka setting '" + key + "'" +
-                           (from_file ? " (properties)" : "") +
-                           (std::strstr(err, "No such configuration property")
-                                ? ": no such setting"
-                                : ": invalid value"));
+    return InvalidArgument(
+        what + ": librdkafka setting '" + key + "'" + (from_file ? " (properties)" : "") +
+        (std::strstr(err, "No such configuration property") ? ": no such setting"
+                                                            : ": invalid value"));
   }
   return Status::OK();
 }
@@ -86,13 +85,12 @@ Status WithClientErrors(Status s, const ClientErrors& errors, const std::string&
                         const std::string& what) {
   std::string latest = errors.Latest();
   if (errors.AuthenticationFailed()) {
-    return FailedPrecondition(what + ": authentication with the brokers " + brokers +
-                              " failed: " + latest +
-                              " (check the sasl.* and ssl.* settings in properties)");
+    return FailedPrecondition(what + ": authentication with the brokers " + brokers + " failed: " +
+                              latest + " (check the sasl.* and ssl.* settings in properties)");
   }
   if (s.code() != StatusCode::kUnavailable) return s;
-  return Unavailable(s.message() + " (brokers " + brokers +
-                     (latest.empty() ? "" : ": " + latest) + ")");
+  return Unavailable(s.message() + " (brokers " + brokers + (latest.empty() ? "" : ": " + latest) +
+                     ")");
 }
 
 Result<Handle> NewClient(rd_kafka_type_t type, const ClientSpec& spec, ClientErrors* errors) {
@@ -144,15 +142,13 @@ Status FromCode(rd_kafka_resp_err_t err, const std::string& context) {
     case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
     case RD_KAFKA_RESP_ERR__STATE:
     case RD_KAFKA_RESP_ERR__PURGE_QUEUE:
-    case RD_KAFKA_RESP_ERR__PURGE_INFLIGHT:
-      return Unavailable(message);
+    case RD_KAFKA_RESP_ERR__PURGE_INFLIGHT: return Unavailable(message);
     case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
     case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
     case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
     case RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
     case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
-    case RD_KAFKA_RESP_ERR__AUTHENTICATION:
-      return FailedPrecondition(message);
+    case RD_KAFKA_RESP_ERR__AUTHENTICATION: return FailedPrecondition(message);
     case RD_KAFKA_RESP_ERR__FENCED:
     case RD_KAFKA_RESP_ERR_PRODUCER_FENCED:
     case RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH:
@@ -163,8 +159,7 @@ Status FromCode(rd_kafka_resp_err_t err, const std::string& context) {
       return InvalidArgument(message +
                              " (raise message.max.bytes in properties and the topic's "
                              "max.message.bytes)");
-    default:
-      return Unavailable(message);
+    default: return Unavailable(message);
   }
 }
 
@@ -189,7 +184,8 @@ Status EnsureTopics(rd_kafka_t* rk, const std::vector<TopicSpec>& wanted,
   // Which exist: metadata of all topics (asking for one topic may auto-create it with the
   // broker's defaults).
   const rd_kafka_metadata_t* md = nullptr;
-  rd_kafka_resp_err_t merr = rd_kafka_metadata(rk, 1, nullptr, &md, static_cast<int>(timeout.count()));
+  rd_kafka_resp_err_t merr =
+      rd_kafka_metadata(rk, 1, nullptr, &md, static_cast<int>(timeout.count()));
   if (merr) return FromCode(merr, what + ": listing topics");
   std::vector<TopicSpec> topics;
   for (const TopicSpec& t : wanted) {
@@ -227,9 +223,10 @@ Status EnsureTopics(rd_kafka_t* rk, const std::vector<TopicSpec>& wanted,
     if (code == RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION ||
         code == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE ||
         code == RD_KAFKA_RESP_ERR_INVALID_REQUEST || code == RD_KAFKA_RESP_ERR__TIMED_OUT) {
-      WF_LOG_WARN("kafka", "{}: the cluster did not create topic {} ({}); topics are left to "
-                  "its automatic creation, with its default partition count", what,
-                  topics[0].name, rd_kafka_err2str(code));
+      WF_LOG_WARN("kafka",
+                  "{}: the cluster did not create topic {} ({}); topics are left to "
+                  "its automatic creation, with its default partition count",
+                  what, topics[0].name, rd_kafka_err2str(code));
       *no_create_api = true;
     } else {
       status = FromCode(code, what + ": creating topics");
@@ -245,8 +242,10 @@ Status EnsureTopics(rd_kafka_t* rk, const std::vector<TopicSpec>& wanted,
         WF_LOG_INFO("kafka", "{}: created topic {}", what, name);
       } else if (code != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
         const char* msg = rd_kafka_topic_result_error_string(results[i]);
-        WF_LOG_WARN("kafka", "{}: could not create topic {} ({}); relying on the broker's "
-                    "automatic topic creation", what, name, msg ? msg : rd_kafka_err2str(code));
+        WF_LOG_WARN("kafka",
+                    "{}: could not create topic {} ({}); relying on the broker's "
+                    "automatic topic creation",
+                    what, name, msg ? msg : rd_kafka_err2str(code));
       }
     }
   }

@@ -36,7 +36,7 @@ class ClientErrors {
 
  private:
   mutable std::mutex mu_;
-  std::string latest_;          // GUARDED_BY(mu_)
+  std::string latest_;                  // GUARDED_BY(mu_)
   bool authentication_failed_ = false;  // GUARDED_BY(mu_)
 };
 

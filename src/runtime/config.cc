@@ -263,8 +263,7 @@ Status ParseKafkaProperties(MapReader* r, KafkaProperties* out) {
                      "expected a single value");
     }
     if (key == "bootstrap.servers" || key == "transactional.id" || key == "group.id" ||
-        key == "enable.auto.commit" || key == "enable.idempotence" ||
-        key == "isolation.level") {
+        key == "enable.auto.commit" || key == "enable.idempotence" || key == "isolation.level") {
       return ErrorAt(LocationOf(it->first, r->Here().file, r->KeyPath("properties." + key)),
                      "set by walflow itself (use brokers, transactional_id, group_id or "
                      "exactly_once)");
@@ -288,7 +287,8 @@ Status ParseKafkaSource(const YAML::Node& node, const std::string& file, KafkaSo
   WF_RETURN_IF_ERROR(r.String("name", &k->server_name));
   YAML::Node topics = r.Get("topics");
   if (!topics.IsDefined() || topics.IsNull()) {
-    return ErrorAt(r.Here(), "missing required key 'topics' (a list such as [dbserver1.public.orders])");
+    return ErrorAt(r.Here(),
+                   "missing required key 'topics' (a list such as [dbserver1.public.orders])");
   }
   if (!topics.IsSequence() || topics.size() == 0) {
     return ErrorAt(r.At("topics"),

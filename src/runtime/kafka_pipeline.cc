@@ -110,8 +110,8 @@ class DeadLetters {
           RD_KAFKA_V_HEADER("walflow.offset", offset.c_str(), -1), RD_KAFKA_V_END);
       if (!err) err = rd_kafka_flush(producer_.get(), static_cast<int>(kBrokerTimeout.count()));
       if (err) {
-        return kafka::FromCode(err, "source: writing to dead-letter topic " +
-                                        config_.dead_letter_topic);
+        return kafka::FromCode(err,
+                               "source: writing to dead-letter topic " + config_.dead_letter_topic);
       }
     }
     return Status::OK();
@@ -169,8 +169,8 @@ class ConsumerRun : public kafka::ClientErrors {
   std::shared_ptr<ChangeBatch> batch_;
   std::string batch_stream_;
   Clock::time_point batch_started_;
-  uint64_t counter_ = 0;  // end_lsn of the last marker built (monotone across runs)
-  Lsn pushed_;            // end_lsn of the last batch handed to the sinks
+  uint64_t counter_ = 0;    // end_lsn of the last marker built (monotone across runs)
+  Lsn pushed_;              // end_lsn of the last batch handed to the sinks
   SourceOffsets consumed_;  // next offset of every partition read in this run
   // Batches handed on and not yet committed: their end and the partition's next offset.
   struct Pending {
@@ -229,8 +229,10 @@ void ConsumerRun::CommitDurable(bool sync) {
   rd_kafka_resp_err_t err = rd_kafka_commit(consumer_.get(), list, sync ? 0 : 1);
   rd_kafka_topic_partition_list_destroy(list);
   if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
-    WF_LOG_WARN("source", "committing offsets of group {}: {} (the sinks hold the data and "
-                "skip it if it is read again)", config_.kafka.group_id, rd_kafka_err2str(err));
+    WF_LOG_WARN("source",
+                "committing offsets of group {}: {} (the sinks hold the data and "
+                "skip it if it is read again)",
+                config_.kafka.group_id, rd_kafka_err2str(err));
     return;
   }
   if (sync) to_commit_.clear();
@@ -263,7 +265,7 @@ void ConsumerRun::Rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_li
       }
       int64_t start = committed;
       if (least >= 0 && least > start) start = least;  // sinks already hold past the commit
-      if (start < 0) start = RD_KAFKA_OFFSET_INVALID;   // auto.offset.reset
+      if (start < 0) start = RD_KAFKA_OFFSET_INVALID;  // auto.offset.reset
       p.offset = start;
       described += (described.empty() ? "" : ", ") + stream + "@" +
                    (start >= 0 ? std::to_string(start) : std::string("reset"));
@@ -287,8 +289,10 @@ void ConsumerRun::Rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_li
       s = Unavailable("the sinks did not make the revoked partitions' records durable in time");
     }
     if (!s.ok()) {
-      WF_LOG_WARN("source", "partitions revoked before their records were durable ({}); their "
-                  "next owner reads the uncommitted ones again", s.message());
+      WF_LOG_WARN("source",
+                  "partitions revoked before their records were durable ({}); their "
+                  "next owner reads the uncommitted ones again",
+                  s.message());
     }
   }
   CommitDurable(true);
@@ -374,9 +378,8 @@ Status ConsumerRun::Go(bool* made_progress) {
     WF_ASSIGN_OR_RETURN(Lsn durable, w->Open());
     WF_RETURN_IF_ERROR(w->UseSourceOffsets());
     WF_LOG_INFO("sink", "sink {} ({}): {}", s.name, SinkDescription(s),
-                w->held_offsets().empty()
-                    ? std::string("holds nothing from Kafka yet")
-                    : "holds " + FormatSourceOffsets(w->held_offsets()));
+                w->held_offsets().empty() ? std::string("holds nothing from Kafka yet")
+                                          : "holds " + FormatSourceOffsets(w->held_offsets()));
     if (highest < durable) highest = durable;
     workers_.push_back(std::move(w));
   }
@@ -385,12 +388,10 @@ Status ConsumerRun::Go(bool* made_progress) {
   kafka::ClientSpec spec;
   spec.what = "source";
   spec.brokers = kc.brokers;
-  spec.walflow_settings = {{"client.id", "walflow-" + kc.group_id},
-                           {"group.id", kc.group_id},
-                           {"enable.auto.commit", "false"},
-                           {"enable.auto.offset.store", "false"},
-                           {"isolation.level", "read_committed"},
-                           {"auto.offset.reset", "earliest"}};
+  spec.walflow_settings = {
+      {"client.id", "walflow-" + kc.group_id}, {"group.id", kc.group_id},
+      {"enable.auto.commit", "false"},         {"enable.auto.offset.store", "false"},
+      {"isolation.level", "read_committed"},   {"auto.offset.reset", "earliest"}};
   spec.user_settings = kc.properties;
   spec.prepare = [](rd_kafka_conf_t* conf, void*) {
     rd_kafka_conf_set_rebalance_cb(conf, &ConsumerRun::OnRebalance);
@@ -481,11 +482,9 @@ Status ConsumerRun::Go(bool* made_progress) {
 
 KafkaPipeline::KafkaPipeline(PipelineConfig config) : config_(std::move(config)) {}
 
-
 Status KafkaPipeline::Run() {
-  return RunWithRetries(stop_, [this](bool* progress) {
-    return ConsumerRun(config_, stop_).Go(progress);
-  });
+  return RunWithRetries(
+      stop_, [this](bool* progress) { return ConsumerRun(config_, stop_).Go(progress); });
 }
 
 }  // namespace walflow::runtime

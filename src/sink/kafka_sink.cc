@@ -61,9 +61,11 @@ Status KafkaSink::DeliveryError() {
   return Status(s.code(), What() + ": " + delivery_error_);
 }
 
-Result<std::optional<KafkaSink::Position>> KafkaSink::ReadPosition(
-    rd_kafka_t* consumer, const std::string& offsets_topic, const std::string& key,
-    milliseconds timeout, const std::string& what) {
+Result<std::optional<KafkaSink::Position>> KafkaSink::ReadPosition(rd_kafka_t* consumer,
+                                                                   const std::string& offsets_topic,
+                                                                   const std::string& key,
+                                                                   milliseconds timeout,
+                                                                   const std::string& what) {
   auto count = kafka::PartitionCount(consumer, offsets_topic, timeout);
   if (!count.ok()) {
     if (count.status().code() == StatusCode::kNotFound) return std::optional<Position>();
@@ -83,8 +85,8 @@ Result<std::optional<KafkaSink::Position>> KafkaSink::ReadPosition(
   Status status;
   while (at_end < *count) {
     if (Clock::now() > deadline) {
-      status = Unavailable(what + ": could not read topic " + offsets_topic + " to its end within " +
-                           std::to_string(timeout.count()) + " ms");
+      status = Unavailable(what + ": could not read topic " + offsets_topic +
+                           " to its end within " + std::to_string(timeout.count()) + " ms");
       break;
     }
     rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer, 100);
@@ -97,9 +99,9 @@ Result<std::optional<KafkaSink::Position>> KafkaSink::ReadPosition(
       if (!m->payload) {
         found.reset();  // deleted by a tombstone: the sink was reset
       } else {
-        auto v = nlohmann::json::parse(static_cast<const char*>(m->payload),
-                                       static_cast<const char*>(m->payload) + m->len, nullptr,
-                                       false);
+        auto v =
+            nlohmann::json::parse(static_cast<const char*>(m->payload),
+                                  static_cast<const char*>(m->payload) + m->len, nullptr, false);
         std::optional<Lsn> lsn;
         if (v.is_object() && v.contains("position") && v["position"].is_string()) {
           lsn = Lsn::Parse(v["position"].get<std::string>());
@@ -161,8 +163,8 @@ Result<Lsn> KafkaSink::Open() {
   offsets.partitions = 1;
   offsets.replication_factor = options_.topic_replication_factor;
   offsets.config = {{"cleanup.policy", "compact"}};
-  Status s = kafka::EnsureTopics(producer_.get(), {offsets}, options_.timeout, What(),
-                                  &no_create_api_);
+  Status s =
+      kafka::EnsureTopics(producer_.get(), {offsets}, options_.timeout, What(), &no_create_api_);
   if (!s.ok()) return unreachable(s, producer_.get(), client_errors_);
 
   kafka::ClientSpec cspec;

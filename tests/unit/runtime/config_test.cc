@@ -235,8 +235,8 @@ TEST(ConfigErrorTest, BadDurationAndSize) {
 }
 
 TEST(ConfigErrorTest, UnknownSinkType) {
-  ExpectError(With(8, "    type: parquet"), "p.yaml:8:11: sinks[0].type: ",
-              {"unknown sink type 'parquet'", "jsonl, kafka"});
+  ExpectError(With(8, "    type: parquet"),
+              "p.yaml:8:11: sinks[0].type: ", {"unknown sink type 'parquet'", "jsonl, kafka"});
 }
 
 TEST(ConfigErrorTest, UnknownEnumValue) {
@@ -558,9 +558,9 @@ sinks:
 
 TEST(ConfigKafkaTest, KafkaSourceErrors) {
   const std::string sinks = "sinks:\n  - name: f\n    type: jsonl\n    path: ./o\n";
-  ExpectError("source:\n  postgres:\n    dsn: x\n    tables: [t]\n  kafka:\n    brokers: b\n" +
-                  sinks,
-              "p.yaml:2:3: source", {"not both"});
+  ExpectError(
+      "source:\n  postgres:\n    dsn: x\n    tables: [t]\n  kafka:\n    brokers: b\n" + sinks,
+      "p.yaml:2:3: source", {"not both"});
   ExpectError("source:\n  kafka:\n    brokers: b\n" + sinks, "p.yaml:3:5: source.kafka",
               {"missing required key 'topics'"});
   ExpectError("source:\n  kafka:\n    brokers: b\n    topics: []\n" + sinks,

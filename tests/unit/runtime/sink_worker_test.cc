@@ -263,8 +263,8 @@ namespace {
 
 // A batch of Kafka records of one partition: one insert and one marker per offset in
 // [first, last], the source's state after it, and end LSNs from `end`.
-ChangeBatchPtr PartitionBatch(const TableSchemaPtr& table, const std::string& stream,
-                              int64_t first, int64_t last, uint64_t* end, std::string state) {
+ChangeBatchPtr PartitionBatch(const TableSchemaPtr& table, const std::string& stream, int64_t first,
+                              int64_t last, uint64_t* end, std::string state) {
   auto b = std::make_shared<ChangeBatch>();
   for (int64_t offset = first; offset <= last; ++offset) {
     AddRows(b.get(), table, ChangeOp::kCreate, 1000 + offset, 1);
@@ -291,8 +291,7 @@ TEST(SinkWorkerSourceOffsetsTest, SkipsWhatTheSinkHoldsPerPartitionAndKeepsItsOf
   // Offsets 3..7 of t:0: 5, 6 and 7 are new.
   ASSERT_TRUE(worker.Push(PartitionBatch(t, "t:0", 3, 7, &end, "t:0=8"), milliseconds(5000)));
   // Offsets 2..3 of t:1: both new (the sink holds up to offset 1).
-  ASSERT_TRUE(
-      worker.Push(PartitionBatch(t, "t:1", 2, 3, &end, "t:0=8,t:1=4"), milliseconds(5000)));
+  ASSERT_TRUE(worker.Push(PartitionBatch(t, "t:1", 2, 3, &end, "t:0=8,t:1=4"), milliseconds(5000)));
   ASSERT_TRUE(worker.Finish().ok());
   EXPECT_EQ(worker.durable(), Lsn(end)) << "skipped batches count as handled";
   std::lock_guard<std::mutex> lock(journal->mu);
