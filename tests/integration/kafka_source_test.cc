@@ -32,22 +32,6 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-std::string YamlQuote(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  return out + "\"";
-}
-
-std::string ReadWholeFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 uint32_t Seed() {
   return static_cast<uint32_t>(std::chrono::steady_clock::now().time_since_epoch().count() %
                                100000);
@@ -1485,6 +1469,30 @@ TEST(KafkaSourceTest, MalformedRecordsGoToDeadLetters) {
 // No broker reachable when walflow starts: it stays up and warns, naming the brokers; once
 // they are back, every record arrives. Then all brokers go down for a few seconds (less than
 // the session timeout) while records are produced: nothing is lost or doubled.
+// Produces 10 records every `pause` for `before`, with all brokers down for `down`, and
+// `after` once they are back; returns whether walflow was still running at the end of the
+// outage.
+bool ProduceThroughOutage(KafkaCluster& cluster, TestProducer& producer, ChangeStream& stream,
+                          SourceProcess& walflow, milliseconds pause, seconds before, seconds down,
+                          seconds after) {
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    while (!stop.load()) {
+      stream.Send(producer, 10);
+      std::this_thread::sleep_for(pause);
+    }
+  });
+  std::this_thread::sleep_for(before);
+  cluster.SetDown();
+  std::this_thread::sleep_for(down);
+  const bool survived = walflow.Running();
+  cluster.SetUp();
+  std::this_thread::sleep_for(after);
+  stop = true;
+  writer.join();
+  return survived;
+}
+
 TEST(KafkaSourceTest, BrokersDownAtStartAndMidStream) {
   KafkaCluster cluster;
   cluster.Start(3);
@@ -1532,21 +1540,8 @@ TEST(KafkaSourceTest, BrokersDownAtStartAndMidStream) {
   ASSERT_TRUE(WaitForEvents(walflow, stream.identities().size(), seconds(40)));
 
   // Down for a few seconds while records are produced.
-  std::atomic<bool> stop{false};
-  std::thread writer([&] {
-    while (!stop.load()) {
-      stream.Send(producer, 10);
-      std::this_thread::sleep_for(milliseconds(20));
-    }
-  });
-  std::this_thread::sleep_for(seconds(2));
-  cluster.SetDown();
-  std::this_thread::sleep_for(seconds(4));
-  const bool survived = walflow.Running();
-  cluster.SetUp();
-  std::this_thread::sleep_for(seconds(2));
-  stop = true;
-  writer.join();
+  const bool survived = ProduceThroughOutage(cluster, producer, stream, walflow, milliseconds(20),
+                                             seconds(2), seconds(4), seconds(2));
   ASSERT_TRUE(survived) << "walflow exited while the brokers were down:\n"
                         << Tail(walflow.Stderr());
   ASSERT_TRUE(producer.Flush(seconds(40)));
@@ -1579,21 +1574,8 @@ TEST(KafkaSourceTest, BrokersDownLongerThanSessionTimeout) {
   spec.properties = {{"session.timeout.ms", "4000"}, {"heartbeat.interval.ms", "300"}};
   SourceProcess walflow(spec);
   ASSERT_TRUE(walflow.StartAndWaitAssigned());
-  std::atomic<bool> stop{false};
-  std::thread writer([&] {
-    while (!stop.load()) {
-      stream.Send(producer, 10);
-      std::this_thread::sleep_for(milliseconds(10));
-    }
-  });
-  std::this_thread::sleep_for(seconds(3));
-  cluster.SetDown();
-  std::this_thread::sleep_for(seconds(8));
-  const bool survived = walflow.Running();
-  cluster.SetUp();
-  std::this_thread::sleep_for(seconds(3));
-  stop = true;
-  writer.join();
+  const bool survived = ProduceThroughOutage(cluster, producer, stream, walflow, milliseconds(10),
+                                             seconds(3), seconds(8), seconds(3));
   ASSERT_TRUE(survived) << Tail(walflow.Stderr());
   ASSERT_TRUE(producer.Flush(seconds(40)));
   const size_t n = stream.identities().size();

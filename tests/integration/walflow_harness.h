@@ -77,6 +77,11 @@ struct PipelineSpec {
 // The jsonl sink's files in `dir` (full paths), in write order.
 std::vector<std::string> ChangeFilesIn(const std::string& dir);
 
+// A double-quoted YAML scalar.
+std::string YamlQuote(const std::string& s);
+// The whole file, or "" if it cannot be read.
+std::string ReadWholeFile(const std::filesystem::path& path);
+
 // The YAML text of `spec` with its paths under `dir` (sink: dir/out, state: dir/state).
 std::string PipelineYaml(const PipelineSpec& spec, const std::filesystem::path& dir);
 
