@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "format/event_test_util.h"
 #include "format/json_writer.h"
 
 #ifndef WALFLOW_GOLDEN_DIR
@@ -25,6 +26,8 @@
 
 namespace walflow::format {
 namespace {
+
+using namespace walflow::format::test;  // NOLINT
 
 using Json = nlohmann::ordered_json;
 
@@ -144,20 +147,6 @@ ValueType DecimalType(int32_t precision, int32_t scale) {
   return t;
 }
 
-ValueType ArrayOf(const ValueType& element, const std::string& name, uint32_t oid) {
-  ValueType t = Type(ValueKind::kArray, name, oid);
-  t.element = std::make_shared<ValueType>(element);
-  return t;
-}
-
-ColumnSchema Column(const std::string& name, ValueType type, bool optional = true) {
-  ColumnSchema c;
-  c.name = name;
-  c.type = std::move(type);
-  c.optional = optional;
-  return c;
-}
-
 // public.all_types: one column of every ValueKind.
 TableSchemaPtr AllTypesTable() {
   auto t = std::make_shared<TableSchema>();
@@ -231,45 +220,6 @@ const std::vector<std::string>& AllTypesRow() {
       "(1,2)",
   };
   return row;
-}
-
-int Col(const TableSchema& t, const std::string& name) {
-  for (size_t i = 0; i < t.columns.size(); ++i) {
-    if (t.columns[i].name == name) return static_cast<int>(i);
-  }
-  ADD_FAILURE() << "no column " << name;
-  return 0;
-}
-
-// A row value: text, NULL or unchanged TOAST.
-struct Cell {
-  enum Kind { kText, kNull, kToast } kind = kText;
-  std::string text;
-  Cell(const char* t) : text(t) {}             // NOLINT
-  Cell(std::string t) : text(std::move(t)) {}  // NOLINT
-  static Cell Null() {
-    Cell c("");
-    c.kind = kNull;
-    return c;
-  }
-  static Cell Toast() {
-    Cell c("");
-    c.kind = kToast;
-    return c;
-  }
-};
-
-int32_t AddRow(ChangeBatch* b, const std::vector<Cell>& cells) {
-  int32_t first = b->AddRow(cells.size());
-  for (size_t i = 0; i < cells.size(); ++i) {
-    int32_t idx = first + static_cast<int32_t>(i);
-    switch (cells[i].kind) {
-      case Cell::kText: b->SetText(idx, cells[i].text); break;
-      case Cell::kNull: b->DatumAt(idx).kind = Datum::Kind::kNull; break;
-      case Cell::kToast: b->DatumAt(idx).kind = Datum::Kind::kUnchangedToast; break;
-    }
-  }
-  return first;
 }
 
 std::vector<Cell> Cells(const std::vector<std::string>& texts) {

@@ -16,11 +16,14 @@
 #include <vector>
 
 #include "format/debezium_json.h"
+#include "format/event_test_util.h"
 #include "pg/catalog.h"
 #include "pg/text_codec.h"
 
 namespace walflow::format {
 namespace {
+
+using namespace walflow::format::test;  // NOLINT
 
 using Json = nlohmann::ordered_json;
 
@@ -42,23 +45,6 @@ ValueType Mood() {
   t.type_oid = Oid(90001);
   t.enum_labels = {"happy", "sad", "so-so"};
   return t;
-}
-
-ValueType ArrayOf(const ValueType& element, const std::string& name, uint32_t oid) {
-  ValueType t;
-  t.kind = ValueKind::kArray;
-  t.type_name = name;
-  t.type_oid = Oid(oid);
-  t.element = std::make_shared<ValueType>(element);
-  return t;
-}
-
-ColumnSchema Column(const std::string& name, ValueType type, bool optional = true) {
-  ColumnSchema c;
-  c.name = name;
-  c.type = std::move(type);
-  c.optional = optional;
-  return c;
 }
 
 // One column of every ValueKind, and arrays of most of them.
@@ -115,34 +101,6 @@ TableSchemaPtr AllTypesTable() {
   t->key_columns = {0};
   return t;
 }
-
-int Col(const TableSchema& t, const std::string& name) {
-  for (size_t i = 0; i < t.columns.size(); ++i) {
-    if (t.columns[i].name == name) return static_cast<int>(i);
-  }
-  ADD_FAILURE() << "no column " << name;
-  return 0;
-}
-
-// A row value: text, NULL or unchanged TOAST.
-struct Cell {
-  enum Kind { kText, kNull, kToast } kind = kText;
-  std::string text;
-  Cell(const char* t) : text(t) {}             // NOLINT
-  Cell(std::string t) : text(std::move(t)) {}  // NOLINT
-  static Cell Null() {
-    Cell c("");
-    c.kind = kNull;
-    return c;
-  }
-  static Cell Toast() {
-    Cell c("");
-    c.kind = kToast;
-    return c;
-  }
-};
-
-using Row = std::vector<Cell>;
 
 // Values as PostgreSQL prints them (DateStyle ISO, IntervalStyle postgres, TimeZone UTC).
 Row TypicalRow() {
@@ -297,19 +255,6 @@ TableSchemaPtr KeylessTable() {
   t->version = 1;
   t->columns = {Column("msg", Builtin(25)), Column("at", Builtin(1184))};
   return t;
-}
-
-int32_t AddRow(ChangeBatch* b, const Row& cells) {
-  int32_t first = b->AddRow(cells.size());
-  for (size_t i = 0; i < cells.size(); ++i) {
-    int32_t idx = first + static_cast<int32_t>(i);
-    switch (cells[i].kind) {
-      case Cell::kText: b->SetText(idx, cells[i].text); break;
-      case Cell::kNull: b->DatumAt(idx).kind = Datum::Kind::kNull; break;
-      case Cell::kToast: b->DatumAt(idx).kind = Datum::Kind::kUnchangedToast; break;
-    }
-  }
-  return first;
 }
 
 constexpr int64_t kCommitTime = 1705306530123456;  // 2024-01-15T08:15:30.123456Z
