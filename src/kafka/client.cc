@@ -50,6 +50,16 @@ Status CheckSetting(const std::string& key, const std::string& value) {
   return Status::OK();
 }
 
+Properties SecuritySettings(const Properties& properties) {
+  Properties out;
+  for (const auto& [k, v] : properties) {
+    if (k.rfind("security.", 0) == 0 || k.rfind("ssl.", 0) == 0 || k.rfind("sasl.", 0) == 0) {
+      out.emplace_back(k, v);
+    }
+  }
+  return out;
+}
+
 void HandleDeleter::operator()(rd_kafka_t* rk) const {
   if (rk) rd_kafka_destroy(rk);
 }

@@ -60,6 +60,10 @@ struct ClientSpec {
 // names the setting, never the value.
 Status CheckSetting(const std::string& key, const std::string& value);
 
+// The connection security settings among `properties` (security.*, ssl.*, sasl.*), for a
+// helper client on the same cluster that must not take the main client's tuning.
+Properties SecuritySettings(const Properties& properties);
+
 // Creates a producer or consumer. `errors` (may be null) receives the error callbacks and
 // must outlive the handle.
 Result<Handle> NewClient(rd_kafka_type_t type, const ClientSpec& spec, ClientErrors* errors);

@@ -66,11 +66,7 @@ class DeadLetters {
       spec.brokers = config_.brokers;
       spec.walflow_settings = {{"client.id", "walflow-dead-letters"},
                                {"enable.idempotence", "true"}};
-      for (const auto& [k, v] : config_.properties) {
-        if (k.rfind("security.", 0) == 0 || k.rfind("ssl.", 0) == 0 || k.rfind("sasl.", 0) == 0) {
-          spec.user_settings.emplace_back(k, v);
-        }
-      }
+      spec.user_settings = kafka::SecuritySettings(config_.properties);
       WF_ASSIGN_OR_RETURN(producer_, kafka::NewClient(RD_KAFKA_PRODUCER, spec, &errors_));
     }
     return Status::OK();
@@ -167,7 +163,10 @@ class ConsumerRun : public kafka::ClientErrors {
   bool workers_finished_ = false;
 
   std::shared_ptr<ChangeBatch> batch_;
-  std::string batch_stream_;
+  const rd_kafka_topic_t* batch_topic_ = nullptr;
+  int32_t batch_partition_ = -1;
+  std::string batch_stream_;       // "topic:partition" of the batch
+  int64_t batch_next_offset_ = 0;  // after its last record
   Clock::time_point batch_started_;
   uint64_t counter_ = 0;    // end_lsn of the last marker built (monotone across runs)
   Lsn pushed_;              // end_lsn of the last batch handed to the sinks
@@ -314,11 +313,15 @@ void ConsumerRun::Rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_li
 }
 
 Status ConsumerRun::OnMessage(const rd_kafka_message_t* m) {
-  std::string stream = StreamOf(rd_kafka_topic_name(m->rkt), m->partition);
-  if (batch_ && stream != batch_stream_) WF_RETURN_IF_ERROR(Flush());
+  // A batch holds one partition's records; a topic's handle is the same for all of them.
+  if (batch_ && (m->rkt != batch_topic_ || m->partition != batch_partition_)) {
+    WF_RETURN_IF_ERROR(Flush());
+  }
   if (!batch_) {
     batch_ = std::make_shared<ChangeBatch>();
-    batch_stream_ = stream;
+    batch_topic_ = m->rkt;
+    batch_partition_ = m->partition;
+    batch_stream_ = StreamOf(rd_kafka_topic_name(m->rkt), m->partition);
     batch_started_ = Clock::now();
   }
   ++records_;
@@ -343,7 +346,7 @@ Status ConsumerRun::OnMessage(const rd_kafka_message_t* m) {
     ++events_;
   }
   batch_->AddMarker(marker);
-  consumed_[stream] = m->offset + 1;
+  batch_next_offset_ = m->offset + 1;
   if (batch_->changes().size() >= kMaxBatchChanges || batch_->byte_size() >= kMaxBatchBytes) {
     return Flush();
   }
@@ -354,9 +357,10 @@ Status ConsumerRun::Flush() {
   if (!batch_) return Status::OK();
   std::shared_ptr<ChangeBatch> batch = std::move(batch_);
   batch_.reset();
+  consumed_[batch_stream_] = batch_next_offset_;
   batch->set_source_position(batch_stream_, FormatSourceOffsets(consumed_));
   const Lsn end = batch->markers().back().end_lsn;
-  pending_.push_back({end, batch_stream_, consumed_[batch_stream_]});
+  pending_.push_back({end, batch_stream_, batch_next_offset_});
   ChangeBatchPtr shared = batch;
   for (auto& w : workers_) {
     while (!w->Push(shared, milliseconds(100))) {

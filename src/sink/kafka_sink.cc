@@ -178,12 +178,8 @@ Result<Lsn> KafkaSink::Open() {
                             {"enable.auto.commit", "false"},
                             // reaching the end of the topic should not wait for data
                             {"fetch.wait.max.ms", "10"}};
-  for (const auto& [k, v] : options_.properties) {
-    // Security settings apply to both clients; producer tuning does not.
-    if (k.rfind("security.", 0) == 0 || k.rfind("ssl.", 0) == 0 || k.rfind("sasl.", 0) == 0) {
-      cspec.user_settings.emplace_back(k, v);
-    }
-  }
+  // Security settings apply to both clients; producer tuning does not.
+  cspec.user_settings = kafka::SecuritySettings(options_.properties);
   kafka::ClientErrors consumer_errors;  // outlives the consumer (declared first)
   WF_ASSIGN_OR_RETURN(kafka::Handle consumer,
                       kafka::NewClient(RD_KAFKA_CONSUMER, cspec, &consumer_errors));
