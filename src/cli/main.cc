@@ -22,6 +22,7 @@
 #include "runtime/pipeline.h"
 #include "runtime/snapshot.h"
 #include "sink/jsonl_sink.h"
+#include "sink/parquet_sink.h"
 
 namespace {
 
@@ -159,8 +160,23 @@ int CheckCommand(const std::string& config_path) {
                   sink.name.c_str(), sink.brokers.c_str(), sink.offsets_topic.c_str());
       continue;
     }
-    auto position = walflow::sink::JsonlSink::ReadPosition(sink.path);
     std::string where = "sink " + sink.name + " (" + sink.path + ")";
+    if (sink.type == "parquet") {
+      auto position = walflow::sink::ParquetSink::ReadPosition(
+          walflow::runtime::ParquetSinkOptionsFor(sink));
+      if (!position.ok()) {
+        std::printf("FAIL %s: %s\n", where.c_str(), position.status().message().c_str());
+        failed = true;
+      } else if (position->has_value()) {
+        std::printf("ok   %s holds changes up to %s\n", where.c_str(),
+                    (*position)->ToString().c_str());
+        if (!held.valid() || **position < held) held = **position;
+      } else {
+        std::printf("ok   %s is empty\n", where.c_str());
+      }
+      continue;
+    }
+    auto position = walflow::sink::JsonlSink::ReadPosition(sink.path);
     std::string dir = sink.path;
     while (!dir.empty() && ::access(dir.c_str(), F_OK) != 0) {
       auto slash = dir.find_last_of('/');

@@ -45,6 +45,13 @@ class DebeziumJsonEncoder {
 
   const DebeziumOptions& options() const { return options_; }
 
+  // Appends one value of `type` from its PostgreSQL text form as the event would carry it
+  // (for sinks that embed Debezium's JSON form of a value, e.g. arrays in Parquet); false
+  // when the text cannot be read as the type.
+  bool AppendJsonValue(const ValueType& type, std::string_view text, std::string* out) {
+    return AppendTyped(type, text, out);
+  }
+
  private:
   struct TableCache {
     uint32_t version = 0;

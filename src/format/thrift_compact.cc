@@ -29,6 +29,11 @@ void ThriftCompactWriter::FieldBool(int16_t id, bool value) {
   FieldHeader(id, value ? CompactType::kBooleanTrue : CompactType::kBooleanFalse);
 }
 
+void ThriftCompactWriter::FieldByte(int16_t id, int8_t value) {
+  FieldHeader(id, CompactType::kByte);
+  out_->push_back(static_cast<char>(value));
+}
+
 void ThriftCompactWriter::FieldI32(int16_t id, int32_t value) {
   FieldHeader(id, CompactType::kI32);
   WriteVarint(ZigZag32(value));

@@ -33,12 +33,18 @@ class ThriftCompactWriter {
   explicit ThriftCompactWriter(std::string* out) : out_(out), last_field_{0} {}
 
   void FieldBool(int16_t id, bool value);
+  void FieldByte(int16_t id, int8_t value);
   void FieldI32(int16_t id, int32_t value);
   void FieldI64(int16_t id, int64_t value);
   void FieldBinary(int16_t id, std::string_view value);
 
   // A struct field: the fields written until the matching EndStruct() belong to it.
   void BeginStructField(int16_t id);
+  // A struct field with no fields (Parquet's empty marker structs, e.g. StringType).
+  void EmptyStructField(int16_t id) {
+    BeginStructField(id);
+    EndStruct();
+  }
   // Ends the current struct (a nested one, or the top-level one) with the stop byte.
   void EndStruct();
 

@@ -316,6 +316,81 @@ Status ParseKafkaSource(const YAML::Node& node, const std::string& file, KafkaSo
   return r.Finish();
 }
 
+// The parquet sink's keys; `path` is already read.
+Status ParseParquetSink(MapReader* r, const std::string& file, SinkConfig* s) {
+  WF_RETURN_IF_ERROR(r->Enum<format::parquet::Compression>(
+      "compression",
+      {{"zstd", format::parquet::Compression::kZstd},
+       {"snappy", format::parquet::Compression::kSnappy},
+       {"none", format::parquet::Compression::kNone}},
+      &s->compression));
+  WF_RETURN_IF_ERROR(r->Duration("max_file_age", &s->max_file_age));
+  if (s->max_file_age < std::chrono::milliseconds(100)) {
+    return ErrorAt(r->At("max_file_age"), "must be at least 100ms");
+  }
+  WF_RETURN_IF_ERROR(r->Size("row_group_size", &s->row_group_size));
+  if (s->row_group_size < (64u << 10)) {
+    return ErrorAt(r->At("row_group_size"), "must be at least 64KB");
+  }
+  std::string partition = "none";
+  WF_RETURN_IF_ERROR(r->Enum<std::string>(
+      "partition_by", {{"none", "none"}, {"commit_date", "commit_date"}}, &partition));
+  s->partition_by_commit_date = partition == "commit_date";
+
+  YAML::Node s3 = r->Get("s3");
+  const bool is_s3 = s->path.rfind("s3://", 0) == 0;
+  if (!is_s3) {
+    if (s3.IsDefined() && !s3.IsNull()) {
+      return ErrorAt(r->At("s3"), "s3 settings need an s3://bucket/prefix path");
+    }
+    return Status::OK();
+  }
+  Status url = storage::ParseS3Url(s->path, &s->s3.bucket, &s->s3.prefix);
+  if (!url.ok()) return ErrorAt(r->At("path"), url.message());
+  auto env = [](const char* name) {
+    const char* v = std::getenv(name);
+    return v ? std::string(v) : std::string();
+  };
+  s->s3.access_key_id = env("AWS_ACCESS_KEY_ID");
+  s->s3.secret_access_key = env("AWS_SECRET_ACCESS_KEY");
+  s->s3.session_token = env("AWS_SESSION_TOKEN");
+  if (!env("AWS_REGION").empty()) {
+    s->s3.region = env("AWS_REGION");
+  } else if (!env("AWS_DEFAULT_REGION").empty()) {
+    s->s3.region = env("AWS_DEFAULT_REGION");
+  }
+  if (s3.IsDefined() && !s3.IsNull()) {
+    MapReader m(s3, r->KeyPath("s3"), file);
+    WF_RETURN_IF_ERROR(m.CheckIsMap());
+    WF_RETURN_IF_ERROR(m.String("endpoint", &s->s3.endpoint));
+    if (!s->s3.endpoint.empty() && s->s3.endpoint.rfind("http://", 0) != 0 &&
+        s->s3.endpoint.rfind("https://", 0) != 0) {
+      return ErrorAt(m.At("endpoint"), "expected an http:// or https:// URL");
+    }
+    WF_RETURN_IF_ERROR(m.String("region", &s->s3.region));
+    WF_RETURN_IF_ERROR(m.String("access_key_id", &s->s3.access_key_id));
+    WF_RETURN_IF_ERROR(m.String("secret_access_key", &s->s3.secret_access_key));
+    WF_RETURN_IF_ERROR(m.String("session_token", &s->s3.session_token));
+    WF_RETURN_IF_ERROR(m.Bool("path_style", &s->s3.path_style));
+    WF_RETURN_IF_ERROR(m.Size("part_size", &s->s3.part_size));
+    if (s->s3.part_size < (5u << 20)) return ErrorAt(m.At("part_size"), "must be at least 5MB");
+    WF_RETURN_IF_ERROR(m.Duration("timeout", &s->s3.timeout));
+    if (s->s3.timeout < std::chrono::milliseconds(1000)) {
+      return ErrorAt(m.At("timeout"), "must be at least 1s");
+    }
+    uint64_t attempts = s->s3.max_attempts;
+    WF_RETURN_IF_ERROR(m.Integer("max_attempts", 1, 100, &attempts));
+    s->s3.max_attempts = static_cast<int>(attempts);
+    WF_RETURN_IF_ERROR(m.Finish());
+  }
+  if (s->s3.access_key_id.empty() || s->s3.secret_access_key.empty()) {
+    return ErrorAt(s->location,
+                   "no S3 credentials: set s3.access_key_id and s3.secret_access_key, or the "
+                   "environment variables AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
+  }
+  return Status::OK();
+}
+
 Status ParseSink(const YAML::Node& node, const std::string& file, size_t index, SinkConfig* s) {
   std::string path = "sinks[" + std::to_string(index) + "]";
   MapReader r(node, path, file);
@@ -323,8 +398,9 @@ Status ParseSink(const YAML::Node& node, const std::string& file, size_t index, 
   s->location = r.Here();
   WF_RETURN_IF_ERROR(r.String("name", &s->name, true));
   WF_RETURN_IF_ERROR(r.String("type", &s->type, true));
-  if (s->type != "jsonl" && s->type != "kafka") {
-    return ErrorAt(r.At("type"), "unknown sink type '" + s->type + "' (available: jsonl, kafka)");
+  if (s->type != "jsonl" && s->type != "kafka" && s->type != "parquet") {
+    return ErrorAt(r.At("type"),
+                   "unknown sink type '" + s->type + "' (available: jsonl, kafka, parquet)");
   }
   if (s->type == "kafka") {
     WF_RETURN_IF_ERROR(r.String("brokers", &s->brokers, true));
@@ -347,14 +423,19 @@ Status ParseSink(const YAML::Node& node, const std::string& file, size_t index, 
   } else {
     WF_RETURN_IF_ERROR(r.String("path", &s->path, true));
   }
-  WF_RETURN_IF_ERROR(
-      r.Enum<format::DecimalHandling>("decimal_handling",
-                                      {{"precise", format::DecimalHandling::kPrecise},
-                                       {"string", format::DecimalHandling::kString},
-                                       {"double", format::DecimalHandling::kDouble}},
-                                      &s->decimal_handling));
-  WF_RETURN_IF_ERROR(r.Bool("schemas", &s->schemas));
-  WF_RETURN_IF_ERROR(r.Bool("transaction_metadata", &s->transaction_metadata));
+  if (s->type == "parquet") {
+    s->max_file_size = 128ull << 20;
+    WF_RETURN_IF_ERROR(ParseParquetSink(&r, file, s));
+  } else {
+    WF_RETURN_IF_ERROR(
+        r.Enum<format::DecimalHandling>("decimal_handling",
+                                        {{"precise", format::DecimalHandling::kPrecise},
+                                         {"string", format::DecimalHandling::kString},
+                                         {"double", format::DecimalHandling::kDouble}},
+                                        &s->decimal_handling));
+    WF_RETURN_IF_ERROR(r.Bool("schemas", &s->schemas));
+    WF_RETURN_IF_ERROR(r.Bool("transaction_metadata", &s->transaction_metadata));
+  }
   WF_RETURN_IF_ERROR(r.Size("max_file_size", &s->max_file_size));
   WF_RETURN_IF_ERROR(r.Duration("flush_interval", &s->flush_interval));
   if (s->flush_interval < std::chrono::milliseconds(10)) {
@@ -481,6 +562,13 @@ Result<PipelineConfig> ParseConfig(const std::string& text, const std::string& f
         return ErrorAt(s.location, "sink name '" + s.name + "' is used twice");
       }
       if (s.type == "kafka") {
+        cfg.sinks.push_back(std::move(s));
+        continue;
+      }
+      if (s.path.rfind("s3://", 0) == 0) {
+        if (!paths.insert(s.path).second) {
+          return ErrorAt(s.location, "two sinks write to the same path '" + s.path + "'");
+        }
         cfg.sinks.push_back(std::move(s));
         continue;
       }

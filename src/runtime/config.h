@@ -10,6 +10,8 @@
 #include "core/log.h"
 #include "core/status.h"
 #include "format/debezium_json.h"
+#include "format/parquet_writer.h"
+#include "storage/object_store.h"
 
 namespace walflow::runtime {
 
@@ -73,7 +75,7 @@ enum class SourceType { kPostgres, kKafka };
 
 struct SinkConfig {
   std::string name;
-  std::string type;  // "jsonl" or "kafka"
+  std::string type;  // "jsonl", "kafka" or "parquet"
   ConfigLocation location;
   // jsonl
   std::string path;
@@ -91,8 +93,14 @@ struct SinkConfig {
   int32_t topic_partitions = -1;          // for topics walflow creates; -1: broker default
   int32_t topic_replication_factor = -1;  // likewise
   std::string offsets_topic = "walflow_offsets";
-  std::chrono::milliseconds timeout{30000};  // waiting for the cluster
+  std::chrono::milliseconds timeout{30000};  // waiting for the cluster (kafka), the store (s3)
   KafkaProperties properties;
+  // parquet (path: a directory or s3://bucket/prefix)
+  storage::S3Options s3;
+  format::parquet::Compression compression = format::parquet::Compression::kZstd;
+  std::chrono::milliseconds max_file_age{60000};
+  uint64_t row_group_size = 32ull << 20;
+  bool partition_by_commit_date = false;
 };
 
 struct PipelineConfig {

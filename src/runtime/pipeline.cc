@@ -16,6 +16,7 @@
 #include "runtime/snapshot.h"
 #include "sink/jsonl_sink.h"
 #include "sink/kafka_sink.h"
+#include "sink/parquet_sink.h"
 #include "storage/file_io.h"
 
 namespace walflow::runtime {
@@ -74,6 +75,7 @@ std::unique_ptr<sink::Sink> MakeSink(const PipelineConfig& config, const SinkCon
     o.encoding = std::move(encoding);
     return std::make_unique<sink::KafkaSink>(std::move(o));
   }
+  if (s.type == "parquet") return std::make_unique<sink::ParquetSink>(ParquetSinkOptionsFor(s));
   sink::JsonlSinkOptions o;
   o.name = s.name;
   o.path = s.path;
@@ -82,7 +84,25 @@ std::unique_ptr<sink::Sink> MakeSink(const PipelineConfig& config, const SinkCon
   return std::make_unique<sink::JsonlSink>(std::move(o));
 }
 
+sink::ParquetSinkOptions ParquetSinkOptionsFor(const SinkConfig& s) {
+  sink::ParquetSinkOptions o;
+  o.name = s.name;
+  o.path = s.path;
+  o.s3 = s.s3;
+  o.compression = s.compression;
+  o.max_file_size = s.max_file_size;
+  o.max_file_age = s.max_file_age;
+  o.row_group_size = s.row_group_size;
+  o.partition_by_commit_date = s.partition_by_commit_date;
+  return o;
+}
+
 std::string SinkDescription(const SinkConfig& s) {
+  if (s.type == "parquet") {
+    std::string d = "parquet " + s.path + " (" + format::parquet::CompressionName(s.compression);
+    if (!s.s3.endpoint.empty()) d += ", endpoint " + s.s3.endpoint;
+    return d + ")";
+  }
   if (s.type == "kafka") {
     return "kafka " + s.brokers + (s.exactly_once ? " (exactly once)" : "");
   }

@@ -14,6 +14,7 @@
 
 namespace walflow::sink {
 class Sink;
+struct ParquetSinkOptions;
 }
 
 namespace walflow::runtime {
@@ -25,6 +26,8 @@ std::unique_ptr<sink::Sink> MakeSink(const PipelineConfig& config, const SinkCon
 // cannot fix; waits with exponential backoff (0.5 s to 30 s) between attempts.
 Status RunWithRetries(const std::atomic<bool>& stop,
                       const std::function<Status(bool* made_progress)>& once);
+// The options of a parquet sink.
+sink::ParquetSinkOptions ParquetSinkOptionsFor(const SinkConfig& s);
 // "jsonl /var/lib/out", "kafka 10.0.0.1:9092 (exactly once)": for logs.
 std::string SinkDescription(const SinkConfig& s);
 

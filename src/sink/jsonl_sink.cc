@@ -1,9 +1,5 @@
 #include "sink/jsonl_sink.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -56,9 +52,7 @@ int64_t NowMicros() {
 JsonlSink::JsonlSink(JsonlSinkOptions options)
     : options_(std::move(options)), encoder_(options_.encoding) {}
 
-JsonlSink::~JsonlSink() {
-  if (lock_fd_ >= 0) ::close(lock_fd_);
-}
+JsonlSink::~JsonlSink() = default;
 
 Result<std::optional<JsonlSink::CommitPoint>> JsonlSink::ReadPosition(const std::string& dir) {
   auto position = storage::ReadFile(dir + "/" + kPositionFile);
@@ -92,16 +86,8 @@ Result<Lsn> JsonlSink::Open() {
   Status s = storage::CreateDirectories(dir);
   if (!s.ok()) return s.WithContext("sink " + options_.name);
 
-  std::string lock_path = dir + "/" + kLockFile;
-  lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lock_fd_ < 0) {
-    return IOError("sink " + options_.name + ": cannot create " + lock_path + ": " +
-                   std::strerror(errno));
-  }
-  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-    return FailedPrecondition("sink " + options_.name + ": " + dir +
-                              " is in use by another walflow process");
-  }
+  s = lock_.Acquire(dir, kLockFile);
+  if (!s.ok()) return s.WithContext("sink " + options_.name);
 
   WF_ASSIGN_OR_RETURN(std::vector<std::string> names, storage::ListDirectory(dir));
   std::vector<uint64_t> seqs;
@@ -217,10 +203,7 @@ Status JsonlSink::Close() {
     Status s = file_.Close();
     result = r.ok() ? s : r.status();
   }
-  if (lock_fd_ >= 0) {
-    ::close(lock_fd_);  // releases the flock
-    lock_fd_ = -1;
-  }
+  lock_.Release();
   return result;
 }
 

@@ -63,7 +63,7 @@ class JsonlSink : public Sink {
   bool created_file_since_sync_ = false;
   CommitPoint last_commit_;  // last transaction end written (maybe not yet durable)
   CommitPoint durable_;      // recorded in the position file
-  int lock_fd_ = -1;
+  storage::DirectoryLock lock_;
 };
 
 }  // namespace walflow::sink

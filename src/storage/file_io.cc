@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -166,6 +167,23 @@ Status AppendFile::Close() {
   fd_ = -1;
   if (rc != 0) return ErrnoStatus("cannot close", path_);
   return Status::OK();
+}
+
+Status DirectoryLock::Acquire(const std::string& dir, const std::string& lock_file) {
+  Release();
+  const std::string path = dir + "/" + lock_file;
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) return ErrnoStatus("cannot create", path);
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    Release();
+    return FailedPrecondition(dir + " is in use by another walflow process");
+  }
+  return Status::OK();
+}
+
+void DirectoryLock::Release() {
+  if (fd_ >= 0) ::close(fd_);  // releases the flock
+  fd_ = -1;
 }
 
 }  // namespace walflow::storage

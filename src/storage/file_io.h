@@ -28,6 +28,23 @@ Status RemoveFile(const std::string& path);
 Status SyncDirectory(const std::string& dir);
 bool FileExists(const std::string& path);
 
+// An exclusive flock(2) on a lock file, held until Release() or destruction: one walflow
+// process per output directory.
+class DirectoryLock {
+ public:
+  DirectoryLock() = default;
+  ~DirectoryLock() { Release(); }
+  DirectoryLock(const DirectoryLock&) = delete;
+  DirectoryLock& operator=(const DirectoryLock&) = delete;
+
+  // FailedPrecondition naming `dir` when another process holds the lock.
+  Status Acquire(const std::string& dir, const std::string& lock_file);
+  void Release();
+
+ private:
+  int fd_ = -1;
+};
+
 // A file written only at its end.
 class AppendFile {
  public:
