@@ -234,7 +234,9 @@ class ColumnBuffer {
     def_.clear();
     plain_.clear();
     values_ = nulls_ = 0;
-    dictionary_on_ = spec_.physical != PhysicalType::kBoolean;
+    // A column whose values did not fit a dictionary in one chunk is PLAIN from then on:
+    // building a dictionary only to drop it costs more than the rest of the encoding.
+    dictionary_on_ = spec_.physical != PhysicalType::kBoolean && !fell_back_;
     dictionary_.clear();
     dictionary_plain_.clear();
     indices_.clear();
@@ -245,6 +247,7 @@ class ColumnBuffer {
 
  private:
   static constexpr size_t kMaxStatBytes = 256;
+  static constexpr size_t kDictionarySample = 4096;
 
   void AddToDictionary(std::string_view key, std::string_view encoded) {
     auto it = dictionary_.find(key);
@@ -252,10 +255,13 @@ class ColumnBuffer {
       indices_.push_back(it->second);
       return;
     }
+    // Too many distinct values for a dictionary to pay (or mostly distinct after a
+    // sample): PLAIN for this chunk and the next ones.
     if (dictionary_.size() >= options_.dictionary_entry_limit ||
-        dictionary_plain_.size() + encoded.size() > options_.dictionary_byte_limit) {
-      // Too many distinct values for a dictionary to pay: PLAIN for this chunk.
+        dictionary_plain_.size() + encoded.size() > options_.dictionary_byte_limit ||
+        (indices_.size() >= kDictionarySample && dictionary_.size() * 2 > indices_.size())) {
       dictionary_on_ = false;
+      fell_back_ = true;
       std::unordered_map<std::string, uint32_t, TransparentHash, std::equal_to<>>().swap(
           dictionary_);
       std::vector<uint32_t>().swap(indices_);
@@ -275,6 +281,7 @@ class ColumnBuffer {
   size_t values_ = 0;
   size_t nulls_ = 0;
   bool dictionary_on_;
+  bool fell_back_ = false;
   std::unordered_map<std::string, uint32_t, TransparentHash, std::equal_to<>> dictionary_;
   std::string dictionary_plain_;
   std::vector<uint32_t> indices_;

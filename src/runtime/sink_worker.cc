@@ -167,7 +167,7 @@ Status SinkWorker::Finish() {
     (void)sink_->Close();
     return error();
   }
-  auto durable = sink_->Checkpoint();
+  auto durable = sink_->Flush();
   if (!durable.ok()) return durable.status();
   durable_.store(std::max(durable->value, handled_end_.value));
   return sink_->Close();

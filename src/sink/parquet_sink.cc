@@ -361,6 +361,12 @@ Result<Lsn> ParquetSink::Checkpoint() {
   return durable_;
 }
 
+Result<Lsn> ParquetSink::Flush() {
+  if (failed_) return FailedPrecondition("sink " + options_.name + " failed earlier");
+  if (!in_transaction_) WF_RETURN_IF_ERROR(Roll());
+  return Checkpoint();
+}
+
 Status ParquetSink::Close() {
   if (failed_ || in_transaction_ || !store_) {
     // Incomplete: the rows are sent again after the restart; drop what is open.

@@ -49,6 +49,7 @@ class ParquetSink : public Sink {
   Result<Lsn> Open() override;
   Status Write(const ChangeBatch& batch, size_t first_change, size_t first_marker) override;
   Result<Lsn> Checkpoint() override;
+  Result<Lsn> Flush() override;
   Status Close() override;
   void NoteSourceState(const std::string& state) override { noted_state_ = state; }
   const std::string& durable_source_state() const override { return durable_state_; }

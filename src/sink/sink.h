@@ -31,6 +31,10 @@ class Sink {
   // returns that marker's end LSN. Cheap when nothing changed since the last call.
   virtual Result<Lsn> Checkpoint() = 0;
 
+  // At shutdown: like Checkpoint(), but makes everything complete durable now, whatever
+  // the sink's batching thresholds (a lake sink completes its open files).
+  virtual Result<Lsn> Flush() { return Checkpoint(); }
+
   // Makes what is complete durable and releases resources; Write is not called after.
   virtual Status Close() = 0;
 
