@@ -13,6 +13,8 @@ BENCH_TIMEOUT=${BENCH_TIMEOUT:-3600}   # seconds walflow may take to reach the e
 POLL_INTERVAL=${POLL_INTERVAL:-0.05}   # seconds between reads of the slot's position
 RSS_INTERVAL=${RSS_INTERVAL:-0.1}      # seconds between samples of walflow's RSS
 BENCH_KEEP=${BENCH_KEEP:-0}            # 1 keeps the temporary folder (logs, output)
+WALFLOW_LOG_EXTRA=""   # more lines for the log section of written configs, indented as in
+                       # the file (e.g. "  progress_interval: 100ms"); none by default
 
 BENCH_NAME=$(basename -- "$0" .sh)
 WORK=""            # temporary folder: pg/ (server), walflow's folders, logs
@@ -49,6 +51,8 @@ seconds_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 # Events per second, and a kB figure in MB.
 per_second() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }'; }
 kb_to_mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+# A / B with two decimals (0 when B is 0), e.g. a ratio of two medians.
+quotient() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b != 0 ? a / b : 0) }'; }
 
 # Runs psql on the bench database: unaligned, tuples only, stops at the first error.
 sql() { "$PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 "$DSN" "$@"; }
@@ -144,6 +148,26 @@ emit_updates() {
   done
 }
 
+# Prints "LO HI" for the consecutive ranges of at most BATCH ids that cover FIRST..LAST,
+# for workloads on tables other than bench_items (emit_inserts' batches).
+id_batches() {
+  local first=$1 last=$2 batch=$3 lo
+  for ((lo = first; lo <= last; lo += batch)); do
+    printf '%s %s\n' "$lo" "$((lo + batch - 1 < last ? lo + batch - 1 : last))"
+  done
+}
+
+# Prints the "LO HI" ranges of emit_updates: COUNT ids of a table holding ids 1..ROWS,
+# BATCH a range, passing over the table again while COUNT exceeds ROWS.
+update_batches() {
+  local count=$1 rows=$2 batch=$3 n
+  while ((count > 0)); do
+    n=$((count < rows ? count : rows))
+    id_batches 1 "$n" "$batch"
+    count=$((count - n))
+  done
+}
+
 # Runs the statements on stdin (one a line) in one session, each in its own transaction,
 # and prints the end mark: the WAL insert position read inside the last transaction
 # after its last change. Every change of the workload lies before the mark and the last
@@ -166,8 +190,24 @@ run_marking_end() {
 # more lines for the sink, each line indented as in the file.
 walflow_write_config() {
   local config=$1 slot=$2 dir=$3 publication=${4:-bench_pub} tables=${5:-public.bench_items}
-  local snapshot=${6:-"    snapshot: never"} sink_extra=${7:-}
-  mkdir -p "$dir/state" "$dir/out"
+  local snapshot=${6:-"    snapshot: never"} sink_extra=${7:-} sink
+  mkdir -p "$dir/out"
+  sink="  - name: files
+    type: jsonl
+    path: $dir/out
+    decimal_handling: string
+    schemas: false"
+  if [[ -n $sink_extra ]]; then sink+=$'\n'$sink_extra; fi
+  walflow_write_config_sinks "$config" "$slot" "$dir" "$sink" "$publication" "$tables" "$snapshot"
+}
+
+# Writes a walflow config reading SLOT, with its state in DIR/state (created empty) and
+# the sinks given as YAML lines (the list items under `sinks:`, indented as in the file).
+# Optional: the publication, the table list and the snapshot lines, as above.
+walflow_write_config_sinks() {
+  local config=$1 slot=$2 dir=$3 sinks=$4 publication=${5:-bench_pub} tables=${6:-public.bench_items}
+  local snapshot=${7:-"    snapshot: never"}
+  mkdir -p "$dir/state"
   {
     cat <<EOF
 source:
@@ -180,14 +220,9 @@ $snapshot
 data_dir: $dir/state
 log:
   level: info
-sinks:
-  - name: files
-    type: jsonl
-    path: $dir/out
-    decimal_handling: string
-    schemas: false
 EOF
-    if [[ -n $sink_extra ]]; then printf '%s\n' "$sink_extra"; fi
+    if [[ -n $WALFLOW_LOG_EXTRA ]]; then printf '%s\n' "$WALFLOW_LOG_EXTRA"; fi
+    printf 'sinks:\n%s\n' "$sinks"
   } >"$config"
 }
 
@@ -274,6 +309,33 @@ walflow_stop() {
   RSS_SAMPLER_PID=""
 }
 
+# Copies walflow's log to $WORK/logs/NAME.log and sets WALFLOW_LOG_ISSUES to the number
+# of its warning and error lines, logging the first ones.
+WALFLOW_LOG_ISSUES=0
+walflow_keep_log() {
+  local name=$1 file
+  mkdir -p "$WORK/logs"
+  file=$WORK/logs/$name.log
+  cp -- "$WORK/walflow.log" "$file"
+  WALFLOW_LOG_ISSUES=$(grep -ciE '\b(warn|warning|error|fatal)\b' "$file" || true)
+  if ((WALFLOW_LOG_ISSUES > 0)); then
+    log "note: walflow ($name) logged $WALFLOW_LOG_ISSUES warning/error lines; the first ones:"
+    grep -iE '\b(warn|warning|error|fatal)\b' "$file" | head -n 5 >&2
+  fi
+}
+
+# Wall-clock time (seconds since the epoch, as EPOCHREALTIME) of the first progress line
+# of walflow's log FILE that counts at least N events written; fails if there is none.
+# walflow logs one every `log: progress_interval` (10 s unless WALFLOW_LOG_EXTRA sets it;
+# up to about 100 ms later when the stream is idle), counting the events it has handed to
+# its sinks (for several sinks, the largest count).
+walflow_log_events_time() {
+  local file=$1 n=$2 stamp
+  stamp=$(awk -v n="$n" '$3 == "[progress]" && $5 == "events" && $6 == "written" && $4 + 0 >= n { print $1; exit }' "$file")
+  [[ -n $stamp ]] || return 1
+  date -u -d "$stamp" +%s.%6N
+}
+
 # One long-lived psql session for polling, so that polling every 50 ms costs a query,
 # not a process start, on the machine being measured.
 poll_open() {
@@ -335,9 +397,22 @@ walflow_wait_confirmed() {
   poll_close
 }
 
+# Waits until walflow's log has a progress line counting at least N events written (see
+# walflow_log_events_time); fails if walflow exits or BENCH_TIMEOUT passes.
+walflow_wait_events_written() {
+  local n=$1 deadline=$((EPOCHSECONDS + BENCH_TIMEOUT))
+  until walflow_log_events_time "$WORK/walflow.log" "$n" >/dev/null; do
+    walflow_check_running
+    ((EPOCHSECONDS < deadline)) || die "walflow did not log $n events written within ${BENCH_TIMEOUT}s"
+    sleep "$POLL_INTERVAL"
+  done
+}
+
 # Bytes of the files under DIR, and lines of its *.jsonl files.
 output_bytes() { find "$1" -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%.0f\n", s }'; }
 output_lines() { find "$1" -type f -name '*.jsonl' -exec cat -- {} + | wc -l; }
+# Number and bytes ("FILES BYTES") of the files under DIR whose name matches PATTERN.
+output_files_named() { find "$1" -type f -name "$2" -printf '%s\n' | awk '{ n++; s += $1 } END { printf "%d %.0f\n", n, s }'; }
 
 # Median of the numbers given as arguments.
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
