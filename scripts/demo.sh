@@ -14,6 +14,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 pg_local=$root/scripts/pg-local.sh
 pg_dir=$root/demo-pg
 out_dir=$root/demo-output
+lake_dir=$root/demo-lake
 state_dir=$pg_dir/walflow-state
 config=$pg_dir/demo.yaml
 generator_log=$pg_dir/generator.log
@@ -76,9 +77,9 @@ trap 'echo; echo "demo: stopping"; exit 130' INT
 trap 'echo "demo: stopping"; exit 143' TERM
 
 if ((reset)); then
-  echo "demo: deleting $pg_dir and $out_dir"
+  echo "demo: deleting $pg_dir, $out_dir and $lake_dir"
   "$pg_local" destroy "$pg_dir"
-  rm -rf -- "$out_dir"
+  rm -rf -- "$out_dir" "$lake_dir"
 fi
 
 port=$("$pg_local" start "$pg_dir")
@@ -183,6 +184,12 @@ sinks:
     decimal_handling: string
     schemas: false
     max_file_size: 16MB
+  # The same changes as Parquet rows, one folder per table, new files every 5 s.
+  - name: lake
+    type: parquet
+    path: $lake_dir
+    compression: zstd
+    max_file_age: 5s
 EOF
 
 # Own sessions: Ctrl-C reaches only this script, which then stops each child exactly once
@@ -220,6 +227,7 @@ cat <<EOF
 demo: a generator is changing app.customers, app.employees and app.projects (log: $(shown "$generator_log"))
 demo: walflow writes their change events to $(shown "$out_dir")/; watch them with:
         tail -F $(shown "$out_dir")/*.jsonl
+      and as Parquet files (one row per change) in $(shown "$lake_dir")/<schema>.<table>/
 demo: Ctrl-C stops walflow, the generator and PostgreSQL
 EOF
 
