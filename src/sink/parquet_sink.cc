@@ -17,6 +17,8 @@ using format::parquet::ChangeRowEncoder;
 using format::parquet::ParquetWriter;
 
 constexpr const char* kCommitDir = "_walflow/commits/";
+// Row groups buffered across all tables, at most, in units of row_group_size.
+constexpr size_t kMemoryBudgetRowGroups = 4;
 
 std::string Padded(uint64_t v, int width) {
   char buf[32];
@@ -276,6 +278,22 @@ Status ParquetSink::Append(const ChangeBatch& batch, const Change& change) {
   if (f->writer->buffered_bytes() >= options_.row_group_size) {
     s = FlushRowGroup(f);
     if (!s.ok()) return Fail(s);
+  }
+  if (++appends_since_memory_check_ >= 1024 && open_.size() > 1) {
+    // Many tables: keep the row groups in memory under a budget, largest first out.
+    appends_since_memory_check_ = 0;
+    size_t total = 0;
+    OpenFile* largest = nullptr;
+    for (auto& [key, open] : open_) {
+      total += open->writer->buffered_bytes();
+      if (!largest || open->writer->buffered_bytes() > largest->writer->buffered_bytes()) {
+        largest = open.get();
+      }
+    }
+    if (total > kMemoryBudgetRowGroups * options_.row_group_size) {
+      s = FlushRowGroup(largest);
+      if (!s.ok()) return Fail(s);
+    }
   }
   if (f->writer->bytes_written() + f->writer->buffered_bytes() >= options_.max_file_size) {
     roll_due_ = true;

@@ -35,7 +35,9 @@ struct ParquetSinkOptions {
   format::parquet::Compression compression = format::parquet::Compression::kZstd;
   uint64_t max_file_size = 128ull << 20;
   std::chrono::milliseconds max_file_age{60000};
-  uint64_t row_group_size = 32ull << 20;  // uncompressed bytes buffered per row group
+  // Uncompressed bytes buffered per row group; all tables together keep at most about four
+  // times this in memory (the largest table's rows go out first).
+  uint64_t row_group_size = 32ull << 20;
   bool partition_by_commit_date = false;  // date=YYYY-MM-DD directories (UTC)
   size_t keep_commit_records = 20;        // older commit records are deleted
 };
@@ -95,6 +97,7 @@ class ParquetSink : public Sink {
   Lsn durable_;
   std::string noted_state_, durable_state_;
   std::string out_;  // encoded bytes on their way to an upload
+  size_t appends_since_memory_check_ = 0;
 };
 
 }  // namespace walflow::sink
