@@ -113,6 +113,7 @@ Status SinkWorker::Handle(const ChangeBatch& batch) {
     return Status::OK();
   }
   WF_RETURN_IF_ERROR(sink_->Write(batch, first_change, first_marker));
+  if (by_offsets_ && !batch.markers().empty()) written_end_ = batch.markers().back().end_lsn;
   if (by_offsets_ && !batch.source_state().empty()) {
     WF_ASSIGN_OR_RETURN(SourceOffsets state, ParseSourceOffsets(batch.source_state()));
     MergeSourceOffsets(held_now, &state);
@@ -120,6 +121,13 @@ Status SinkWorker::Handle(const ChangeBatch& batch) {
   }
   events_.fetch_add(batch.changes().size() - first_change);
   return Status::OK();
+}
+
+void SinkWorker::Publish(Lsn durable) {
+  // Skipped batches never reach the sink, so its own position stops at the last one it
+  // wrote; once that is durable, so is everything handled (UseSourceOffsets).
+  if (durable >= written_end_ && handled_end_ > durable) durable = handled_end_;
+  durable_.store(durable.value);
 }
 
 void SinkWorker::Run() {
@@ -150,7 +158,7 @@ void SinkWorker::Run() {
     if (now >= next_checkpoint || (dirty && idle && now - last_checkpoint >= idle_spacing)) {
       auto durable = sink_->Checkpoint();
       if (!durable.ok()) return Fail(durable.status());
-      durable_.store(std::max(durable->value, handled_end_.value));
+      Publish(*durable);
       dirty = false;
       last_checkpoint = Clock::now();
       next_checkpoint = last_checkpoint + flush_interval_;
@@ -169,7 +177,7 @@ Status SinkWorker::Finish() {
   }
   auto durable = sink_->Flush();
   if (!durable.ok()) return durable.status();
-  durable_.store(std::max(durable->value, handled_end_.value));
+  Publish(*durable);
   return sink_->Close();
 }
 

@@ -54,6 +54,7 @@ class SinkWorker {
   void Run();
   Status Handle(const ChangeBatch& batch);
   void Fail(Status s);
+  void Publish(Lsn durable);
 
   std::unique_ptr<sink::Sink> sink_;
   BoundedQueue<ChangeBatchPtr> queue_;
@@ -63,6 +64,7 @@ class SinkWorker {
   bool skipping_ = true;
   bool by_offsets_ = false;
   Lsn handled_end_;  // by_offsets_: end of the last batch written or skipped
+  Lsn written_end_;  // by_offsets_: end of the last batch written
   mutable std::mutex held_mu_;
   SourceOffsets held_;  // GUARDED_BY(held_mu_): written by the worker, read by the source
   std::atomic<uint64_t> durable_{0};
