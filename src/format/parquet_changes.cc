@@ -53,13 +53,13 @@ bool ParseDecimal(std::string_view text, int32_t precision, int32_t scale, int12
       }
     }
     if (v != 0 || c != '0') ++digits;
+    if (digits > 38) return false;  // before the multiplication can overflow
     v = v * 10 + (c - '0');
-    if (digits > 38) return false;
   }
   if (!any) return false;
   for (; fraction < scale; ++fraction) {
+    if (v != 0 && ++digits > 38) return false;
     v *= 10;
-    if (v != 0) ++digits;
   }
   int128 limit = 1;
   for (int p = 0; p < precision; ++p) limit *= 10;
@@ -330,13 +330,18 @@ Status ChangeRowEncoder::AppendValue(size_t index, std::string_view text, Parque
     case ValueKind::kTimestampMicros:
     case ValueKind::kZonedTimestamp: {
       pg::Infinity inf = pg::ParseInfinity(text);
-      int64_t us;
       if (inf != pg::Infinity::kNone) {
         w->AppendInt64(index, inf == pg::Infinity::kPositive ? kTimestampInfinity
                                                              : -kTimestampInfinity);
         ok = true;
-      } else if ((ok = pg::ParseTimestamp(text, &us))) {
-        w->AppendInt64(index, us);
+      } else {
+        // Through days, so that the years past int64 microseconds (PostgreSQL allows up to
+        // 294276) are refused rather than saturated into the value that means infinity.
+        int64_t days, micros_of_day;
+        ok = pg::ParseTimestampParts(text, &days, &micros_of_day);
+        const int128 v = static_cast<int128>(days) * 86400000000LL + micros_of_day;
+        ok = ok && v < kTimestampInfinity && v > -kTimestampInfinity;
+        if (ok) w->AppendInt64(index, static_cast<int64_t>(v));
       }
       break;
     }

@@ -589,10 +589,10 @@ std::string ParquetWriter::EncodeFooter() const {
         converted = kDateConverted;
         break;
       case LogicalType::kTime:
-        if (c.utc) converted = kTimeMicros;  // TIME_MICROS implies isAdjustedToUTC
+        converted = kTimeMicros;  // LogicalTypes.md: written for local times too
         break;
       case LogicalType::kTimestamp:
-        if (c.utc) converted = kTimestampMicros;
+        converted = kTimestampMicros;
         break;
       case LogicalType::kInt16:
         converted = kInt16Converted;
@@ -667,8 +667,7 @@ std::string ParquetWriter::EncodeFooter() const {
     for (size_t c = 0; c < rg.chunks.size(); ++c) {
       const ChunkMeta& m = rg.chunks[c];
       w.BeginListStruct();
-      w.FieldI64(2, m.dictionary_page_offset >= 0 ? m.dictionary_page_offset
-                                                  : m.data_page_offset);
+      w.FieldI64(2, 0);  // file_offset: deprecated, 0 when the metadata is in the footer
       w.BeginStructField(3);
       w.FieldI32(1, static_cast<int32_t>(columns_[c].physical));
       w.BeginListField(2, CompactType::kI32, static_cast<uint32_t>(m.encodings.size()));

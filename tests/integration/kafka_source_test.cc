@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -22,6 +23,7 @@
 #include <sstream>
 #include <thread>
 
+#include "duckdb_reader.h"
 #include "kafka_cluster.h"
 #include "walflow_harness.h"
 
@@ -284,6 +286,8 @@ struct KafkaSourceSpec {
   std::string dead_letter_topic;
   bool dead_letter_file = false;  // <dir>/dead-letters
   std::vector<JsonlSinkSpec> sinks = {JsonlSinkSpec{}};
+  // A parquet sink "lake" in <dir>/lake besides the jsonl sinks.
+  bool parquet_sink = false;
   std::string progress_interval = "1s";
   // Extra text appended under `source:` (for configuration errors).
   std::string extra_source_yaml;
@@ -347,6 +351,13 @@ class SourceProcess {
         << "    path: " << YamlQuote(sink_dir(s.name)) << "\n"
         << "    decimal_handling: " << s.decimal_handling << "\n"
         << "    flush_interval: " << s.flush_interval << "\n";
+    }
+    if (spec_.parquet_sink) {
+      y << "  - name: lake\n"
+        << "    type: parquet\n"
+        << "    path: " << YamlQuote(sink_dir("lake")) << "\n"
+        << "    max_file_age: 300ms\n"
+        << "    flush_interval: 100ms\n";
     }
     y << "data_dir: " << YamlQuote(dir_.File("state")) << "\n"
       << "log: { level: info, progress_interval: " << spec_.progress_interval << " }\n";
@@ -1055,6 +1066,27 @@ TEST(KafkaSourceTest, DebeziumConnectorRecordsWithAndWithoutSchema) {
 // change exactly once, each key's changes in order. (A sink whose queue runs dry makes its
 // data durable within 50 ms whatever its flush interval, so the sinks differ only when a
 // kill lands in a burst.)
+// The changes in the parquet sink's files as "table op id=ID" and each record's
+// place "table id=ID offset=N" (_lsn is the Kafka offset + 1; a key stays in one partition).
+struct LakeChanges {
+  std::multiset<std::string> changes;
+  std::multiset<std::string> records;
+};
+LakeChanges ReadLake(const std::string& dir) {
+  LakeChanges out;
+  if (!std::filesystem::exists(dir)) return out;
+  QueryResult r = DuckDbQuery(
+      "SELECT regexp_extract(filename, '([^/]+)/[0-9]+-[0-9]+[.]parquet$', 1), _op, id, _lsn "
+      "FROM read_parquet(" + DuckDbString(dir + "/*/*.parquet") + ", filename = true, "
+      "union_by_name = true)");
+  for (const auto& row : r.rows) {
+    const std::string table = row[0].value_or("?"), id = row[2].value_or("?");
+    out.changes.insert(table + " " + row[1].value_or("?") + " id=" + id);
+    out.records.insert(table + " id=" + id + " offset=" + row[3].value_or("?"));
+  }
+  return out;
+}
+
 TEST(KafkaSourceTest, Kill9WithTwoSinksExactlyOnce) {
   KafkaCluster cluster;
   cluster.Start(3);
@@ -1071,6 +1103,7 @@ TEST(KafkaSourceTest, Kill9WithTwoSinksExactlyOnce) {
   spec.topics = {"shop.public.orders", "shop.public.customers"};
   spec.properties = {{"session.timeout.ms", "3000"}, {"heartbeat.interval.ms", "300"}};
   spec.sinks = {JsonlSinkSpec{"fast", "50ms"}, JsonlSinkSpec{"slow", "2s"}};
+  spec.parquet_sink = true;  // whose position lags its writes until it rolls its files
   SourceProcess walflow(spec);
   ASSERT_TRUE(walflow.StartAndWaitAssigned());
 
@@ -1134,6 +1167,17 @@ TEST(KafkaSourceTest, Kill9WithTwoSinksExactlyOnce) {
     EXPECT_TRUE(EachOnce(events, stream.identities())) << Tail(walflow.Stderr(), 3000);
     EXPECT_TRUE(ReplaysTo(events, stream));
   }
+  // The parquet sink: every change once, no record twice.
+  std::multiset<std::string> expected;
+  for (const std::string& identity : stream.identities()) {
+    expected.insert(identity.substr(0, identity.rfind(" lsn=")));
+  }
+  const LakeChanges lake = ReadLake(walflow.sink_dir("lake"));
+  EXPECT_EQ(lake.changes.size(), n);
+  EXPECT_TRUE(lake.changes == expected) << "the parquet sink's changes differ from those sent";
+  EXPECT_EQ(std::set<std::string>(lake.records.begin(), lake.records.end()).size(),
+            lake.records.size())
+      << "a record is in the parquet sink twice";
 }
 
 // --- 4. Consumer group scale-out ---
