@@ -70,16 +70,10 @@ bool ParseDecimal(std::string_view text, int32_t precision, int32_t scale, int12
 
 bool ParseUuid(std::string_view text, std::string* out) {
   out->clear();
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
   int high = -1;
   for (char c : text) {
     if (c == '-') continue;
-    int h = hex(c);
+    int h = pg::HexDigitValue(c);
     if (h < 0) return false;
     if (high < 0) {
       high = h;

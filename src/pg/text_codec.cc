@@ -258,12 +258,7 @@ bool ParseInterval(std::string_view text, int64_t* micros) {
 
 bool DecodeBytea(std::string_view text, std::string* out) {
   out->clear();
-  auto hexval = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
+  auto hexval = HexDigitValue;
   if (text.size() >= 2 && text[0] == '\\' && text[1] == 'x') {
     if ((text.size() - 2) % 2 != 0) return false;
     out->resize((text.size() - 2) / 2);

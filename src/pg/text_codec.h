@@ -39,6 +39,14 @@ bool ParseTimestampParts(std::string_view text, int64_t* days, int64_t* micros_o
 // microseconds, with Debezium's MicroDuration rule: a month is 365.25/12 days.
 bool ParseInterval(std::string_view text, int64_t* micros);
 
+// The value of a hexadecimal digit, -1 for any other character.
+inline int HexDigitValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 // Decodes bytea output ("\x" hex, or the legacy escape format).
 bool DecodeBytea(std::string_view text, std::string* out);
 

@@ -217,8 +217,7 @@ Status ParquetSink::Fail(Status s) {
   return s.WithContext("sink " + options_.name);
 }
 
-Status ParquetSink::FlushRowGroup(OpenFile* f) {
-  WF_RETURN_IF_ERROR(f->writer->FlushRowGroup(&out_));
+Status ParquetSink::SendOut(OpenFile* f) {
   if (!f->upload) {
     WF_ASSIGN_OR_RETURN(f->upload, store_->Create(f->key));
   }
@@ -227,14 +226,14 @@ Status ParquetSink::FlushRowGroup(OpenFile* f) {
   return s;
 }
 
+Status ParquetSink::FlushRowGroup(OpenFile* f) {
+  WF_RETURN_IF_ERROR(f->writer->FlushRowGroup(&out_));
+  return SendOut(f);
+}
+
 Status ParquetSink::CompleteFile(OpenFile* f) {
   WF_RETURN_IF_ERROR(f->writer->Finish(&out_));
-  if (!f->upload) {
-    WF_ASSIGN_OR_RETURN(f->upload, store_->Create(f->key));
-  }
-  Status s = f->upload->Append(out_);
-  out_.clear();
-  WF_RETURN_IF_ERROR(s);
+  WF_RETURN_IF_ERROR(SendOut(f));
   WF_RETURN_IF_ERROR(f->upload->Commit());
   completed_.push_back({f->key, f->table, f->writer->rows_written(), f->writer->bytes_written()});
   f->upload.reset();

@@ -77,6 +77,8 @@ class ParquetSink : public Sink {
   };
 
   Status Append(const ChangeBatch& batch, const Change& change);
+  // Sends out_ to the file's upload, which is created with the first bytes.
+  Status SendOut(OpenFile* file);
   Status FlushRowGroup(OpenFile* file);
   Status CompleteFile(OpenFile* file);
   Status Roll();

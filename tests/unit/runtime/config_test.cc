@@ -235,8 +235,9 @@ TEST(ConfigErrorTest, BadDurationAndSize) {
 }
 
 TEST(ConfigErrorTest, UnknownSinkType) {
-  ExpectError(With(8, "    type: parquet"),
-              "p.yaml:8:11: sinks[0].type: ", {"unknown sink type 'parquet'", "jsonl, kafka"});
+  ExpectError(With(8, "    type: iceberg"),
+              "p.yaml:8:11: sinks[0].type: ",
+              {"unknown sink type 'iceberg'", "jsonl, kafka, parquet"});
 }
 
 TEST(ConfigErrorTest, UnknownEnumValue) {
@@ -519,7 +520,7 @@ TEST(ConfigKafkaTest, KafkaSinkErrorsNameTheKey) {
   ExpectError(replace("timeout: 5s", "timeout: 10ms"), "p.yaml:14:14: sinks[0].timeout",
               {"at least 1s"});
   ExpectError(replace("type: kafka", "type: kafak"), "p.yaml:8:11: sinks[0].type",
-              {"available: jsonl, kafka"});
+              {"available: jsonl, kafka, parquet"});
   ExpectError(replace("topic_partitions: 6", "topic_partitions: 0"),
               "p.yaml:13:23: sinks[0].topic_partitions");
   ExpectError(replace("linger.ms: \"5\"", "no.such.setting: x"),
@@ -570,6 +571,95 @@ TEST(ConfigKafkaTest, KafkaSourceErrors) {
   ExpectError("source:\n  kafka:\n    brokers: b\n    topics: [t]\n    groupid: g\n" + sinks,
               "p.yaml:5:5: source.kafka.groupid", {"did you mean 'group_id'"});
   ExpectError("source: {}\n" + sinks, "p.yaml:1:9: source", {"'postgres' or 'kafka'"});
+}
+
+}  // namespace
+}  // namespace walflow::runtime
+
+namespace walflow::runtime {
+namespace {
+
+const char* const kParquetSinkExample = R"(source:
+  postgres:
+    dsn: "host=h"
+    tables: [public.orders]
+sinks:
+  - name: lake
+    type: parquet
+    path: s3://processed-data/raw/
+    s3:
+      endpoint: http://127.0.0.1:9000
+      access_key_id: minio
+      secret_access_key: minio123
+      path_style: true
+    compression: snappy
+    max_file_age: 10s
+)";
+
+std::string Replaced(std::string text, const std::string& from, const std::string& to) {
+  text.replace(text.find(from), from.size(), to);
+  return text;
+}
+
+TEST(ConfigParquetTest, ParquetSinkParsesWithDefaults) {
+  auto r = ParseConfig(kParquetSinkExample, "p.yaml");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const SinkConfig& s = r->sinks.at(0);
+  EXPECT_EQ(s.type, "parquet");
+  EXPECT_EQ(s.s3.bucket, "processed-data");
+  EXPECT_EQ(s.s3.prefix, "raw");
+  EXPECT_EQ(s.s3.endpoint, "http://127.0.0.1:9000");
+  EXPECT_EQ(s.s3.access_key_id, "minio");
+  EXPECT_EQ(s.s3.secret_access_key, "minio123");
+  EXPECT_TRUE(s.s3.path_style);
+  EXPECT_EQ(s.compression, format::parquet::Compression::kSnappy);
+  EXPECT_EQ(s.max_file_age, std::chrono::seconds(10));
+  EXPECT_EQ(s.max_file_size, 128ull << 20) << "the parquet default, not jsonl's";
+  EXPECT_EQ(s.row_group_size, 32ull << 20);
+  EXPECT_FALSE(s.partition_by_commit_date);
+
+  auto local = ParseConfig(
+      "source: {postgres: {dsn: h, tables: [public.t]}}\n"
+      "sinks: [{name: l, type: parquet, path: ./lake, partition_by: commit_date}]\n",
+      "p.yaml");
+  ASSERT_TRUE(local.ok()) << local.status().ToString();
+  EXPECT_EQ(local->sinks[0].compression, format::parquet::Compression::kZstd);
+  EXPECT_TRUE(local->sinks[0].partition_by_commit_date);
+}
+
+TEST(ConfigParquetTest, ErrorsNameTheKeyAndNeverTheSecret) {
+  const std::string base = kParquetSinkExample;
+  ExpectError(Replaced(base, "compression: snappy", "compression: lz4"),
+              "p.yaml:14:18: sinks[0].compression", {"zstd, snappy, none", "lz4"});
+  ExpectError(Replaced(base, "max_file_age: 10s", "max_file_age: 10ms"),
+              "p.yaml:15:19: sinks[0].max_file_age", {"at least 100ms"});
+  ExpectError(Replaced(base, "endpoint: http://127.0.0.1:9000", "endpoint: 127.0.0.1:9000"),
+              "p.yaml:10:17: sinks[0].s3.endpoint", {"http://"});
+  ExpectError(Replaced(base, "path_style: true", "path_style: true\n      part_size: 1MB"),
+              "p.yaml:14:18: sinks[0].s3.part_size", {"at least 5MB"});
+  ExpectError(Replaced(base, "path_style: true", "path_style: true\n      secret: x"),
+              "p.yaml:14:7: sinks[0].s3.secret", {"unknown key"});
+  ExpectError(Replaced(base, "s3://processed-data/raw/", "./lake"), "p.yaml:10:7: sinks[0].s3",
+              {"s3://bucket/prefix"});
+  ExpectError(Replaced(base, "s3://processed-data/raw/", "s3:///raw"), "p.yaml:8:11: sinks[0].path",
+              {"names no bucket"});
+  // Without credentials in the file or the environment.
+  unsetenv("AWS_ACCESS_KEY_ID");
+  unsetenv("AWS_SECRET_ACCESS_KEY");
+  std::string no_secret = Replaced(base, "      secret_access_key: minio123\n", "");
+  ExpectError(no_secret, "p.yaml:6:5: sinks[0]", {"no S3 credentials", "AWS_SECRET_ACCESS_KEY"});
+  setenv("AWS_SECRET_ACCESS_KEY", "from-the-env", 1);
+  auto r = ParseConfig(no_secret, "p.yaml");
+  unsetenv("AWS_SECRET_ACCESS_KEY");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->sinks[0].s3.secret_access_key, "from-the-env");
+  // A bad value next to the secret: the message names the key, never the secret.
+  auto bad = ParseConfig(Replaced(base, "path_style: true", "path_style: maybe"), "p.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message().find("minio123"), std::string::npos) << bad.status().message();
+  // jsonl-only keys are not accepted for a parquet sink.
+  ExpectError(Replaced(base, "compression: snappy", "schemas: true"), "p.yaml:14:5: sinks[0].schemas",
+              {"unknown key"});
 }
 
 }  // namespace
