@@ -349,6 +349,7 @@ Status ParquetSink::Roll() {
                commit_, completed_.size(), rows, last_marker_.ToString());
   durable_ = last_marker_;
   durable_state_ = noted_state_;
+  last_commit_at_ = Clock::now();
   if (commit_ > options_.keep_commit_records) {
     (void)store_->Delete(CommitRecordKey(commit_ - options_.keep_commit_records));
   }
@@ -365,15 +366,11 @@ Result<Lsn> ParquetSink::Checkpoint() {
   const bool aged = !open_.empty() && Clock::now() - oldest_open_ >= options_.max_file_age;
   if (roll_due_ || aged || !completed_.empty()) {
     WF_RETURN_IF_ERROR(Roll());
-  } else if (open_.empty()) {
-    if (noted_state_ != durable_state_) {
-      // A partitioned source's offsets are only as durable as a record that holds them.
-      WF_RETURN_IF_ERROR(Roll());
-    } else if (last_marker_ > durable_) {
-      // Nothing written since the last commit: the transactions in between had no rows
-      // for this sink, and the position may move without a record.
-      durable_ = last_marker_;
-    }
+  } else if (open_.empty() && (last_marker_ != durable_ || noted_state_ != durable_state_) &&
+             Clock::now() - last_commit_at_ >= options_.max_file_age) {
+    // Transactions without rows for this sink (or records the source skipped) moved the
+    // position: a record without files holds it, at most once per max_file_age.
+    WF_RETURN_IF_ERROR(Roll());
   }
   return durable_;
 }

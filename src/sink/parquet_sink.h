@@ -92,6 +92,7 @@ class ParquetSink : public Sink {
   uint64_t commit_ = 1;                // number of the commit being built
   uint32_t files_in_commit_ = 0;
   std::chrono::steady_clock::time_point oldest_open_;
+  std::chrono::steady_clock::time_point last_commit_at_;
   bool in_transaction_ = false;  // changes written since the last marker
   bool roll_due_ = false;        // a file is full: roll at the next transaction boundary
   bool failed_ = false;          // open files hold a partial row: never complete them

@@ -436,6 +436,10 @@ class S3Store : public ObjectStore {
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
                      std::max(1L, static_cast<long>(o_.timeout.count() / 1000)));
+    // And a deadline, since curl averages the speed over seconds: `timeout` plus the time
+    // the body takes at 256 KiB/s.
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
+                     static_cast<long>(o_.timeout.count() + r.body.size() / 256));
     struct curl_slist* headers = nullptr;
     const std::string sha = "x-amz-content-sha256: " + Sha256Hex(r.body);
     headers = curl_slist_append(headers, sha.c_str());

@@ -145,6 +145,31 @@ std::string PipelineYaml(const PipelineSpec& spec, const std::filesystem::path& 
       }
     }
   }
+  for (const ParquetSinkSpec& p : spec.parquet_sinks) {
+    auto opt = [&y](const char* key, const std::string& value, const char* indent = "    ") {
+      if (!value.empty()) y << indent << key << ": " << YamlQuote(value) << "\n";
+    };
+    y << "  - name: " << YamlQuote(p.name) << "\n"
+      << "    type: parquet\n"
+      << "    path: " << YamlQuote(p.path.empty() ? (dir / "lake").string() : p.path) << "\n";
+    opt("compression", p.compression);
+    opt("max_file_size", p.max_file_size);
+    opt("max_file_age", p.max_file_age);
+    opt("row_group_size", p.row_group_size);
+    opt("partition_by", p.partition_by);
+    opt("flush_interval", p.flush_interval);
+    if (!p.s3_endpoint.empty()) {
+      y << "    s3:\n";
+      opt("endpoint", p.s3_endpoint, "      ");
+      opt("region", p.s3_region, "      ");
+      opt("access_key_id", p.s3_access_key_id, "      ");
+      opt("secret_access_key", p.s3_secret_access_key, "      ");
+      y << "      path_style: true\n";
+      opt("part_size", p.s3_part_size, "      ");
+      opt("timeout", p.s3_timeout, "      ");
+      opt("max_attempts", p.s3_max_attempts, "      ");
+    }
+  }
   return y.str();
 }
 
@@ -464,33 +489,39 @@ std::string RowText(const OracleRow& row) {
 
 }  // namespace
 
-::testing::AssertionResult TableMatches(PgServer& pg, const std::string& db, const Oracle& oracle,
-                                        const std::string& qualified,
-                                        const std::vector<std::string>& key_columns) {
-  OracleTable expected = ReadTable(pg, db, qualified, key_columns);
-  const OracleTable& actual = oracle.table(qualified);
+::testing::AssertionResult OracleTablesMatch(const std::string& qualified,
+                                             const OracleTable& expected, const OracleTable& actual,
+                                             const std::string& source) {
   std::vector<std::string> diffs;
   for (const auto& [key, row] : expected) {
     auto it = actual.find(key);
     if (it == actual.end()) {
-      diffs.push_back("key " + key + " in PostgreSQL, missing from the events: " + RowText(row));
+      diffs.push_back("key " + key + " in PostgreSQL, missing from " + source + ": " +
+                      RowText(row));
     } else if (it->second != row) {
-      diffs.push_back("key " + key + " differs:\n    PostgreSQL " + RowText(row) +
-                      "\n    events     " + RowText(it->second));
+      diffs.push_back("key " + key + " differs:\n    PostgreSQL " + RowText(row) + "\n    " +
+                      source + " " + RowText(it->second));
     }
   }
   for (const auto& [key, row] : actual) {
     if (!expected.count(key)) {
-      diffs.push_back("key " + key + " in the events, not in PostgreSQL: " + RowText(row));
+      diffs.push_back("key " + key + " in " + source + ", not in PostgreSQL: " + RowText(row));
     }
   }
   if (diffs.empty()) return ::testing::AssertionSuccess();
   auto failure = ::testing::AssertionFailure();
-  failure << qualified << ": replaying the events gives " << actual.size()
+  failure << qualified << ": replaying " << source << " gives " << actual.size()
           << " rows, PostgreSQL has " << expected.size() << "; " << diffs.size()
           << " difference(s):";
   for (size_t i = 0; i < diffs.size() && i < 20; ++i) failure << "\n  " << diffs[i];
   return failure;
+}
+
+::testing::AssertionResult TableMatches(PgServer& pg, const std::string& db, const Oracle& oracle,
+                                        const std::string& qualified,
+                                        const std::vector<std::string>& key_columns) {
+  return OracleTablesMatch(qualified, ReadTable(pg, db, qualified, key_columns),
+                           oracle.table(qualified));
 }
 
 ::testing::AssertionResult NoDuplicateEvents(const std::vector<Json>& events) {

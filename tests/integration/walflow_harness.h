@@ -42,6 +42,26 @@ struct KafkaSinkSpec {
 };
 
 // The YAML a test runs walflow with; the defaults are the fast settings tests want.
+// A `type: parquet` sink in the pipeline's YAML. `path` empty: <dir>/lake. Empty strings
+// leave the setting to walflow's default; `s3_endpoint` set writes the s3 block.
+struct ParquetSinkSpec {
+  std::string name = "lake";
+  std::string path;  // a directory or s3://bucket/prefix
+  std::string compression;
+  std::string max_file_size;
+  std::string max_file_age = "1s";
+  std::string row_group_size;
+  std::string partition_by;
+  std::string flush_interval = "200ms";
+  std::string s3_endpoint;
+  std::string s3_region;
+  std::string s3_access_key_id;
+  std::string s3_secret_access_key;
+  std::string s3_part_size;
+  std::string s3_timeout;
+  std::string s3_max_attempts;
+};
+
 struct PipelineSpec {
   std::string db;                   // required
   std::string dsn;                  // empty: the server's DSN for `db`
@@ -72,6 +92,8 @@ struct PipelineSpec {
   bool jsonl_sink = true;
   // Kafka sinks, after the jsonl sinks.
   std::vector<KafkaSinkSpec> kafka_sinks;
+  // Parquet sinks, after the Kafka sinks.
+  std::vector<ParquetSinkSpec> parquet_sinks;
 };
 
 // The jsonl sink's files in `dir` (full paths), in write order.
@@ -205,6 +227,12 @@ class Oracle {
 // oracle's.
 OracleTable ReadTable(PgServer& pg, const std::string& db, const std::string& qualified,
                       const std::vector<std::string>& key_columns);
+
+// Compares rows replayed from a sink (`actual`, read from `source`, e.g. "the events")
+// with PostgreSQL's (`expected`); the failure lists the first differences.
+::testing::AssertionResult OracleTablesMatch(const std::string& qualified,
+                                             const OracleTable& expected, const OracleTable& actual,
+                                             const std::string& source = "the events");
 
 // Compares the oracle's replay of `table` with PostgreSQL's rows; the failure lists the
 // first differences.
