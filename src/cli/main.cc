@@ -162,8 +162,8 @@ int CheckCommand(const std::string& config_path) {
     }
     std::string where = "sink " + sink.name + " (" + sink.path + ")";
     if (sink.type == "parquet") {
-      auto position = walflow::sink::ParquetSink::ReadPosition(
-          walflow::runtime::ParquetSinkOptionsFor(sink));
+      auto position =
+          walflow::sink::ParquetSink::ReadPosition(walflow::runtime::ParquetSinkOptionsFor(sink));
       if (!position.ok()) {
         std::printf("FAIL %s: %s\n", where.c_str(), position.status().message().c_str());
         failed = true;

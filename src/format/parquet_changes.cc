@@ -9,7 +9,7 @@
 namespace walflow::format::parquet {
 namespace {
 
-constexpr const char* kMetadataColumns[] = {"_op",  "_lsn",       "_seq",
+constexpr const char* kMetadataColumns[] = {"_op",   "_lsn",       "_seq",
                                             "_txid", "_commit_ts", "_unchanged"};
 constexpr size_t kMetadataCount = std::size(kMetadataColumns);
 
@@ -103,9 +103,7 @@ ColumnSpec SpecFor(const std::string& name, const ValueType& t) {
   s.name = name;
   s.optional = true;
   switch (t.kind) {
-    case ValueKind::kBoolean:
-      s.physical = PhysicalType::kBoolean;
-      break;
+    case ValueKind::kBoolean: s.physical = PhysicalType::kBoolean; break;
     case ValueKind::kInt16:
       s.physical = PhysicalType::kInt32;
       s.logical = LogicalType::kInt16;
@@ -118,12 +116,8 @@ ColumnSpec SpecFor(const std::string& name, const ValueType& t) {
       s.physical = PhysicalType::kInt64;
       s.logical = LogicalType::kInt64;
       break;
-    case ValueKind::kFloat32:
-      s.physical = PhysicalType::kFloat;
-      break;
-    case ValueKind::kFloat64:
-      s.physical = PhysicalType::kDouble;
-      break;
+    case ValueKind::kFloat32: s.physical = PhysicalType::kFloat; break;
+    case ValueKind::kFloat64: s.physical = PhysicalType::kDouble; break;
     case ValueKind::kDecimal:
       if (t.precision >= 1 && t.precision <= 38 && t.scale >= 0 && t.scale <= t.precision) {
         s.logical = LogicalType::kDecimal;
@@ -141,8 +135,7 @@ ColumnSpec SpecFor(const std::string& name, const ValueType& t) {
         s.logical = LogicalType::kString;  // unconstrained or wider than DECIMAL(38)
       }
       break;
-    case ValueKind::kBytes:
-      break;
+    case ValueKind::kBytes: break;
     case ValueKind::kDate:
       s.physical = PhysicalType::kInt32;
       s.logical = LogicalType::kDate;
@@ -167,18 +160,12 @@ ColumnSpec SpecFor(const std::string& name, const ValueType& t) {
       s.logical = LogicalType::kUuid;
       break;
     case ValueKind::kJson:
-    case ValueKind::kArray:
-      s.logical = LogicalType::kJson;
-      break;
-    case ValueKind::kEnum:
-      s.logical = LogicalType::kEnum;
-      break;
+    case ValueKind::kArray: s.logical = LogicalType::kJson; break;
+    case ValueKind::kEnum: s.logical = LogicalType::kEnum; break;
     case ValueKind::kString:
     case ValueKind::kInterval:
     case ValueKind::kXml:
-    case ValueKind::kText:
-      s.logical = LogicalType::kString;
-      break;
+    case ValueKind::kText: s.logical = LogicalType::kString; break;
   }
   return s;
 }
@@ -229,10 +216,9 @@ bool ChangeRowEncoder::SameLayout(const TableSchema& table) const {
   for (size_t i = 0; i < columns_.size(); ++i) {
     const ColumnSpec want = SpecFor(table.columns[i].name, table.columns[i].type);
     const ColumnSpec& have = specs_[i];
-    if (want.name != have.name || want.physical != have.physical ||
-        want.logical != have.logical || want.utc != have.utc ||
-        want.type_length != have.type_length || want.precision != have.precision ||
-        want.scale != have.scale ||
+    if (want.name != have.name || want.physical != have.physical || want.logical != have.logical ||
+        want.utc != have.utc || want.type_length != have.type_length ||
+        want.precision != have.precision || want.scale != have.scale ||
         table.columns[i].type.kind != columns_[i].type.kind) {
       return false;
     }
@@ -325,8 +311,8 @@ Status ChangeRowEncoder::AppendValue(size_t index, std::string_view text, Parque
     case ValueKind::kZonedTimestamp: {
       pg::Infinity inf = pg::ParseInfinity(text);
       if (inf != pg::Infinity::kNone) {
-        w->AppendInt64(index, inf == pg::Infinity::kPositive ? kTimestampInfinity
-                                                             : -kTimestampInfinity);
+        w->AppendInt64(index,
+                       inf == pg::Infinity::kPositive ? kTimestampInfinity : -kTimestampInfinity);
         ok = true;
       } else {
         // Through days, so that the years past int64 microseconds (PostgreSQL allows up to
@@ -363,8 +349,7 @@ Status ChangeRowEncoder::AppendValue(size_t index, std::string_view text, Parque
                          "): value '" + shown + "' does not fit the Parquet column's type");
 }
 
-Status ChangeRowEncoder::Append(const ChangeBatch& batch, const Change& change,
-                                ParquetWriter* w) {
+Status ChangeRowEncoder::Append(const ChangeBatch& batch, const Change& change, ParquetWriter* w) {
   const int32_t image = change.op == ChangeOp::kDelete ? change.before : change.after;
   std::string unchanged;
   const size_t n = columns_.size();

@@ -37,12 +37,9 @@ enum FieldRepetitionType : int32_t { kRequired = 0, kOptional = 1 };
 
 int32_t CodecOf(Compression c) {
   switch (c) {
-    case Compression::kNone:
-      return kUncompressed;
-    case Compression::kSnappy:
-      return kSnappyCodec;
-    case Compression::kZstd:
-      return kZstdCodec;
+    case Compression::kNone: return kUncompressed;
+    case Compression::kSnappy: return kSnappyCodec;
+    case Compression::kZstd: return kZstdCodec;
   }
   return kUncompressed;
 }
@@ -110,12 +107,9 @@ struct TransparentHash {
 
 const char* CompressionName(Compression c) {
   switch (c) {
-    case Compression::kNone:
-      return "none";
-    case Compression::kSnappy:
-      return "snappy";
-    case Compression::kZstd:
-      return "zstd";
+    case Compression::kNone: return "none";
+    case Compression::kSnappy: return "snappy";
+    case Compression::kZstd: return "zstd";
   }
   return "?";
 }
@@ -124,9 +118,7 @@ const char* CompressionName(Compression c) {
 class ColumnBuffer {
  public:
   ColumnBuffer(const ColumnSpec& spec, const WriterOptions& options)
-      : spec_(spec),
-        options_(options),
-        dictionary_on_(spec.physical != PhysicalType::kBoolean) {}
+      : spec_(spec), options_(options), dictionary_on_(spec.physical != PhysicalType::kBoolean) {}
 
   void Null() {
     def_.push_back(0);
@@ -343,7 +335,8 @@ void EncodeRleHybrid(const uint32_t* values, size_t count, int bit_width, std::s
 ParquetWriter::ParquetWriter(std::vector<ColumnSpec> columns, WriterOptions options)
     : columns_(std::move(columns)), options_(std::move(options)) {
   buffers_.reserve(columns_.size());
-  for (const ColumnSpec& c : columns_) buffers_.push_back(std::make_unique<ColumnBuffer>(c, options_));
+  for (const ColumnSpec& c : columns_)
+    buffers_.push_back(std::make_unique<ColumnBuffer>(c, options_));
   if (options_.compression == Compression::kZstd) zstd_ = std::make_unique<ZstdContext>();
 }
 
@@ -399,9 +392,7 @@ size_t ParquetWriter::buffered_bytes() const {
 Status ParquetWriter::Compress(std::string_view in, std::string* out) {
   out->clear();
   switch (options_.compression) {
-    case Compression::kNone:
-      out->assign(in);
-      return Status::OK();
+    case Compression::kNone: out->assign(in); return Status::OK();
     case Compression::kSnappy: {
       size_t n = snappy_max_compressed_length(in.size());
       out->resize(n);
@@ -475,10 +466,10 @@ Status ParquetWriter::FlushRowGroup(std::string* out) {
       scratch_ = buf.dictionary_plain();
       WF_RETURN_IF_ERROR(Compress(scratch_, &compressed_));
       const size_t before = out->size();
-      AppendPage(kDictionaryPage, compressed_, static_cast<int32_t>(buf.dictionary_size()),
-                 kPlain, out);
-      chunk.uncompressed += static_cast<int64_t>(out->size() - before - compressed_.size() +
-                                                 scratch_.size());
+      AppendPage(kDictionaryPage, compressed_, static_cast<int32_t>(buf.dictionary_size()), kPlain,
+                 out);
+      chunk.uncompressed +=
+          static_cast<int64_t>(out->size() - before - compressed_.size() + scratch_.size());
       bit_width = std::max(1, BitWidth(static_cast<uint32_t>(buf.dictionary_size() - 1)));
       chunk.encodings = {kPlain, kRle, kRleDictionary};
     } else {
@@ -487,15 +478,12 @@ Status ParquetWriter::FlushRowGroup(std::string* out) {
     chunk.data_page_offset = static_cast<int64_t>(offset_ + (out->size() - chunk_start));
 
     // Data pages of about page_size bytes of values each.
-    const int fixed_width = spec.physical == PhysicalType::kInt32 ||
-                                    spec.physical == PhysicalType::kFloat
-                                ? 4
-                            : spec.physical == PhysicalType::kInt64 ||
-                                    spec.physical == PhysicalType::kDouble
-                                ? 8
-                            : spec.physical == PhysicalType::kBoolean           ? 1
-                            : spec.physical == PhysicalType::kFixedLenByteArray ? spec.type_length
-                                                                                : 0;
+    const int fixed_width =
+        spec.physical == PhysicalType::kInt32 || spec.physical == PhysicalType::kFloat    ? 4
+        : spec.physical == PhysicalType::kInt64 || spec.physical == PhysicalType::kDouble ? 8
+        : spec.physical == PhysicalType::kBoolean                                         ? 1
+        : spec.physical == PhysicalType::kFixedLenByteArray ? spec.type_length
+                                                            : 0;
     const std::string& plain = buf.plain();
     std::vector<uint32_t> levels;
     size_t row = 0, value = 0, byte = 0;
@@ -571,38 +559,19 @@ std::string ParquetWriter::EncodeFooter() const {
     int32_t converted = -1;
     switch (c.logical) {
       case LogicalType::kNone:
-      case LogicalType::kUuid:
-        break;
-      case LogicalType::kString:
-        converted = kUtf8;
-        break;
-      case LogicalType::kEnum:
-        converted = kEnumConverted;
-        break;
-      case LogicalType::kJson:
-        converted = kJsonConverted;
-        break;
-      case LogicalType::kDecimal:
-        converted = kDecimalConverted;
-        break;
-      case LogicalType::kDate:
-        converted = kDateConverted;
-        break;
+      case LogicalType::kUuid: break;
+      case LogicalType::kString: converted = kUtf8; break;
+      case LogicalType::kEnum: converted = kEnumConverted; break;
+      case LogicalType::kJson: converted = kJsonConverted; break;
+      case LogicalType::kDecimal: converted = kDecimalConverted; break;
+      case LogicalType::kDate: converted = kDateConverted; break;
       case LogicalType::kTime:
         converted = kTimeMicros;  // LogicalTypes.md: written for local times too
         break;
-      case LogicalType::kTimestamp:
-        converted = kTimestampMicros;
-        break;
-      case LogicalType::kInt16:
-        converted = kInt16Converted;
-        break;
-      case LogicalType::kInt32:
-        converted = kInt32Converted;
-        break;
-      case LogicalType::kInt64:
-        converted = kInt64Converted;
-        break;
+      case LogicalType::kTimestamp: converted = kTimestampMicros; break;
+      case LogicalType::kInt16: converted = kInt16Converted; break;
+      case LogicalType::kInt32: converted = kInt32Converted; break;
+      case LogicalType::kInt64: converted = kInt64Converted; break;
     }
     if (converted >= 0) w.FieldI32(6, converted);
     if (c.logical == LogicalType::kDecimal) {
@@ -612,23 +581,16 @@ std::string ParquetWriter::EncodeFooter() const {
     if (c.logical != LogicalType::kNone) {
       w.BeginStructField(10);
       switch (c.logical) {
-        case LogicalType::kNone:
-          break;
-        case LogicalType::kString:
-          w.EmptyStructField(1);
-          break;
-        case LogicalType::kEnum:
-          w.EmptyStructField(4);
-          break;
+        case LogicalType::kNone: break;
+        case LogicalType::kString: w.EmptyStructField(1); break;
+        case LogicalType::kEnum: w.EmptyStructField(4); break;
         case LogicalType::kDecimal:
           w.BeginStructField(5);
           w.FieldI32(1, c.scale);
           w.FieldI32(2, c.precision);
           w.EndStruct();
           break;
-        case LogicalType::kDate:
-          w.EmptyStructField(6);
-          break;
+        case LogicalType::kDate: w.EmptyStructField(6); break;
         case LogicalType::kTime:
         case LogicalType::kTimestamp:
           w.BeginStructField(c.logical == LogicalType::kTime ? 7 : 8);
@@ -648,12 +610,8 @@ std::string ParquetWriter::EncodeFooter() const {
           w.FieldBool(2, true);
           w.EndStruct();
           break;
-        case LogicalType::kJson:
-          w.EmptyStructField(12);
-          break;
-        case LogicalType::kUuid:
-          w.EmptyStructField(14);
-          break;
+        case LogicalType::kJson: w.EmptyStructField(12); break;
+        case LogicalType::kUuid: w.EmptyStructField(14); break;
       }
       w.EndStruct();
     }

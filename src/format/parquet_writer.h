@@ -114,8 +114,8 @@ class ParquetWriter {
   struct ChunkMeta;
   struct RowGroupMeta;
   Status Compress(std::string_view in, std::string* out);
-  void AppendPage(int32_t page_type, std::string_view body, int32_t num_values,
-                  int32_t encoding, std::string* out);
+  void AppendPage(int32_t page_type, std::string_view body, int32_t num_values, int32_t encoding,
+                  std::string* out);
   std::string EncodeFooter() const;
 
   std::vector<ColumnSpec> columns_;

@@ -318,12 +318,12 @@ Status ParseKafkaSource(const YAML::Node& node, const std::string& file, KafkaSo
 
 // The parquet sink's keys; `path` is already read.
 Status ParseParquetSink(MapReader* r, const std::string& file, SinkConfig* s) {
-  WF_RETURN_IF_ERROR(r->Enum<format::parquet::Compression>(
-      "compression",
-      {{"zstd", format::parquet::Compression::kZstd},
-       {"snappy", format::parquet::Compression::kSnappy},
-       {"none", format::parquet::Compression::kNone}},
-      &s->compression));
+  WF_RETURN_IF_ERROR(
+      r->Enum<format::parquet::Compression>("compression",
+                                            {{"zstd", format::parquet::Compression::kZstd},
+                                             {"snappy", format::parquet::Compression::kSnappy},
+                                             {"none", format::parquet::Compression::kNone}},
+                                            &s->compression));
   WF_RETURN_IF_ERROR(r->Duration("max_file_age", &s->max_file_age));
   if (s->max_file_age < std::chrono::milliseconds(100)) {
     return ErrorAt(r->At("max_file_age"), "must be at least 100ms");

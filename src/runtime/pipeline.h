@@ -15,7 +15,7 @@
 namespace walflow::sink {
 class Sink;
 struct ParquetSinkOptions;
-}
+}  // namespace walflow::sink
 
 namespace walflow::runtime {
 

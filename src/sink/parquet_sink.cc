@@ -1,9 +1,8 @@
 #include "sink/parquet_sink.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "core/log.h"
@@ -99,8 +98,7 @@ uint64_t ParquetSink::CommitOfFile(const std::string& key) {
   auto slash = name.find_last_of('/');
   if (slash != std::string_view::npos) name.remove_prefix(slash + 1);
   constexpr std::string_view kSuffix = ".parquet";
-  if (name.size() != 12 + 1 + 4 + kSuffix.size() || name[12] != '-' ||
-      name.substr(17) != kSuffix) {
+  if (name.size() != 12 + 1 + 4 + kSuffix.size() || name[12] != '-' || name.substr(17) != kSuffix) {
     return 0;
   }
   uint64_t commit, n;
@@ -190,8 +188,9 @@ Result<Lsn> ParquetSink::Open() {
     if (o.key.rfind("_walflow/", 0) == 0) continue;
     uint64_t c = CommitOfFile(o.key);
     if (c >= commit_) {
-      WF_LOG_WARN("sink", "sink {}: removing {}, written after the last commit record by an "
-                          "interrupted run (its rows are written again)",
+      WF_LOG_WARN("sink",
+                  "sink {}: removing {}, written after the last commit record by an "
+                  "interrupted run (its rows are written again)",
                   options_.name, store_->Describe(o.key));
       s = store_->Delete(o.key);
       if (!s.ok()) return s.WithContext(context);

@@ -30,7 +30,7 @@ namespace walflow::sink {
 
 struct ParquetSinkOptions {
   std::string name;
-  std::string path;     // a local directory or s3://bucket/prefix
+  std::string path;       // a local directory or s3://bucket/prefix
   storage::S3Options s3;  // for s3:// paths; bucket and prefix are taken from `path`
   format::parquet::Compression compression = format::parquet::Compression::kZstd;
   uint64_t max_file_size = 128ull << 20;

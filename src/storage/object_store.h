@@ -70,8 +70,8 @@ struct S3Options {
   std::string region = "us-east-1";
   std::string access_key_id;
   std::string secret_access_key;
-  std::string session_token;  // optional (temporary credentials)
-  bool path_style = false;    // endpoint/bucket/key instead of bucket.endpoint/key
+  std::string session_token;         // optional (temporary credentials)
+  bool path_style = false;           // endpoint/bucket/key instead of bucket.endpoint/key
   uint64_t part_size = 16ull << 20;  // multipart part size (S3's minimum is 5 MiB)
   // A request that moves no byte for this long, or cannot connect, is failed and retried.
   std::chrono::milliseconds timeout{30000};

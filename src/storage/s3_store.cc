@@ -94,17 +94,10 @@ std::string XmlEscape(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      default:
-        out.push_back(c);
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      default: out.push_back(c);
     }
   }
   return out;
@@ -145,7 +138,7 @@ std::string Sha256Hex(std::string_view data) {
 
 struct Request {
   const char* method = "GET";
-  std::string key;        // relative to the prefix; "" with bucket_level
+  std::string key;  // relative to the prefix; "" with bucket_level
   bool bucket_level = false;
   std::vector<std::pair<std::string, std::string>> query;
   std::string_view body;
@@ -493,7 +486,8 @@ class S3Store : public ObjectStore {
         Response& resp = *sent;
         const std::string code = XmlValue(resp.body, "Code");
         // CompleteMultipartUpload can fail with 200 and an <Error> body.
-        const bool error_body = resp.status == 200 && resp.body.find("<Error>") != std::string::npos;
+        const bool error_body =
+            resp.status == 200 && resp.body.find("<Error>") != std::string::npos;
         if (resp.status >= 200 && resp.status < 300 && !error_body) return std::move(resp);
         const std::string message = XmlValue(resp.body, "Message");
         reason = "HTTP " + std::to_string(resp.status) + (code.empty() ? "" : " " + code) +
@@ -517,8 +511,8 @@ class S3Store : public ObjectStore {
     }
   }
 
-  Status Classify(long status, const std::string& code, const std::string& reason,
-                  const char* what, const std::string& target) const {
+  Status Classify(long status, const std::string& code, const std::string& reason, const char* what,
+                  const std::string& target) const {
     const std::string prefix = "cannot " + std::string(what) + " " + target + " (" + reason + ")";
     if (code == "NoSuchBucket") {
       return FailedPrecondition(prefix + ": bucket '" + o_.bucket + "' does not exist at " +
@@ -550,8 +544,9 @@ Status S3Upload::SendPart(std::string_view part) {
   if (upload_id_.empty()) {
     WF_ASSIGN_OR_RETURN(upload_id_, store_->BeginMultipart(key_));
   }
-  WF_ASSIGN_OR_RETURN(std::string etag,
-                      store_->UploadPart(key_, upload_id_, static_cast<int>(etags_.size() + 1), part));
+  WF_ASSIGN_OR_RETURN(
+      std::string etag,
+      store_->UploadPart(key_, upload_id_, static_cast<int>(etags_.size() + 1), part));
   etags_.push_back(std::move(etag));
   return Status::OK();
 }

@@ -1077,7 +1077,9 @@ LakeChanges ReadLake(const std::string& dir) {
   if (!std::filesystem::exists(dir)) return out;
   QueryResult r = DuckDbQuery(
       "SELECT regexp_extract(filename, '([^/]+)/[0-9]+-[0-9]+[.]parquet$', 1), _op, id, _lsn "
-      "FROM read_parquet(" + DuckDbString(dir + "/*/*.parquet") + ", filename = true, "
+      "FROM read_parquet(" +
+      DuckDbString(dir + "/*/*.parquet") +
+      ", filename = true, "
       "union_by_name = true)");
   for (const auto& row : r.rows) {
     const std::string table = row[0].value_or("?"), id = row[2].value_or("?");

@@ -49,7 +49,8 @@ TEST(LocalStoreTest, ObjectsAppearOnlyWhenCommitted) {
   auto listed = s.List("");
   ASSERT_TRUE(listed.ok());
   EXPECT_TRUE(listed->empty()) << "an unfinished upload is not an object";
-  EXPECT_TRUE(std::filesystem::exists(dir.path() / "lake/public.t/.000000000001-0000.parquet.inprogress"));
+  EXPECT_TRUE(
+      std::filesystem::exists(dir.path() / "lake/public.t/.000000000001-0000.parquet.inprogress"));
 
   ASSERT_TRUE((*upload)->Commit().ok());
   listed = s.List("");
@@ -93,7 +94,8 @@ TEST(LocalStoreTest, PutGetListDeleteAndPrefixes) {
   auto store = OpenLocalStore(dir.File("lake"));
   ASSERT_TRUE(store.ok());
   ObjectStore& s = **store;
-  for (const char* key : {"t2/b", "t1/a", "t1/c/d", "_walflow/commits/000000000001.json", "t10/x"}) {
+  for (const char* key :
+       {"t2/b", "t1/a", "t1/c/d", "_walflow/commits/000000000001.json", "t10/x"}) {
     ASSERT_TRUE(s.Put(key, key).ok()) << key;
   }
   auto all = s.List("");

@@ -235,8 +235,7 @@ TEST(ConfigErrorTest, BadDurationAndSize) {
 }
 
 TEST(ConfigErrorTest, UnknownSinkType) {
-  ExpectError(With(8, "    type: iceberg"),
-              "p.yaml:8:11: sinks[0].type: ",
+  ExpectError(With(8, "    type: iceberg"), "p.yaml:8:11: sinks[0].type: ",
               {"unknown sink type 'iceberg'", "jsonl, kafka, parquet"});
 }
 
@@ -658,8 +657,8 @@ TEST(ConfigParquetTest, ErrorsNameTheKeyAndNeverTheSecret) {
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().message().find("minio123"), std::string::npos) << bad.status().message();
   // jsonl-only keys are not accepted for a parquet sink.
-  ExpectError(Replaced(base, "compression: snappy", "schemas: true"), "p.yaml:14:5: sinks[0].schemas",
-              {"unknown key"});
+  ExpectError(Replaced(base, "compression: snappy", "schemas: true"),
+              "p.yaml:14:5: sinks[0].schemas", {"unknown key"});
 }
 
 }  // namespace
