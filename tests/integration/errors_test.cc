@@ -17,17 +17,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-bool Contains(const std::string& text, const std::string& needle) {
-  return text.find(needle) != std::string::npos;
-}
-
-// The 1-based line of the first line of `text` containing `needle`.
-int LineOf(const std::string& text, const std::string& needle) {
-  size_t at = text.find(needle);
-  if (at == std::string::npos) return -1;
-  return 1 + static_cast<int>(std::count(text.begin(), text.begin() + at, '\n'));
-}
-
 std::string ReadText(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;

@@ -28,10 +28,6 @@ using Clock = std::chrono::steady_clock;
 constexpr char kBucket[] = "lake";
 constexpr char kPrefix[] = "cdc/run1";
 
-bool Contains(const std::string& text, const std::string& needle) {
-  return text.find(needle) != std::string::npos;
-}
-
 uint32_t Seed() { return static_cast<uint32_t>(Clock::now().time_since_epoch().count() % 100000); }
 
 std::string Join(const std::vector<std::string>& items, const std::string& sep = ", ") {

@@ -24,17 +24,6 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using Clock = std::chrono::steady_clock;
 
-bool Contains(const std::string& text, const std::string& needle) {
-  return text.find(needle) != std::string::npos;
-}
-
-// The 1-based number of the first line of `text` containing `needle`; -1 if none.
-int LineOf(const std::string& text, const std::string& needle) {
-  size_t at = text.find(needle);
-  if (at == std::string::npos) return -1;
-  return 1 + static_cast<int>(std::count(text.begin(), text.begin() + at, '\n'));
-}
-
 uint32_t Seed() { return static_cast<uint32_t>(Clock::now().time_since_epoch().count() % 100000); }
 
 std::string Join(const std::vector<std::string>& items, const std::string& sep = ", ") {

@@ -69,6 +69,12 @@ void WriteFile(const std::string& path, const std::string& text) {
   if (!out) throw std::runtime_error("cannot write " + path);
 }
 
+int LineOf(const std::string& text, const std::string& needle) {
+  size_t at = text.find(needle);
+  if (at == std::string::npos) return -1;
+  return 1 + static_cast<int>(std::count(text.begin(), text.begin() + at, '\n'));
+}
+
 std::string Tail(const std::string& text, size_t max_chars) {
   if (text.size() <= max_chars) return text;
   return "...\n" + text.substr(text.size() - max_chars);

@@ -311,5 +311,10 @@ void WriteFile(const std::string& path, const std::string& text);
 
 // At most the last `max_chars` of `text`, for failure messages.
 std::string Tail(const std::string& text, size_t max_chars = 4000);
+inline bool Contains(const std::string& text, const std::string& needle) {
+  return text.find(needle) != std::string::npos;
+}
+// The 1-based number of the first line of `text` containing `needle`; -1 if none.
+int LineOf(const std::string& text, const std::string& needle);
 
 }  // namespace walflow::test

@@ -132,21 +132,6 @@ void ExpectGolden(const std::string& name, const std::string& actual) {
 
 // ---- Schemas and batches built by hand ----------------------------------------------
 
-ValueType Type(ValueKind kind, const std::string& name, uint32_t oid) {
-  ValueType t;
-  t.kind = kind;
-  t.type_name = name;
-  t.type_oid = Oid(oid);
-  return t;
-}
-
-ValueType DecimalType(int32_t precision, int32_t scale) {
-  ValueType t = Type(ValueKind::kDecimal, "numeric", 1700);
-  t.precision = precision;
-  t.scale = scale;
-  return t;
-}
-
 // public.all_types: one column of every ValueKind.
 TableSchemaPtr AllTypesTable() {
   auto t = std::make_shared<TableSchema>();

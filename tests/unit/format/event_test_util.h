@@ -12,11 +12,24 @@
 
 namespace walflow::format::test {
 
-inline ValueType ArrayOf(const ValueType& element, const std::string& name, uint32_t oid) {
+inline ValueType Type(ValueKind kind, const std::string& name, uint32_t oid) {
   ValueType t;
-  t.kind = ValueKind::kArray;
+  t.kind = kind;
   t.type_name = name;
   t.type_oid = Oid(oid);
+  return t;
+}
+
+// numeric(precision, scale); (-1, -1) for an unconstrained numeric.
+inline ValueType DecimalType(int32_t precision, int32_t scale) {
+  ValueType t = Type(ValueKind::kDecimal, "numeric", 1700);
+  t.precision = precision;
+  t.scale = scale;
+  return t;
+}
+
+inline ValueType ArrayOf(const ValueType& element, const std::string& name, uint32_t oid) {
+  ValueType t = Type(ValueKind::kArray, name, oid);
   t.element = std::make_shared<ValueType>(element);
   return t;
 }

@@ -21,21 +21,6 @@ using walflow::test::TempDir;
 using Opt = std::optional<std::string>;
 const Opt kNull = std::nullopt;
 
-ValueType Type(ValueKind kind, const std::string& name, uint32_t oid) {
-  ValueType t;
-  t.kind = kind;
-  t.type_name = name;
-  t.type_oid = Oid(oid);
-  return t;
-}
-
-ValueType Numeric(int32_t precision, int32_t scale) {
-  ValueType t = Type(ValueKind::kDecimal, "numeric", 1700);
-  t.precision = precision;
-  t.scale = scale;
-  return t;
-}
-
 ValueType Mood() {
   ValueType t = Type(ValueKind::kEnum, "public.mood", 90001);
   t.enum_labels = {"happy", "sad", "so-so"};
@@ -109,15 +94,15 @@ TableSchemaPtr AllKindsTable() {
           Column("c_int8", Type(ValueKind::kInt64, "int8", 20)),
           Column("c_float4", Type(ValueKind::kFloat32, "float4", 700)),
           Column("c_float8", Type(ValueKind::kFloat64, "float8", 701)),
-          Column("c_num_5_2", Numeric(5, 2)),
-          Column("c_num_9_4", Numeric(9, 4)),
-          Column("c_num_10_0", Numeric(10, 0)),
-          Column("c_num_18_6", Numeric(18, 6)),
-          Column("c_num_19_0", Numeric(19, 0)),
-          Column("c_num_38_10", Numeric(38, 10)),
-          Column("c_num_38_0", Numeric(38, 0)),
-          Column("c_varnum", Numeric(-1, -1)),
-          Column("c_num_50_10", Numeric(50, 10)),
+          Column("c_num_5_2", DecimalType(5, 2)),
+          Column("c_num_9_4", DecimalType(9, 4)),
+          Column("c_num_10_0", DecimalType(10, 0)),
+          Column("c_num_18_6", DecimalType(18, 6)),
+          Column("c_num_19_0", DecimalType(19, 0)),
+          Column("c_num_38_10", DecimalType(38, 10)),
+          Column("c_num_38_0", DecimalType(38, 0)),
+          Column("c_varnum", DecimalType(-1, -1)),
+          Column("c_num_50_10", DecimalType(50, 10)),
           Column("c_text", Type(ValueKind::kString, "text", 25)),
           Column("c_bytea", Type(ValueKind::kBytes, "bytea", 17)),
           Column("c_date", date),
@@ -134,7 +119,7 @@ TableSchemaPtr AllKindsTable() {
           Column("c_mood", Mood()),
           Column("c_int_arr", ArrayOf(Type(ValueKind::kInt32, "int4", 23), "_int4", 1007)),
           Column("c_text_arr", ArrayOf(Type(ValueKind::kString, "text", 25), "_text", 1009)),
-          Column("c_num_arr", ArrayOf(Numeric(-1, -1), "_numeric", 1231)),
+          Column("c_num_arr", ArrayOf(DecimalType(-1, -1), "_numeric", 1231)),
           Column("c_date_arr", ArrayOf(date, "_date", 1182)),
           Column("c_point", Type(ValueKind::kText, "point", 600)),
       });
@@ -292,12 +277,12 @@ TEST(ChangeRowEncoderTest, ColumnSpecsOfEveryKind) {
       {19, 9},  {21, 9},  {22, 10}, {23, 10}, {24, 11}, {26, 11}, {27, 12}, {28, 12},
       {29, 13}, {31, 13}, {32, 14}, {33, 14}, {34, 15}, {35, 15}, {36, 16}, {38, 16}};
   for (const auto& [precision, bytes] : kLengths) {
-    auto e = Encoder(*Table("t", {Column("n", Numeric(precision, 2))}));
+    auto e = Encoder(*Table("t", {Column("n", DecimalType(precision, 2))}));
     ASSERT_NE(e, nullptr);
     EXPECT_EQ(e->columns()[0].type_length, bytes) << "numeric(" << precision << ",2)";
   }
   // Scale beyond the precision (PostgreSQL 15 allows numeric(3,5)): no DECIMAL can hold it.
-  auto odd = Encoder(*Table("t", {Column("n", Numeric(3, 5))}));
+  auto odd = Encoder(*Table("t", {Column("n", DecimalType(3, 5))}));
   ASSERT_NE(odd, nullptr);
   EXPECT_EQ(odd->columns()[0].logical, LogicalType::kString);
 }
@@ -473,7 +458,7 @@ TEST(ChangeRowEncoderTest, ExtremeDatesAndTimestamps) {
 TEST(ChangeRowEncoderTest, MetadataColumnsOfEveryOperation) {
   TableSchemaPtr table = Table("orders", {Column("id", Type(ValueKind::kInt32, "int4", 23), false),
                                           Column("note", Type(ValueKind::kString, "text", 25)),
-                                          Column("amount", Numeric(10, 2)),
+                                          Column("amount", DecimalType(10, 2)),
                                           Column("we\"ird", Type(ValueKind::kString, "text", 25))});
   ChangeBatch batch;
   const uint64_t kLsn1 = 0x16B374D900ULL, kLsn2 = 0x16B3750000ULL;
@@ -548,15 +533,15 @@ TEST(ChangeRowEncoderTest, ValuesThatDoNotFitNameTableColumnAndType) {
     std::string value;
   };
   const std::vector<Bad> cases = {
-      {Numeric(5, 2), "numeric(5,2)", "NaN"},
-      {Numeric(5, 2), "numeric(5,2)", "Infinity"},
-      {Numeric(5, 2), "numeric(5,2)", "12345.678"},
-      {Numeric(5, 2), "numeric(5,2)", "1234.5"},
-      {Numeric(5, 2), "numeric(5,2)", "1.234"},
-      {Numeric(5, 2), "numeric(5,2)", "1e3"},
+      {DecimalType(5, 2), "numeric(5,2)", "NaN"},
+      {DecimalType(5, 2), "numeric(5,2)", "Infinity"},
+      {DecimalType(5, 2), "numeric(5,2)", "12345.678"},
+      {DecimalType(5, 2), "numeric(5,2)", "1234.5"},
+      {DecimalType(5, 2), "numeric(5,2)", "1.234"},
+      {DecimalType(5, 2), "numeric(5,2)", "1e3"},
       // More digits than any DECIMAL(38) holds, before and after the scale's zeros.
-      {Numeric(38, 0), "numeric(38,0)", std::string(39, '9')},
-      {Numeric(10, 5), "numeric(10,5)", "123456789012345678901234567890123456"},
+      {DecimalType(38, 0), "numeric(38,0)", std::string(39, '9')},
+      {DecimalType(10, 5), "numeric(10,5)", "123456789012345678901234567890123456"},
       {Type(ValueKind::kInt32, "int4", 23), "int4", "abc"},
       {Type(ValueKind::kInt32, "int4", 23), "int4", "2147483648"},
       {Type(ValueKind::kInt32, "int4", 23), "int4", "1.5"},
@@ -593,7 +578,7 @@ TEST(ChangeRowEncoderTest, ValuesThatDoNotFitNameTableColumnAndType) {
 }
 
 TEST(ChangeRowEncoderTest, LongBadValuesAreCutInTheMessage) {
-  TableSchemaPtr table = Table("t", {Column("n", Numeric(5, 2))});
+  TableSchemaPtr table = Table("t", {Column("n", DecimalType(5, 2))});
   auto encoder = Encoder(*table);
   ASSERT_NE(encoder, nullptr);
   ChangeBatch batch;
@@ -631,12 +616,12 @@ TEST(ChangeRowEncoderTest, SameLayout) {
   const auto base = [] {
     return std::vector<ColumnSchema>{
         Column("id", Type(ValueKind::kInt32, "int4", 23), false),
-        Column("amount", Numeric(10, 2)),
+        Column("amount", DecimalType(10, 2)),
         Column("at", Type(ValueKind::kZonedTimestamp, "timestamptz", 1184)),
         Column("mood", Mood()),
         Column("tags", ArrayOf(Type(ValueKind::kString, "text", 25), "_text", 1009)),
         Column("note", Type(ValueKind::kString, "text", 25)),
-        Column("big", Numeric(40, 2)),
+        Column("big", DecimalType(40, 2)),
     };
   };
   auto encoder = Encoder(*Table("t", base()));
@@ -654,7 +639,7 @@ TEST(ChangeRowEncoderTest, SameLayout) {
   EXPECT_TRUE(with([](auto* c) { (*c)[0].optional = true; }));  // DROP NOT NULL
   EXPECT_TRUE(with([](auto* c) { (*c)[3].type.enum_labels.push_back("angry"); }));
   EXPECT_TRUE(with([](auto* c) { (*c)[5].type.type_name = "varchar"; }));
-  EXPECT_TRUE(with([](auto* c) { (*c)[6].type = Numeric(50, 2); }));  // STRING either way
+  EXPECT_TRUE(with([](auto* c) { (*c)[6].type = DecimalType(50, 2); }));  // STRING either way
   EXPECT_TRUE(with([](auto* c) { (*c)[0].replica_key = true; }));
 
   EXPECT_FALSE(with(same, "other"));
@@ -664,10 +649,10 @@ TEST(ChangeRowEncoderTest, SameLayout) {
   EXPECT_FALSE(with([](auto* c) { c->pop_back(); }));
   EXPECT_FALSE(with([](auto* c) { std::swap((*c)[1], (*c)[2]); }));
   EXPECT_FALSE(with([](auto* c) { (*c)[0].type = Type(ValueKind::kInt64, "int8", 20); }));
-  EXPECT_FALSE(with([](auto* c) { (*c)[1].type = Numeric(12, 2); }));
-  EXPECT_FALSE(with([](auto* c) { (*c)[1].type = Numeric(10, 3); }));
-  EXPECT_FALSE(with([](auto* c) { (*c)[1].type = Numeric(-1, -1); }));
-  EXPECT_FALSE(with([](auto* c) { (*c)[1].type = Numeric(20, 2); }));  // INT64 -> FLBA
+  EXPECT_FALSE(with([](auto* c) { (*c)[1].type = DecimalType(12, 2); }));
+  EXPECT_FALSE(with([](auto* c) { (*c)[1].type = DecimalType(10, 3); }));
+  EXPECT_FALSE(with([](auto* c) { (*c)[1].type = DecimalType(-1, -1); }));
+  EXPECT_FALSE(with([](auto* c) { (*c)[1].type = DecimalType(20, 2); }));  // INT64 -> FLBA
   EXPECT_FALSE(with([](auto* c) {
     (*c)[2].type = Type(ValueKind::kTimestampMicros, "timestamp", 1114);  // UTC -> local
   }));
