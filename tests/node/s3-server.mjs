@@ -781,6 +781,31 @@ async function ServeMissing(ctx, body) {
 
 // ---------------------------------------------------------------------------------------
 
+// s3rver answers a PutObject or UploadPart once it has handed the bytes to a file stream,
+// not once the file holds them, so a CompleteMultipartUpload or GET right after can see a
+// short file. S3 acknowledges only what it stored: wait until the file has every byte.
+async function WaitUntilWritten(ctx, { bucket, key }, length) {
+  if (ctx.method !== 'PUT' || ctx.status < 200 || ctx.status > 299) return;
+  if (!bucket || !key || 'x-amz-copy-source' in ctx.headers) return;
+  const query = ctx.query;
+  const file =
+    'uploadId' in query
+      ? path.join(UploadDir(bucket, String(query.uploadId)), String(Number(query.partNumber)))
+      : server.store.getResourcePath(bucket, key, 'object');
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    let size = -1;
+    try {
+      size = (await fs.stat(file)).size;
+    } catch (err) {
+      if (err.code !== 'ENOENT') throw err;
+    }
+    if (size >= length) return;
+    if (Date.now() > deadline) throw new Error(`${file} holds ${size} of ${length} bytes after 30 s`);
+    await new Promise(resolve => setTimeout(resolve, 5));
+  }
+}
+
 async function S3Checks(ctx, next) {
   const started = Date.now();
   let outcome;
@@ -788,8 +813,10 @@ async function S3Checks(ctx, next) {
     const signing = VerifySignature(ctx);
     const body = await CheckBody(ctx, signing);
     if (!(await ServeMissing(ctx, body))) {
+      const target = BucketAndKey(ctx);  // from ctx.req, which is replaced next
       ctx.req = Readable.from(body.length ? [body] : []);
       await next();
+      await WaitUntilWritten(ctx, target, body.length);
     }
     outcome = String(ctx.status);
   } catch (err) {
