@@ -8,6 +8,7 @@
 #include <functional>
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 
 #include "format/thrift_compact.h"
@@ -350,33 +351,22 @@ void ParquetWriter::AppendBool(size_t column, bool value) {
   buffers_[column]->UpdateIntStats(b);
 }
 
-void ParquetWriter::AppendInt32(size_t column, int32_t value) {
-  char b[4];
-  std::memcpy(b, &value, 4);
-  buffers_[column]->Value(std::string_view(b, 4));
-  buffers_[column]->UpdateIntStats(value);
+template <typename T>
+void ParquetWriter::AppendFixed(size_t column, T value) {
+  char b[sizeof(T)];
+  std::memcpy(b, &value, sizeof(T));  // PLAIN: little-endian, as in memory here
+  buffers_[column]->Value(std::string_view(b, sizeof(T)));
+  if constexpr (std::is_floating_point_v<T>) {
+    buffers_[column]->UpdateFloatStats(value);
+  } else {
+    buffers_[column]->UpdateIntStats(value);
+  }
 }
 
-void ParquetWriter::AppendInt64(size_t column, int64_t value) {
-  char b[8];
-  std::memcpy(b, &value, 8);
-  buffers_[column]->Value(std::string_view(b, 8));
-  buffers_[column]->UpdateIntStats(value);
-}
-
-void ParquetWriter::AppendFloat(size_t column, float value) {
-  char b[4];
-  std::memcpy(b, &value, 4);
-  buffers_[column]->Value(std::string_view(b, 4));
-  buffers_[column]->UpdateFloatStats(value);
-}
-
-void ParquetWriter::AppendDouble(size_t column, double value) {
-  char b[8];
-  std::memcpy(b, &value, 8);
-  buffers_[column]->Value(std::string_view(b, 8));
-  buffers_[column]->UpdateFloatStats(value);
-}
+void ParquetWriter::AppendInt32(size_t column, int32_t value) { AppendFixed(column, value); }
+void ParquetWriter::AppendInt64(size_t column, int64_t value) { AppendFixed(column, value); }
+void ParquetWriter::AppendFloat(size_t column, float value) { AppendFixed(column, value); }
+void ParquetWriter::AppendDouble(size_t column, double value) { AppendFixed(column, value); }
 
 void ParquetWriter::AppendBytes(size_t column, std::string_view value) {
   buffers_[column]->Value(value);

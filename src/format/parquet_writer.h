@@ -113,6 +113,8 @@ class ParquetWriter {
  private:
   struct ChunkMeta;
   struct RowGroupMeta;
+  template <typename T>
+  void AppendFixed(size_t column, T value);
   Status Compress(std::string_view in, std::string* out);
   void AppendPage(int32_t page_type, std::string_view body, int32_t num_values, int32_t encoding,
                   std::string* out);

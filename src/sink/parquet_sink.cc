@@ -20,9 +20,9 @@ constexpr const char* kCommitDir = "_walflow/commits/";
 constexpr size_t kMemoryBudgetRowGroups = 4;
 
 std::string Padded(uint64_t v, int width) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%0*llu", width, static_cast<unsigned long long>(v));
-  return buf;
+  std::string out;
+  pg::AppendPadded(static_cast<int64_t>(v), width, &out);
+  return out;
 }
 
 std::string CommitRecordKey(uint64_t commit) { return kCommitDir + Padded(commit, 12) + ".json"; }
@@ -42,9 +42,12 @@ std::string TableDirectory(const TableSchema& t) {
   return out;
 }
 
-std::string DatePartition(int64_t commit_time_us) {
-  int64_t days = commit_time_us / 86400000000LL;
-  if (commit_time_us < 0 && commit_time_us % 86400000000LL != 0) --days;
+constexpr int64_t kMicrosPerDay = 86400000000LL;
+
+int64_t FloorDiv(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
+
+// "date=YYYY-MM-DD" of days since 1970-01-01.
+std::string DatePartition(int64_t days) {
   int64_t y;
   unsigned m, d;
   pg::CivilFromDays(days, &y, &m, &d);
@@ -72,6 +75,7 @@ bool ParseDigits(std::string_view s, uint64_t* out) {
 
 struct ParquetSink::OpenFile {
   std::string key;
+  uint32_t schema_version = 0;  // of the last change appended
   std::string table;
   std::unique_ptr<ChangeRowEncoder> encoder;
   std::unique_ptr<ParquetWriter> writer;
@@ -241,11 +245,18 @@ Status ParquetSink::CompleteFile(OpenFile* f) {
 
 Status ParquetSink::Append(const ChangeBatch& batch, const Change& change) {
   const TableSchema& table = *change.table;
-  std::string partition =
-      options_.partition_by_commit_date ? DatePartition(change.commit_time_us) : std::string();
-  auto slot = std::make_pair(table.relid.value, partition);
+  if (options_.partition_by_commit_date) {
+    const int64_t day = FloorDiv(change.commit_time_us, kMicrosPerDay);
+    if (day != partition_day_ || partition_.empty()) {
+      partition_day_ = day;
+      partition_ = DatePartition(day);
+    }
+  }
+  auto slot = std::make_pair(table.relid.value, partition_);
   auto it = open_.find(slot);
-  if (it != open_.end() && !it->second->encoder->SameLayout(table)) {
+  // The layout is compared once per schema version, not per change.
+  if (it != open_.end() && it->second->schema_version != table.version &&
+      !it->second->encoder->SameLayout(table)) {
     // A new schema starts a new file.
     Status s = CompleteFile(it->second.get());
     if (!s.ok()) return Fail(s);
@@ -258,7 +269,7 @@ Status ParquetSink::Append(const ChangeBatch& batch, const Change& change) {
     auto f = std::make_unique<OpenFile>();
     f->table = table.QualifiedName();
     std::string dir = TableDirectory(table);
-    if (!partition.empty()) dir += "/" + partition;
+    if (!partition_.empty()) dir += "/" + partition_;
     f->key = NextFileKey(dir);
     f->encoder = std::move(encoder).value();
     format::parquet::WriterOptions wo;
@@ -270,6 +281,7 @@ Status ParquetSink::Append(const ChangeBatch& batch, const Change& change) {
     it = open_.emplace(slot, std::move(f)).first;
   }
   OpenFile* f = it->second.get();
+  f->schema_version = table.version;
   Status s = f->encoder->Append(batch, change, f->writer.get());
   if (!s.ok()) return Fail(s);
   in_transaction_ = true;

@@ -99,7 +99,9 @@ class ParquetSink : public Sink {
   Lsn last_marker_;              // end of the last transaction written
   Lsn durable_;
   std::string noted_state_, durable_state_;
-  std::string out_;  // encoded bytes on their way to an upload
+  std::string out_;            // encoded bytes on their way to an upload
+  int64_t partition_day_ = 0;  // partition_by_commit_date: the day partition_ names
+  std::string partition_;
   size_t appends_since_memory_check_ = 0;
 };
 

@@ -409,7 +409,7 @@ class S3Store : public ObjectStore {
   }
 
   // One attempt. A transport failure is Unavailable; an HTTP answer is returned as is.
-  Result<Response> Send(const Request& r) {
+  Result<Response> Send(const Request& r, const std::string& payload_sha256) {
     CURL* c = curl_;
     curl_easy_reset(c);
     Response resp;
@@ -434,7 +434,7 @@ class S3Store : public ObjectStore {
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
                      static_cast<long>(o_.timeout.count() + r.body.size() / 256));
     struct curl_slist* headers = nullptr;
-    const std::string sha = "x-amz-content-sha256: " + Sha256Hex(r.body);
+    const std::string sha = "x-amz-content-sha256: " + payload_sha256;
     headers = curl_slist_append(headers, sha.c_str());
     headers = curl_slist_append(headers, "Expect:");
     std::string content_type;
@@ -477,11 +477,11 @@ class S3Store : public ObjectStore {
   // Retries what may succeed later; maps what will not to an error for the operator.
   Result<Response> Call(const Request& r, const char* what) {
     const std::string target = r.bucket_level ? Describe("") : Describe(r.key);
-    std::mt19937 rng(std::random_device{}());
+    const std::string payload_sha256 = Sha256Hex(r.body);  // once, whatever the attempts
     std::chrono::milliseconds backoff{100};
     std::string reason;
     for (int attempt = 1;; ++attempt) {
-      auto sent = Send(r);
+      auto sent = Send(r, payload_sha256);
       if (sent.ok()) {
         Response& resp = *sent;
         const std::string code = XmlValue(resp.body, "Code");
@@ -503,7 +503,7 @@ class S3Store : public ObjectStore {
         return Unavailable("cannot " + std::string(what) + " " + target + " at " + o_.endpoint +
                            " (" + reason + ") after " + std::to_string(attempt) + " attempts");
       }
-      auto wait = backoff + std::chrono::milliseconds(rng() % (backoff.count() / 2 + 1));
+      auto wait = backoff + std::chrono::milliseconds(rng_() % (backoff.count() / 2 + 1));
       WF_LOG_WARN("s3", "cannot {} {} ({}); retrying in {} ms (attempt {} of {})", what, target,
                   reason, wait.count(), attempt, o_.max_attempts);
       std::this_thread::sleep_for(wait);
@@ -533,6 +533,7 @@ class S3Store : public ObjectStore {
 
   S3Options o_;
   CURL* curl_ = nullptr;
+  std::mt19937 rng_{std::random_device{}()};  // backoff jitter
   std::string sigv4_;
 };
 
