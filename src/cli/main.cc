@@ -21,8 +21,8 @@
 #include "runtime/kafka_pipeline.h"
 #include "runtime/pipeline.h"
 #include "runtime/snapshot.h"
-#include "sink/jsonl_sink.h"
-#include "sink/parquet_sink.h"
+#include "sink/jsonl/jsonl_sink.h"
+#include "sink/parquet/parquet_sink.h"
 
 namespace {
 

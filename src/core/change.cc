@@ -1,6 +1,13 @@
 #include "core/change.h"
 
+#include <atomic>
+
 namespace walflow {
+
+uint64_t NextTableSchemaSerial() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
 
 const char* ValueKindName(ValueKind kind) {
   switch (kind) {

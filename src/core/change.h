@@ -67,7 +67,12 @@ struct ColumnSchema {
 // A table's column layout at one point of the stream. A new Relation message for the
 // same table creates a new TableSchema with a larger version; events keep a pointer to
 // the schema they were decoded with.
+// Unique within the process for every schema object made (copies share it): a cache keyed
+// by it cannot confuse a freed schema with a new one at the same address.
+uint64_t NextTableSchemaSerial();
+
 struct TableSchema {
+  uint64_t serial = NextTableSchemaSerial();
   Oid relid;
   std::string schema;
   std::string name;

@@ -14,9 +14,9 @@
 #include "pg/text_codec.h"
 #include "runtime/sink_worker.h"
 #include "runtime/snapshot.h"
-#include "sink/jsonl_sink.h"
-#include "sink/kafka_sink.h"
-#include "sink/parquet_sink.h"
+#include "sink/jsonl/jsonl_sink.h"
+#include "sink/kafka/kafka_sink.h"
+#include "sink/parquet/parquet_sink.h"
 #include "storage/file_io.h"
 
 namespace walflow::runtime {

@@ -1,6 +1,6 @@
 // JsonlSink in a scratch directory: durable positions, cutting what a crash left behind,
 // rolling files, and refusing directories it cannot trust.
-#include "sink/jsonl_sink.h"
+#include "sink/jsonl/jsonl_sink.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "sink/parquet_sink.h"
+#include "sink/parquet/parquet_sink.h"
 
 #include <algorithm>
 #include <cstdio>

@@ -1,4 +1,4 @@
-#include "sink/jsonl_sink.h"
+#include "sink/jsonl/jsonl_sink.h"
 
 #include <charconv>
 #include <chrono>

@@ -1,4 +1,4 @@
-#include "sink/kafka_sink.h"
+#include "sink/kafka/kafka_sink.h"
 
 #include <chrono>
 #include <cstring>
