@@ -112,7 +112,7 @@ Status SinkWorker::Handle(const ChangeBatch& batch) {
   if (first_change == batch.changes().size() && first_marker == batch.markers().size()) {
     return Status::OK();
   }
-  WF_RETURN_IF_ERROR(sink_->Write(batch, first_change, first_marker));
+  WF_RETURN_IF_ERROR(sink_->Write(sink::BatchSlice(batch, first_change, first_marker)));
   if (by_offsets_ && !batch.markers().empty()) written_end_ = batch.markers().back().end_lsn;
   if (by_offsets_ && !batch.source_state().empty()) {
     WF_ASSIGN_OR_RETURN(SourceOffsets state, ParseSourceOffsets(batch.source_state()));

@@ -142,19 +142,21 @@ Status JsonlSink::RollFile() {
   return Status::OK();
 }
 
-Status JsonlSink::Write(const ChangeBatch& batch, size_t first_change, size_t first_marker) {
+Status JsonlSink::Write(const BatchSlice& slice) {
   encoder_.set_processing_time_us(NowMicros());
+  const ChangeBatch& batch = *slice.batch;
   const auto& changes = batch.changes();
   const auto& markers = batch.markers();
-  size_t m = first_marker;
-  for (size_t i = first_change; i <= changes.size(); ++i) {
+  size_t m = slice.first_marker;
+  for (size_t i = slice.first_change; i <= slice.end_change; ++i) {
     // Transactions that end before change i.
-    while (m < markers.size() && markers[m].change_end <= i) {
+    while (m < slice.end_marker && markers[m].change_end <= i) {
       last_commit_ = CommitPoint{file_seq_, file_.size() + buffer_.size(), markers[m].end_lsn,
                                  last_commit_.source_state};
       ++m;
     }
-    if (i == changes.size()) break;
+    if (i == slice.end_change) break;
+    if (!slice.Selected(changes[i])) continue;
     if (file_.size() + buffer_.size() >= options_.max_file_size) {
       WF_RETURN_IF_ERROR(RollFile());
     }

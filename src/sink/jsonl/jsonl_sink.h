@@ -29,7 +29,7 @@ class JsonlSink : public Sink {
 
   const std::string& name() const override { return options_.name; }
   Result<Lsn> Open() override;
-  Status Write(const ChangeBatch& batch, size_t first_change, size_t first_marker) override;
+  Status Write(const BatchSlice& slice) override;
   Result<Lsn> Checkpoint() override;
   Status Close() override;
   void NoteSourceState(const std::string& state) override;

@@ -269,13 +269,15 @@ Status KafkaSink::BeginIfNeeded() {
   return Status::OK();
 }
 
-Status KafkaSink::Write(const ChangeBatch& batch, size_t first_change, size_t first_marker) {
+Status KafkaSink::Write(const BatchSlice& slice) {
   WF_RETURN_IF_ERROR(DeliveryError());
   WF_RETURN_IF_ERROR(BeginIfNeeded());
   encoder_.set_processing_time_us(NowMicros());
+  const ChangeBatch& batch = *slice.batch;
   const auto& changes = batch.changes();
-  for (size_t i = first_change; i < changes.size(); ++i) {
+  for (size_t i = slice.first_change; i < slice.end_change; ++i) {
     const Change& c = changes[i];
+    if (!slice.Selected(c)) continue;
     WF_ASSIGN_OR_RETURN(rd_kafka_topic_t * topic, TopicFor(*c.table));
     key_.clear();
     value_.clear();
@@ -291,8 +293,8 @@ Status KafkaSink::Write(const ChangeBatch& batch, size_t first_change, size_t fi
     }
   }
   const auto& markers = batch.markers();
-  if (first_marker < markers.size()) {
-    written_ = markers.back().end_lsn;
+  if (slice.first_marker < slice.end_marker) {
+    written_ = markers[slice.end_marker - 1].end_lsn;
   }
   pending_ = true;
   return Status::OK();

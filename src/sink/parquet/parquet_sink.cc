@@ -311,22 +311,24 @@ Status ParquetSink::Append(const ChangeBatch& batch, const Change& change) {
   return Status::OK();
 }
 
-Status ParquetSink::Write(const ChangeBatch& batch, size_t first_change, size_t first_marker) {
+Status ParquetSink::Write(const BatchSlice& slice) {
   if (failed_) return FailedPrecondition("sink " + options_.name + " failed earlier");
   // A roll waits for a transaction boundary and for the source state of the batch that
   // ended there (noted after Write), so it happens here, before the next batch.
   if (roll_due_ && !in_transaction_) WF_RETURN_IF_ERROR(Roll());
+  const ChangeBatch& batch = *slice.batch;
   const auto& changes = batch.changes();
   const auto& markers = batch.markers();
-  size_t m = first_marker;
-  for (size_t i = first_change; i < changes.size(); ++i) {
-    for (; m < markers.size() && markers[m].change_end <= i; ++m) {
+  size_t m = slice.first_marker;
+  for (size_t i = slice.first_change; i < slice.end_change; ++i) {
+    for (; m < slice.end_marker && markers[m].change_end <= i; ++m) {
       last_marker_ = markers[m].end_lsn;
       in_transaction_ = false;
     }
+    if (!slice.Selected(changes[i])) continue;
     WF_RETURN_IF_ERROR(Append(batch, changes[i]));
   }
-  for (; m < markers.size(); ++m) {
+  for (; m < slice.end_marker; ++m) {
     last_marker_ = markers[m].end_lsn;
     in_transaction_ = false;
   }

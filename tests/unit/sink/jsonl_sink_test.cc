@@ -152,7 +152,7 @@ TEST_F(JsonlSinkTest, CheckpointThenReopenReturnsTheDurablePosition) {
     JsonlSink sink(Options());
     ASSERT_TRUE(sink.Open().ok());
     auto batch = builder_.Tx(700, 0x100, 0x110, 2).Tx(701, 0x200, 0x210, 3).Take();
-    ASSERT_TRUE(sink.Write(*batch, 0, 0).ok());
+    ASSERT_TRUE(sink.Write(sink::BatchSlice(*batch, 0, 0)).ok());
     auto cp = sink.Checkpoint();
     ASSERT_TRUE(cp.ok()) << cp.status().ToString();
     EXPECT_EQ(*cp, Lsn(0x210));
@@ -178,7 +178,7 @@ TEST_F(JsonlSinkTest, PartialTransactionAndLaterBytesAreCutOnReopen) {
     ASSERT_TRUE(sink.Open().ok());
     // Transaction 700 ends; 701 has begun but has no marker yet.
     auto batch = builder_.Tx(700, 0x100, 0x110, 2).Tx(701, 0x200, 0x210, 3, false).Take();
-    ASSERT_TRUE(sink.Write(*batch, 0, 0).ok());
+    ASSERT_TRUE(sink.Write(sink::BatchSlice(*batch, 0, 0)).ok());
     EXPECT_EQ(*sink.Checkpoint(), Lsn(0x110));
     // The checkpoint wrote 701's rows to the file too; they are past the durable point.
     EXPECT_EQ(Ids(), (std::vector<int>{1, 2, 3, 4, 5}));
@@ -193,7 +193,7 @@ TEST_F(JsonlSinkTest, PartialTransactionAndLaterBytesAreCutOnReopen) {
     EXPECT_EQ(Ids(), (std::vector<int>{1, 2}));
     // Writing goes on right after the durable point.
     auto batch = builder_.Tx(701, 0x200, 0x210, 3).Take();
-    ASSERT_TRUE(sink.Write(*batch, 0, 0).ok());
+    ASSERT_TRUE(sink.Write(sink::BatchSlice(*batch, 0, 0)).ok());
     EXPECT_EQ(*sink.Checkpoint(), Lsn(0x210));
   }
   JsonlSink sink(Options());
@@ -205,9 +205,9 @@ TEST_F(JsonlSinkTest, UncheckpointedWritesAreNotDurable) {
   {
     JsonlSink sink(Options());
     ASSERT_TRUE(sink.Open().ok());
-    ASSERT_TRUE(sink.Write(*builder_.Tx(700, 0x100, 0x110, 1).Take(), 0, 0).ok());
+    ASSERT_TRUE(sink.Write(sink::BatchSlice(*builder_.Tx(700, 0x100, 0x110, 1).Take(), 0, 0)).ok());
     ASSERT_TRUE(sink.Checkpoint().ok());
-    ASSERT_TRUE(sink.Write(*builder_.Tx(701, 0x200, 0x210, 1).Take(), 0, 0).ok());
+    ASSERT_TRUE(sink.Write(sink::BatchSlice(*builder_.Tx(701, 0x200, 0x210, 1).Take(), 0, 0)).ok());
     // Destroyed without Checkpoint or Close, as in a crash.
   }
   JsonlSink sink(Options());
@@ -220,7 +220,7 @@ TEST_F(JsonlSinkTest, CloseMakesCompleteTransactionsDurable) {
     JsonlSink sink(Options());
     ASSERT_TRUE(sink.Open().ok());
     auto batch = builder_.Tx(700, 0x100, 0x110, 2).Tx(701, 0x200, 0x210, 1, false).Take();
-    ASSERT_TRUE(sink.Write(*batch, 0, 0).ok());
+    ASSERT_TRUE(sink.Write(sink::BatchSlice(*batch, 0, 0)).ok());
     ASSERT_TRUE(sink.Close().ok());
   }
   JsonlSink sink(Options());
@@ -232,7 +232,7 @@ TEST_F(JsonlSinkTest, WriteSkipsWhatTheCallerSaysTheSinkHolds) {
   JsonlSink sink(Options());
   ASSERT_TRUE(sink.Open().ok());
   auto batch = builder_.Tx(700, 0x100, 0x110, 2).Tx(701, 0x200, 0x210, 2).Take();
-  ASSERT_TRUE(sink.Write(*batch, 2, 1).ok());
+  ASSERT_TRUE(sink.Write(sink::BatchSlice(*batch, 2, 1)).ok());
   EXPECT_EQ(*sink.Checkpoint(), Lsn(0x210));
   EXPECT_EQ(Ids(), (std::vector<int>{3, 4}));
 }
@@ -240,8 +240,8 @@ TEST_F(JsonlSinkTest, WriteSkipsWhatTheCallerSaysTheSinkHolds) {
 TEST_F(JsonlSinkTest, WatermarkWithoutChangesAdvancesThePosition) {
   JsonlSink sink(Options());
   ASSERT_TRUE(sink.Open().ok());
-  ASSERT_TRUE(sink.Write(*builder_.Tx(700, 0x100, 0x110, 1).Take(), 0, 0).ok());
-  ASSERT_TRUE(sink.Write(*builder_.Marker(0, 0x500, 0x500, 0).Take(), 0, 0).ok());
+  ASSERT_TRUE(sink.Write(sink::BatchSlice(*builder_.Tx(700, 0x100, 0x110, 1).Take(), 0, 0)).ok());
+  ASSERT_TRUE(sink.Write(sink::BatchSlice(*builder_.Marker(0, 0x500, 0x500, 0).Take(), 0, 0)).ok());
   EXPECT_EQ(*sink.Checkpoint(), Lsn(0x500));
   EXPECT_EQ(Ids(), std::vector<int>{1});
 }
@@ -253,7 +253,7 @@ TEST_F(JsonlSinkTest, FilesRollAtMaxSizeAndSortInWriteOrder) {
     // Twelve one-row transactions: file names pass 9 -> 10, which must still sort right.
     for (int i = 0; i < 12; ++i) {
       auto b = builder_.Tx(700 + i, 0x100 * (i + 1), 0x100 * (i + 1) + 0x10, 1).Take();
-      ASSERT_TRUE(sink.Write(*b, 0, 0).ok());
+      ASSERT_TRUE(sink.Write(sink::BatchSlice(*b, 0, 0)).ok());
     }
     EXPECT_EQ(*sink.Checkpoint(), Lsn(0x100 * 12 + 0x10));
   }
@@ -275,7 +275,7 @@ TEST_F(JsonlSinkTest, RollingBySizeKeepsWholeLines) {
     JsonlSink sink(Options(kMax));
     ASSERT_TRUE(sink.Open().ok());
     auto b = builder_.Tx(700, 0x100, 0x110, 40, true, std::string(50, 'v')).Take();
-    ASSERT_TRUE(sink.Write(*b, 0, 0).ok());
+    ASSERT_TRUE(sink.Write(sink::BatchSlice(*b, 0, 0)).ok());
     ASSERT_TRUE(sink.Checkpoint().ok());
   }
   std::vector<std::string> files = ChangeFiles();
@@ -294,11 +294,11 @@ TEST_F(JsonlSinkTest, FilesPastTheDurablePointAreDeletedOnReopen) {
   {
     JsonlSink sink(Options(1));
     ASSERT_TRUE(sink.Open().ok());
-    ASSERT_TRUE(sink.Write(*builder_.Tx(700, 0x100, 0x110, 1).Take(), 0, 0).ok());
+    ASSERT_TRUE(sink.Write(sink::BatchSlice(*builder_.Tx(700, 0x100, 0x110, 1).Take(), 0, 0)).ok());
     EXPECT_EQ(*sink.Checkpoint(), Lsn(0x110));
     // Transaction 701 spreads over three more files (rolling flushes them to disk), and its
     // marker is written but never made durable.
-    ASSERT_TRUE(sink.Write(*builder_.Tx(701, 0x200, 0x210, 3).Take(), 0, 0).ok());
+    ASSERT_TRUE(sink.Write(sink::BatchSlice(*builder_.Tx(701, 0x200, 0x210, 3).Take(), 0, 0)).ok());
   }
   EXPECT_EQ(ChangeFiles().size(), 4u);
   test::WriteWholeFile(Out("changes-00000000099.jsonl"), "{}\n");
@@ -369,7 +369,7 @@ TEST_P(JsonlSinkDamagedPositionTest, IsRefused) {
   {
     JsonlSink sink(Options());
     ASSERT_TRUE(sink.Open().ok());
-    ASSERT_TRUE(sink.Write(*builder_.Tx(700, 0x100, 0x110, 2).Take(), 0, 0).ok());
+    ASSERT_TRUE(sink.Write(sink::BatchSlice(*builder_.Tx(700, 0x100, 0x110, 2).Take(), 0, 0)).ok());
     ASSERT_TRUE(sink.Checkpoint().ok());
   }
   const std::string original = test::ReadWholeFile(Out("changes-00000000001.jsonl"));
@@ -430,7 +430,7 @@ TEST_F(JsonlSinkTest, UnreadableValueFailsTheWriteNamingTheSink) {
   Change& c = bad->AddChange();
   c.table = table.get();
   c.after = row;
-  Status s = sink.Write(*bad, 0, 0);
+  Status s = sink.Write(sink::BatchSlice(*bad, 0, 0));
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("sink files"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("column id"), std::string::npos) << s.message();
@@ -442,7 +442,7 @@ TEST_F(JsonlSinkTest, EncodingOptionsAreUsed) {
   o.encoding.transaction_metadata = true;
   JsonlSink sink(o);
   ASSERT_TRUE(sink.Open().ok());
-  ASSERT_TRUE(sink.Write(*builder_.Tx(700, 0x100, 0x110, 2).Take(), 0, 0).ok());
+  ASSERT_TRUE(sink.Write(sink::BatchSlice(*builder_.Tx(700, 0x100, 0x110, 2).Take(), 0, 0)).ok());
   ASSERT_TRUE(sink.Checkpoint().ok());
   std::vector<Json> events = Events();
   ASSERT_EQ(events.size(), 2u);
