@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -77,6 +78,9 @@ struct S3Options {
   std::chrono::milliseconds timeout{30000};
   // Attempts per request on timeouts, 5xx and throttling, with exponential backoff.
   int max_attempts = 6;
+  // Once stop is requested, a request in flight or waiting to be retried ends within about
+  // a second with kCancelled, and every later one at once. Default: never stops.
+  std::stop_token stop;
 };
 
 // Parses "s3://bucket[/prefix]" into bucket and prefix; InvalidArgument otherwise.

@@ -2,14 +2,15 @@
 // every request with AWS Signature Version 4. Requests are retried with exponential
 // backoff on transport errors, timeouts, 5xx and throttling; the errors an operator must
 // fix (credentials, a missing bucket) are reported at once and say so.
+// A stop request (S3Options::stop) ends a backoff or a transfer within about a second.
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <random>
-#include <thread>
 
 #include "core/log.h"
 #include "storage/object_store.h"
@@ -396,6 +397,11 @@ class S3Store : public ObjectStore {
     }
     return size * n;
   }
+  // Aborts a transfer once stop is requested (curl calls this about once a second even
+  // while nothing moves).
+  static int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+    return static_cast<const std::stop_token*>(user)->stop_requested() ? 1 : 0;
+  }
   struct ReadState {
     std::string_view data;
     size_t pos = 0;
@@ -463,15 +469,33 @@ class S3Store : public ObjectStore {
     } else if (method == "HEAD") {
       curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
     }
+    if (o_.stop.stop_possible()) {
+      curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+      curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, &S3Store::OnProgress);
+      curl_easy_setopt(c, CURLOPT_XFERINFODATA, &o_.stop);
+    }
     char errbuf[CURL_ERROR_SIZE] = {0};
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
     CURLcode rc = curl_easy_perform(c);
     curl_slist_free_all(headers);
+    if (rc == CURLE_ABORTED_BY_CALLBACK) return Cancelled("stop requested");
     if (rc != CURLE_OK) {
       return Unavailable(errbuf[0] ? std::string(errbuf) : curl_easy_strerror(rc));
     }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
     return resp;
+  }
+
+  // Waits `wait` or until stop is requested, whichever comes first.
+  void WaitUnlessStopped(std::chrono::milliseconds wait) const {
+    std::mutex mu;
+    std::condition_variable_any cv;
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait_for(lock, o_.stop, wait, [] { return false; });
+  }
+
+  Status Stopped(const char* what, const std::string& target) const {
+    return Cancelled("did not " + std::string(what) + " " + target + ": walflow is stopping");
   }
 
   // Retries what may succeed later; maps what will not to an error for the operator.
@@ -481,7 +505,11 @@ class S3Store : public ObjectStore {
     std::chrono::milliseconds backoff{100};
     std::string reason;
     for (int attempt = 1;; ++attempt) {
+      if (o_.stop.stop_requested()) return Stopped(what, target);
       auto sent = Send(r, payload_sha256);
+      if (!sent.ok() && sent.status().code() == StatusCode::kCancelled) {
+        return Stopped(what, target);
+      }
       if (sent.ok()) {
         Response& resp = *sent;
         const std::string code = XmlValue(resp.body, "Code");
@@ -506,7 +534,7 @@ class S3Store : public ObjectStore {
       auto wait = backoff + std::chrono::milliseconds(rng_() % (backoff.count() / 2 + 1));
       WF_LOG_WARN("s3", "cannot {} {} ({}); retrying in {} ms (attempt {} of {})", what, target,
                   reason, wait.count(), attempt, o_.max_attempts);
-      std::this_thread::sleep_for(wait);
+      WaitUnlessStopped(wait);
       backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(5));
     }
   }

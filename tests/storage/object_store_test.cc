@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <stop_token>
+#include <thread>
 
 #include "s3_server.h"
 #include "temp_dir.h"
@@ -295,6 +297,52 @@ TEST_F(S3StoreTest, AStalledStoreTimesOut) {
   EXPECT_EQ(st.code(), StatusCode::kUnavailable) << st.ToString();
   EXPECT_LT(took, std::chrono::seconds(15)) << "two attempts of a 2 s timeout, with backoff";
   ASSERT_TRUE(s->Put("t/c", "3").ok());
+}
+
+// Retries back off for seconds; a stop request must not wait for them.
+TEST_F(S3StoreTest, StopRequestEndsTheRetriesOfAStoreThatIsDown) {
+  S3Options o = Options();
+  o.max_attempts = 8;  // about 11 s of backoff
+  std::stop_source stop;
+  o.stop = stop.get_token();
+  auto s = Open(o);
+  server_.Stop();
+  const auto start = std::chrono::steady_clock::now();
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    stop.request_stop();
+  });
+  Status st = s->Put("t/d", "4");
+  const auto took = std::chrono::steady_clock::now() - start;
+  stopper.join();
+  EXPECT_EQ(st.code(), StatusCode::kCancelled) << st.ToString();
+  EXPECT_LT(took, std::chrono::seconds(1));
+  // Stopped stays stopped, even with the store back.
+  server_.Start();
+  const auto again = std::chrono::steady_clock::now();
+  EXPECT_EQ(s->Put("t/d", "4").code(), StatusCode::kCancelled);
+  EXPECT_LT(std::chrono::steady_clock::now() - again, std::chrono::milliseconds(100));
+}
+
+// A request waiting for an answer that does not come ends at a stop request too.
+TEST_F(S3StoreTest, StopRequestEndsARequestToAStalledStore) {
+  S3Options o = Options();
+  o.timeout = std::chrono::seconds(10);
+  std::stop_source stop;
+  o.stop = stop.get_token();
+  auto s = Open(o);
+  server_.Pause();
+  const auto start = std::chrono::steady_clock::now();
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    stop.request_stop();
+  });
+  Status st = s->Put("t/e", "5");
+  const auto took = std::chrono::steady_clock::now() - start;
+  stopper.join();
+  server_.Resume();
+  EXPECT_EQ(st.code(), StatusCode::kCancelled) << st.ToString();
+  EXPECT_LT(took, std::chrono::milliseconds(2500)) << "curl checks for a stop about once a second";
 }
 
 TEST(S3UrlTest, Parses) {
