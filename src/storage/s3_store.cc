@@ -150,7 +150,41 @@ struct Response {
   long status = 0;
   std::string body;
   std::string etag;
+  int64_t content_length = -1;  // from the headers; -1 when not sent
 };
+
+// The ETag S3 gives an object completed from parts with these ETags: the MD5 of their
+// binary MD5s, "-" and the number of parts. Empty when a part's ETag is not an MD5.
+std::string MultipartEtag(const std::vector<std::string>& part_etags) {
+  std::string digests;
+  for (const std::string& quoted : part_etags) {
+    std::string_view e = quoted;
+    if (e.size() >= 2 && e.front() == '"' && e.back() == '"') e = e.substr(1, e.size() - 2);
+    if (e.size() != 32) return "";
+    for (size_t i = 0; i < 32; i += 2) {
+      unsigned v = 0;
+      for (char ch : e.substr(i, 2)) {
+        const int d = std::isdigit(static_cast<unsigned char>(ch)) ? ch - '0'
+                      : ch >= 'a' && ch <= 'f'                     ? ch - 'a' + 10
+                      : ch >= 'A' && ch <= 'F'                     ? ch - 'A' + 10
+                                                                   : -1;
+        if (d < 0) return "";
+        v = v * 16 + static_cast<unsigned>(d);
+      }
+      digests.push_back(static_cast<char>(v));
+    }
+  }
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(digests.data(), digests.size(), md, &len, EVP_md5(), nullptr);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) {
+    out.push_back(hex[md[i] >> 4]);
+    out.push_back(hex[md[i] & 15]);
+  }
+  return out + "-" + std::to_string(part_etags.size());
+}
 
 class S3Store;
 
@@ -322,8 +356,10 @@ class S3Store : public ObjectStore {
     return resp.etag;
   }
 
+  // `size`: the bytes of all parts, to recognize the object if an earlier attempt
+  // completed it and only its answer was lost.
   Status CompleteMultipart(const std::string& key, const std::string& id,
-                           const std::vector<std::string>& etags) {
+                           const std::vector<std::string>& etags, uint64_t size) {
     std::string xml = "<CompleteMultipartUpload>";
     for (size_t i = 0; i < etags.size(); ++i) {
       xml += "<Part><PartNumber>" + std::to_string(i + 1) + "</PartNumber><ETag>" +
@@ -337,7 +373,43 @@ class S3Store : public ObjectStore {
     r.body = xml;
     r.content_type = "application/xml";
     auto resp = Call(r, "complete multipart upload of");
-    if (!resp.ok()) return resp.status();
+    if (resp.ok()) return Status::OK();
+    // An upload of ours we did not abort is gone if a resent completion (ours after a lost
+    // answer, or curl's own on a connection that died) finds it completed already.
+    const bool gone = resp.status().code() == StatusCode::kNotFound &&
+                      resp.status().message().find("NoSuchUpload") != std::string::npos;
+    if (gone) return CheckCompleted(key, etags, size, resp.status());
+    return resp.status();
+  }
+
+  // After NoSuchUpload on a completion: an earlier attempt may have completed the upload. It did if
+  // the object is there with the upload's size (and, when the store gives multipart ETags as S3
+  // does, the upload's ETag); otherwise `failed` stands.
+  Status CheckCompleted(const std::string& key, const std::vector<std::string>& etags,
+                        uint64_t size, const Status& failed) {
+    Request r;
+    r.method = "HEAD";
+    r.key = key;
+    auto head = Call(r, "check the completed upload of");
+    if (!head.ok()) {
+      if (head.status().code() == StatusCode::kNotFound) return failed;
+      return head.status().WithContext(failed.message());
+    }
+    std::string etag = head->etag;
+    std::erase(etag, '"');
+    const bool multipart_etag = etag.find('-') != std::string::npos;
+    if (head->content_length != static_cast<int64_t>(size) ||
+        (multipart_etag && etag != MultipartEtag(etags))) {
+      return FailedPrecondition(
+          failed.message() + "; " + Describe(key) + " exists but is not this upload (" +
+          std::to_string(head->content_length) + " bytes, ETag " + head->etag + ", expected " +
+          std::to_string(size) + " bytes" +
+          (multipart_etag ? ", ETag \"" + MultipartEtag(etags) + "\"" : std::string()) + ")");
+    }
+    WF_LOG_INFO("s3",
+                "{}: an earlier attempt completed the upload (its answer was lost); the object "
+                "is there with its {} bytes",
+                Describe(key), size);
     return Status::OK();
   }
 
@@ -483,6 +555,10 @@ class S3Store : public ObjectStore {
       return Unavailable(errbuf[0] ? std::string(errbuf) : curl_easy_strerror(rc));
     }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
+    curl_off_t length = -1;
+    if (curl_easy_getinfo(c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK) {
+      resp.content_length = static_cast<int64_t>(length);
+    }
     return resp;
   }
 
@@ -600,7 +676,7 @@ Status S3Upload::Commit() {
   if (upload_id_.empty()) return store_->Put(key_, buffer_);  // small: one PUT
   if (!buffer_.empty()) WF_RETURN_IF_ERROR(SendPart(buffer_));
   buffer_.clear();
-  Status s = store_->CompleteMultipart(key_, upload_id_, etags_);
+  Status s = store_->CompleteMultipart(key_, upload_id_, etags_, size_);
   if (!s.ok()) (void)store_->AbortUpload(key_, upload_id_);
   return s;
 }

@@ -9,6 +9,13 @@
 // then one line per request on stderr. Objects live under DIR, so a server started again on
 // the same DIR serves the same objects and in-progress multipart uploads.
 //
+// A fault for tests, from the environment (S3_SERVER_FAULT), on the first
+// CompleteMultipartUpload only (the next ones are served normally):
+//   complete-response-lost  the upload is completed, then the connection is closed without
+//                           an answer (a retry then gets NoSuchUpload; the object exists)
+//   upload-lost             the upload is aborted instead, the connection closed without an
+//                           answer (a retry gets NoSuchUpload; no object)
+//
 // What this adds to s3rver (which accepts any AWS Signature V4 without checking it, and
 // anonymous requests too):
 //   * AWS Signature V4 verification, Authorization header and presigned URL, as S3 does it:
@@ -66,6 +73,9 @@ const port = Number(options.port);
 const minPartSize = Number(options['min-part-size']);
 if (!Number.isInteger(port) || port < 0 || port > 65535) Usage(`bad --port ${options.port}`);
 if (!Number.isInteger(minPartSize) || minPartSize < 0) Usage('bad --min-part-size');
+
+let fault = process.env.S3_SERVER_FAULT || '';
+if (!['', 'complete-response-lost', 'upload-lost'].includes(fault)) Usage(`bad S3_SERVER_FAULT ${fault}`);
 
 const directory = path.resolve(options.directory);
 const region = options.region;
@@ -806,17 +816,39 @@ async function WaitUntilWritten(ctx, { bucket, key }, length) {
   }
 }
 
+// Closes the connection of a request without an answer (S3_SERVER_FAULT).
+function DropAnswer(ctx, socket) {
+  ctx.respond = false;
+  socket.destroy();
+}
+
 async function S3Checks(ctx, next) {
   const started = Date.now();
+  const socket = ctx.req.socket;  // ctx.req is replaced below
   let outcome;
   try {
     const signing = VerifySignature(ctx);
     const body = await CheckBody(ctx, signing);
+    const completion = ctx.method === 'POST' && 'uploadId' in ctx.query;
+    const injected = completion ? fault : '';
+    if (injected) fault = '';
+    if (injected === 'upload-lost') {
+      const { bucket } = BucketAndKey(ctx);
+      await fs.rm(UploadDir(bucket, String(ctx.query.uploadId)), { recursive: true, force: true });
+      DropAnswer(ctx, socket);
+      outcome = 'upload aborted, answer dropped (S3_SERVER_FAULT)';
+      return;
+    }
     if (!(await ServeMissing(ctx, body))) {
       const target = BucketAndKey(ctx);  // from ctx.req, which is replaced next
       ctx.req = Readable.from(body.length ? [body] : []);
       await next();
       await WaitUntilWritten(ctx, target, body.length);
+    }
+    if (injected === 'complete-response-lost') {
+      outcome = `${ctx.status}, answer dropped (S3_SERVER_FAULT)`;
+      DropAnswer(ctx, socket);
+      return;
     }
     outcome = String(ctx.status);
   } catch (err) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -343,6 +344,64 @@ TEST_F(S3StoreTest, StopRequestEndsARequestToAStalledStore) {
   server_.Resume();
   EXPECT_EQ(st.code(), StatusCode::kCancelled) << st.ToString();
   EXPECT_LT(took, std::chrono::milliseconds(2500)) << "curl checks for a stop about once a second";
+}
+
+// Restarts the server with S3_SERVER_FAULT set (see s3-server.mjs).
+void RestartWithFault(S3Server& server, const char* fault) {
+  ::setenv("S3_SERVER_FAULT", fault, 1);
+  server.Restart();
+  ::unsetenv("S3_SERVER_FAULT");
+}
+
+std::string CommitMultipart(ObjectStore& s, const std::string& key, const std::string& data,
+                            Status* committed) {
+  auto upload = s.Create(key);
+  if (!upload.ok()) return upload.status().ToString();
+  for (size_t at = 0; at < data.size(); at += 1 << 20) {
+    Status st = (*upload)->Append(std::string_view(data).substr(at, 1 << 20));
+    if (!st.ok()) return st.ToString();
+  }
+  *committed = (*upload)->Commit();
+  return "";
+}
+
+// The first CompleteMultipartUpload completed the object but its answer was lost; the
+// retry gets NoSuchUpload. The object is there, whole: the commit succeeded.
+TEST_F(S3StoreTest, CompletionWhoseAnswerWasLostSucceeds) {
+  RestartWithFault(server_, "complete-response-lost");
+  auto s = Open(Options());
+  const std::string data = Bytes(11u << 20, 8);  // 5 MiB, 5 MiB, 1 MiB
+  Status committed = Internal("not committed");
+  ASSERT_EQ(CommitMultipart(*s, "t/lost-answer.parquet", data, &committed), "");
+  EXPECT_TRUE(committed.ok()) << committed.ToString() << "\n" << server_.Log();
+  EXPECT_NE(server_.Log().find("answer dropped"), std::string::npos) << server_.Log();
+  EXPECT_EQ(server_.GetObject("lake", "raw/t/lost-answer.parquet"), data);
+}
+
+// The retry gets NoSuchUpload and there is no such object (the upload was aborted): an
+// error, not a success.
+TEST_F(S3StoreTest, CompletionOfALostUploadIsAnError) {
+  RestartWithFault(server_, "upload-lost");
+  auto s = Open(Options());
+  Status committed;
+  ASSERT_EQ(CommitMultipart(*s, "t/lost-upload.parquet", Bytes(11u << 20, 9), &committed), "");
+  ASSERT_FALSE(committed.ok()) << server_.Log();
+  EXPECT_NE(committed.message().find("NoSuchUpload"), std::string::npos) << committed.ToString();
+  EXPECT_TRUE(server_.ListKeys("lake", "raw/t/").empty());
+}
+
+// A different object under the key (another size) is not taken for the completed upload.
+TEST_F(S3StoreTest, CompletionRetryDoesNotTakeAnotherObjectForItsOwn) {
+  RestartWithFault(server_, "upload-lost");
+  server_.PutObject("lake", "raw/t/other.parquet", "an older, smaller object");
+  auto s = Open(Options());
+  Status committed;
+  ASSERT_EQ(CommitMultipart(*s, "t/other.parquet", Bytes(11u << 20, 10), &committed), "");
+  ASSERT_FALSE(committed.ok()) << server_.Log();
+  EXPECT_NE(committed.message().find("NoSuchUpload"), std::string::npos) << committed.ToString();
+  EXPECT_NE(committed.message().find("exists but is not this upload"), std::string::npos)
+      << committed.ToString();
+  EXPECT_EQ(server_.GetObject("lake", "raw/t/other.parquet"), "an older, smaller object");
 }
 
 TEST(S3UrlTest, Parses) {
