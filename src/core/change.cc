@@ -1,6 +1,8 @@
 #include "core/change.h"
 
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 
 namespace walflow {
 
@@ -53,7 +55,23 @@ int32_t ChangeBatch::AddRow(size_t ncols) {
   return first;
 }
 
+namespace {
+
+[[noreturn]] void BatchOverflow(size_t held, size_t adding) {
+  std::fprintf(stderr,
+               "walflow: internal error: a value of %zu bytes added to a batch holding %zu "
+               "bytes would pass the batch's limit of %zu bytes (the builder must start a new "
+               "batch first)\n",
+               adding, held, ChangeBatch::kMaxBytes);
+  std::abort();
+}
+
+}  // namespace
+
 void ChangeBatch::SetText(int32_t index, std::string_view text) {
+  if (!HasRoomFor(text.size())) [[unlikely]] {
+    BatchOverflow(bytes_.size(), text.size());
+  }
   Datum& d = datums_[index];
   d.kind = Datum::Kind::kText;
   d.offset = static_cast<uint32_t>(bytes_.size());

@@ -95,7 +95,9 @@ enum class ChangeOp : char {
 };
 
 // One column value: NULL, the text form PostgreSQL sent (stored in the batch's bytes),
-// or "unchanged TOAST" (the server did not send a value that did not change).
+// or "unchanged TOAST" (the server did not send a value that did not change). Offsets are
+// 32-bit so that a Datum stays 12 bytes: a batch never holds more than
+// ChangeBatch::kMaxBytes bytes of values (its builders check HasRoomFor before a row).
 struct Datum {
   enum class Kind : uint8_t { kNull, kUnchangedToast, kText };
   Kind kind = Kind::kNull;
@@ -132,6 +134,9 @@ struct TxMarker {
   Xid xid;
   int64_t commit_time_us = 0;
   uint32_t change_count = 0;  // changes in the whole transaction (0 for a watermark)
+  // Partitioned sources (Kafka): the offset of the record this marker ends, in the batch's
+  // source_stream; -1 for PostgreSQL, whose position is the LSN.
+  int64_t source_offset = -1;
 };
 
 class ChangeBatch {
@@ -146,6 +151,13 @@ class ChangeBatch {
   size_t byte_size() const { return bytes_.size() + changes_.size() * sizeof(Change); }
   bool empty() const { return changes_.empty() && markers_.empty(); }
 
+  // The most value bytes one batch holds: every offset and length fits a Datum's 32 bits.
+  static constexpr size_t kMaxBytes = UINT32_MAX;
+  // Bytes of values held, and whether `bytes` more fit under kMaxBytes. A builder checks
+  // before a row and starts a new batch when it does not fit.
+  size_t value_bytes() const { return bytes_.size(); }
+  bool HasRoomFor(size_t bytes) const { return bytes <= kMaxBytes - bytes_.size(); }
+
   const Datum* Row(int32_t first) const { return datums_.data() + first; }
   std::string_view Text(const Datum& d) const { return {bytes_.data() + d.offset, d.length}; }
 
@@ -155,6 +167,8 @@ class ChangeBatch {
   // Starts a row of `ncols` datums and returns the index of the first one.
   int32_t AddRow(size_t ncols);
   Datum& DatumAt(int32_t index) { return datums_[index]; }
+  // Requires HasRoomFor(text.size()): a value that does not fit is a bug of the builder
+  // and stops the process with a message rather than wrap an offset.
   void SetText(int32_t index, std::string_view text);
   void AddMarker(const TxMarker& marker) { markers_.push_back(marker); }
   void Clear();
@@ -165,8 +179,8 @@ class ChangeBatch {
   void set_held_by(std::vector<std::string> sinks) { held_by_ = std::move(sinks); }
 
   // Sources with a position per partition (Kafka). A batch holds records of one partition
-  // (`source_stream`, "topic:partition"), one marker per record with commit_lsn = the
-  // record's offset + 1; `source_state` is where the source stands after the batch (see
+  // (`source_stream`, "topic:partition"), one marker per record carrying the record's
+  // source_offset; `source_state` is where the source stands after the batch (see
   // runtime/source_offsets.h). Both empty for PostgreSQL, whose position is the LSN.
   const std::string& source_stream() const { return source_stream_; }
   const std::string& source_state() const { return source_state_; }

@@ -163,6 +163,21 @@ Status ChangeAssembler::FillRow(const TableSchema& table, const TupleView& tuple
   return Status::OK();
 }
 
+Status ChangeAssembler::MakeRoom(const TableSchema& table, size_t bytes) {
+  const size_t limit = std::min(options_.batch_hard_max_bytes, ChangeBatch::kMaxBytes);
+  const size_t held = batch_->value_bytes();
+  if (held <= limit && bytes <= limit - held) return Status::OK();
+  if (bytes > limit) {
+    return FailedPrecondition("table " + table.QualifiedName() + ": a change of up to " +
+                              std::to_string(bytes) + " bytes does not fit in a batch (at most " +
+                              std::to_string(limit) + " bytes of values)");
+  }
+  WF_RETURN_IF_ERROR(Flush());
+  // The new batch keeps the schema alive too.
+  batch_->Retain(relations_.at(table.relid));
+  return Status::OK();
+}
+
 Change& ChangeAssembler::NewChange(ChangeOp op, const TableSchema& table, Lsn lsn) {
   Change& c = batch_->AddChange();
   c.op = op;
@@ -194,6 +209,8 @@ Status ChangeAssembler::OnInsert(const InsertMessage& m) {
   if (Spooled(m, false, &s)) return s;
   WF_ASSIGN_OR_RETURN(const TableSchema* table, TableFor(m.relid, "Insert"));
   if (table == nullptr) return Status::OK();
+  // A row's values are part of its message.
+  WF_RETURN_IF_ERROR(MakeRoom(*table, m.raw.size()));
   int32_t after;
   WF_RETURN_IF_ERROR(FillRow(*table, *m.new_tuple, nullptr, &after));
   NewChange(ChangeOp::kCreate, *table, m.wal_start).after = after;
@@ -205,6 +222,9 @@ Status ChangeAssembler::OnUpdate(const UpdateMessage& m) {
   if (Spooled(m, false, &s)) return s;
   WF_ASSIGN_OR_RETURN(const TableSchema* table, TableFor(m.relid, "Update"));
   if (table == nullptr) return Status::OK();
+  // Both images are part of the message; unchanged TOAST values copied from a whole old
+  // row can add the old image once more.
+  WF_RETURN_IF_ERROR(MakeRoom(*table, m.raw.size() * (m.old_kind == 'O' ? 2 : 1)));
   int32_t before = -1, after;
   if (m.old_tuple != nullptr) {
     WF_RETURN_IF_ERROR(FillRow(*table, *m.old_tuple, nullptr, &before));
@@ -229,6 +249,7 @@ Status ChangeAssembler::OnDelete(const DeleteMessage& m) {
   if (Spooled(m, false, &s)) return s;
   WF_ASSIGN_OR_RETURN(const TableSchema* table, TableFor(m.relid, "Delete"));
   if (table == nullptr) return Status::OK();
+  WF_RETURN_IF_ERROR(MakeRoom(*table, m.raw.size()));
   int32_t before;
   WF_RETURN_IF_ERROR(FillRow(*table, *m.old_tuple, nullptr, &before));
   NewChange(ChangeOp::kDelete, *table, m.wal_start).before = before;

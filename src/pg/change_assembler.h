@@ -22,6 +22,10 @@ struct AssemblerOptions {
   size_t spool_memory_limit = 4 << 20;  // per streamed transaction, before spilling
   size_t batch_max_changes = 2048;
   size_t batch_max_bytes = 4 << 20;
+  // Value bytes a batch never passes (Datum offsets are 32-bit): a change that would pass
+  // it starts a new batch, a single change larger is an error. Clamped to
+  // ChangeBatch::kMaxBytes; tests lower it.
+  size_t batch_hard_max_bytes = ChangeBatch::kMaxBytes;
   std::unordered_set<std::string> tables;  // "schema.table"; empty means every table
 };
 
@@ -92,6 +96,8 @@ class ChangeAssembler : public PgOutputListener {
   Result<const TableSchema*> TableFor(Oid relid, const char* what);
   Status FillRow(const TableSchema& table, const TupleView& tuple, const TupleView* old_tuple,
                  int32_t* first);
+  // Starts a new batch if the values of a change of up to `bytes` would not fit this one.
+  Status MakeRoom(const TableSchema& table, size_t bytes);
   Change& NewChange(ChangeOp op, const TableSchema& table, Lsn lsn);
   Status EndTransaction(Lsn commit_lsn, Lsn end_lsn, Xid xid, int64_t time_us);
   Status MaybeEmit();

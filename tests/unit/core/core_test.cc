@@ -89,6 +89,25 @@ TEST(ChangeBatchTest, RowsAndTexts) {
   EXPECT_TRUE(b.empty());
 }
 
+// Datum offsets are 32-bit: a batch must refuse, not wrap, what would pass 4 GiB. The bound
+// is checked with sizes alone, without allocating them.
+TEST(ChangeBatchTest, RoomIsBoundedSoThatOffsetsCannotWrap) {
+  static_assert(ChangeBatch::kMaxBytes == UINT32_MAX);
+  static_assert(sizeof(Datum) == 12, "a Datum stays small");
+  ChangeBatch b;
+  EXPECT_TRUE(b.HasRoomFor(0));
+  EXPECT_TRUE(b.HasRoomFor(ChangeBatch::kMaxBytes));
+  EXPECT_FALSE(b.HasRoomFor(size_t{ChangeBatch::kMaxBytes} + 1));
+  EXPECT_FALSE(b.HasRoomFor(SIZE_MAX));  // no overflow in the check itself
+  int32_t r = b.AddRow(1);
+  b.SetText(r, "0123456789");
+  EXPECT_EQ(b.value_bytes(), 10u);
+  EXPECT_TRUE(b.HasRoomFor(ChangeBatch::kMaxBytes - 10));
+  EXPECT_FALSE(b.HasRoomFor(ChangeBatch::kMaxBytes - 9));
+  b.Clear();
+  EXPECT_TRUE(b.HasRoomFor(ChangeBatch::kMaxBytes));
+}
+
 TEST(ChangeBatchTest, RetainKeepsSchemasAliveOnce) {
   auto s = std::make_shared<TableSchema>();
   std::weak_ptr<TableSchema> weak = s;

@@ -899,6 +899,34 @@ INSTANTIATE_TEST_SUITE_P(BatchAndSpool, ChangeAssemblerBatchingTest,
                                   std::to_string(std::get<1>(info.param));
                          });
 
+// Datum offsets are 32-bit: the assembler starts a new batch before a change would take
+// its values past the bound (ChangeBatch::kMaxBytes, lowered here), and a single change that
+// cannot fit even an empty batch is an error naming its table.
+TEST_F(ChangeAssemblerTest, BatchValueBytesNeverPassTheHardBound) {
+  AssemblerOptions o = Options();
+  o.batch_max_bytes = size_t{1} << 40;  // the soft limit never flushes here
+  o.batch_max_changes = 1 << 20;
+  o.batch_hard_max_bytes = 1000;
+  Harness h(o, &catalog_);
+  FEED(h, 0x10, test::WireBegin(0x100, 0, 5));
+  FEED(h, 0x10, RelOther());
+  for (int i = 0; i < 10; ++i) {
+    FEED(h, 0x20 + i, test::WireInsert(kOther, {T(std::to_string(i)), T(std::string(300, 'v'))}));
+  }
+  FEED(h, 0x100, test::WireCommit(0x100, 0x108, 0));
+  h.Collect();
+  ASSERT_EQ(h.changes.size(), 10u);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(h.changes[i].after[0], std::to_string(i));
+  EXPECT_GE(h.batches.size(), 4u);
+  for (const auto& b : h.batches) EXPECT_LE(b->value_bytes(), 1000u);
+
+  FEED(h, 0x200, test::WireBegin(0x300, 0, 6));
+  Status s = h.Feed(0x210, test::WireInsert(kOther, {T("big"), T(std::string(2000, 'v'))}));
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.ToString();
+  EXPECT_NE(s.message().find("public.other"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("bytes"), std::string::npos) << s.message();
+}
+
 TEST_F(ChangeAssemblerTest, TinyByteLimitFlushesAfterEveryChange) {
   AssemblerOptions o = Options();
   o.batch_max_bytes = 1;
