@@ -13,7 +13,8 @@ ChangeAssembler::ChangeAssembler(AssemblerOptions options, Catalog* catalog, Bat
       consume_(std::move(consume)),
       decoder_(this),
       replay_decoder_(this),
-      batch_(std::make_shared<ChangeBatch>()) {}
+      batch_(std::make_shared<ChangeBatch>()),
+      spools_(options_.spool_dir, options_.spool_memory_limit) {}
 
 ChangeAssembler::~ChangeAssembler() = default;
 
@@ -45,16 +46,20 @@ Status ChangeAssembler::AdvanceIdle(Lsn position) {
 
 bool ChangeAssembler::Spooled(const MessageHeader& m, bool is_schema, Status* status) {
   if (replaying_ || !m.xid.has_value()) return false;
-  auto it = spools_.find(stream_xid_);
-  if (it == spools_.end()) {
+  StreamSpool* spool = spools_.Find(stream_xid_);
+  if (spool == nullptr) {
     *status = DataLoss("message of streamed transaction " + std::to_string(m.xid->value) +
                        " at WAL " + m.wal_start.ToString() + " outside any Stream Start");
     return true;
   }
-  uint64_t before = it->second->bytes();
-  *status = it->second->Append(m.wal_start, *m.xid, m.raw, is_schema);
-  stats_.spooled_bytes += it->second->bytes() - before;
+  *status = spools_.Append(*spool, m.wal_start, *m.xid, m.raw, is_schema);
+  UpdateSpoolStats();
   return true;
+}
+
+void ChangeAssembler::UpdateSpoolStats() {
+  stats_.spooled_bytes = spools_.bytes();
+  stats_.spool_memory_bytes = spools_.memory_bytes();
 }
 
 Status ChangeAssembler::OnBegin(const BeginMessage& m) {
@@ -281,25 +286,19 @@ Status ChangeAssembler::OnMessage(const LogicalMessage& m) {
 
 Status ChangeAssembler::OnStreamStart(const StreamStartMessage& m) {
   stream_xid_ = m.top_xid;
-  auto& spool = spools_[m.top_xid];
-  if (!spool) {
-    spool =
-        std::make_unique<StreamSpool>(options_.spool_dir, m.top_xid, options_.spool_memory_limit);
-  }
+  spools_.Open(m.top_xid);
   return Status::OK();
 }
 
 Status ChangeAssembler::OnStreamStop(const MessageHeader&) { return Status::OK(); }
 
 Status ChangeAssembler::OnStreamCommit(const StreamCommitMessage& m) {
-  auto it = spools_.find(m.top_xid);
-  if (it == spools_.end()) {
+  std::unique_ptr<StreamSpool> spool = spools_.Take(m.top_xid);
+  if (spool == nullptr) {
     // Nothing of ours was in it (every change was to an ignored table).
     return Status::OK();
   }
-  std::unique_ptr<StreamSpool> spool = std::move(it->second);
-  spools_.erase(it);
-  stats_.spooled_bytes -= spool->bytes();
+  UpdateSpoolStats();
   if (spool->spilled()) {
     WF_LOG_DEBUG("pg", "replaying streamed transaction {} ({} bytes spooled)", m.top_xid.value,
                  spool->bytes());
@@ -316,17 +315,16 @@ Status ChangeAssembler::OnStreamCommit(const StreamCommitMessage& m) {
 }
 
 Status ChangeAssembler::OnStreamAbort(const StreamAbortMessage& m) {
-  auto it = spools_.find(m.top_xid);
-  if (it == spools_.end()) return Status::OK();
-  const uint64_t before = it->second->bytes();
+  StreamSpool* spool = spools_.Find(m.top_xid);
+  if (spool == nullptr) return Status::OK();
   if (m.sub_xid == m.top_xid) {
-    spools_.erase(it);
-    stats_.spooled_bytes -= before;
+    spools_.Drop(m.top_xid);
+    UpdateSpoolStats();
     ++stats_.aborted_streams;
     return Status::OK();
   }
-  Status s = it->second->AbortSubtransaction(m.sub_xid);
-  stats_.spooled_bytes = stats_.spooled_bytes - before + it->second->bytes();
+  Status s = spools_.AbortSubtransaction(*spool, m.sub_xid);
+  UpdateSpoolStats();
   return s;
 }
 

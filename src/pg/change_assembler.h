@@ -18,8 +18,9 @@
 namespace walflow::pg {
 
 struct AssemblerOptions {
-  std::string spool_dir;                // where streamed transactions spill
-  size_t spool_memory_limit = 4 << 20;  // per streamed transaction, before spilling
+  std::string spool_dir;  // where streamed transactions spill
+  // Memory of every open streamed transaction together; past it the largest spill to disk.
+  size_t spool_memory_limit = 4 << 20;
   size_t batch_max_changes = 2048;
   size_t batch_max_bytes = 4 << 20;
   // Value bytes a batch never passes (Datum offsets are 32-bit): a change that would pass
@@ -34,7 +35,8 @@ struct AssemblerStats {
   uint64_t transactions = 0;
   uint64_t streamed_transactions = 0;
   uint64_t aborted_streams = 0;
-  uint64_t spooled_bytes = 0;  // currently held in spools
+  uint64_t spooled_bytes = 0;       // currently held in spools, in memory and files
+  uint64_t spool_memory_bytes = 0;  // the part of it in memory (at most spool_memory_limit)
 };
 
 class ChangeAssembler : public PgOutputListener {
@@ -93,6 +95,7 @@ class ChangeAssembler : public PgOutputListener {
   // Routes a message read inside a stream block to its transaction's spool. Returns
   // true when it did (the caller then stops).
   bool Spooled(const MessageHeader& m, bool is_schema, Status* status);
+  void UpdateSpoolStats();
   Result<const TableSchema*> TableFor(Oid relid, const char* what);
   Status FillRow(const TableSchema& table, const TupleView& tuple, const TupleView* old_tuple,
                  int32_t* first);
@@ -118,7 +121,7 @@ class ChangeAssembler : public PgOutputListener {
   bool replaying_ = false;
   TxState tx_;
   Lsn last_end_lsn_;
-  std::unordered_map<Xid, std::unique_ptr<StreamSpool>> spools_;
+  StreamSpools spools_;
   Xid stream_xid_;
   AssemblerStats stats_;
   MessageHook message_hook_;

@@ -1,8 +1,10 @@
 #include "pg/stream_spool.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 namespace walflow::pg {
@@ -15,6 +17,11 @@ void PutHeader(char* p, Lsn lsn, uint32_t len) {
   std::memcpy(p + 8, &len, 4);
 }
 
+// Closes the FILE when the replay ends, however it ends.
+struct FileCloser {
+  void operator()(FILE* f) const { std::fclose(f); }
+};
+
 }  // namespace
 
 StreamSpool::StreamSpool(std::string dir, Xid top_xid, size_t memory_limit)
@@ -23,10 +30,7 @@ StreamSpool::StreamSpool(std::string dir, Xid top_xid, size_t memory_limit)
       memory_limit_(memory_limit) {}
 
 StreamSpool::~StreamSpool() {
-  if (file_ != nullptr) {
-    std::fclose(file_);
-    ::unlink(path_.c_str());
-  }
+  if (created_) ::unlink(path_.c_str());
 }
 
 Status StreamSpool::AppendRecord(Lsn wal_start, std::string_view message) {
@@ -49,21 +53,34 @@ Status StreamSpool::Append(Lsn wal_start, Xid xid, std::string_view message, boo
 }
 
 Status StreamSpool::Spill() {
-  if (file_ == nullptr) {
-    file_ = std::fopen(path_.c_str(), "w+b");
-    if (file_ == nullptr) {
-      return IOError("cannot create spool file " + path_ + " for streamed transaction " +
-                     std::to_string(top_xid_.value) + ": " + std::strerror(errno));
-    }
+  if (buffer_.empty() && created_) return Status::OK();
+  // The first spill creates (or empties) the file; later ones append.
+  const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (created_ ? O_APPEND : O_TRUNC);
+  const int fd = ::open(path_.c_str(), flags, 0600);
+  if (fd < 0) {
+    return IOError("cannot create spool file " + path_ + " for streamed transaction " +
+                   std::to_string(top_xid_.value) + ": " + std::strerror(errno));
   }
-  if (!buffer_.empty()) {
-    if (std::fseek(file_, 0, SEEK_END) != 0 ||
-        std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size()) {
-      return IOError("cannot write spool file " + path_ + ": " + std::strerror(errno));
+  created_ = true;
+  size_t written = 0;
+  while (written < buffer_.size()) {
+    ssize_t n = ::write(fd, buffer_.data() + written, buffer_.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      Status s = IOError("cannot write spool file " + path_ + ": " + std::strerror(errno));
+      ::close(fd);
+      // What reached the file before the error is not counted: cut it off again.
+      (void)::truncate(path_.c_str(), static_cast<off_t>(file_bytes_));
+      return s;
     }
-    file_bytes_ += buffer_.size();
-    buffer_.clear();
+    written += static_cast<size_t>(n);
   }
+  if (::close(fd) != 0) {
+    return IOError("cannot write spool file " + path_ + ": " + std::strerror(errno));
+  }
+  file_bytes_ += buffer_.size();
+  buffer_.clear();
+  buffer_.shrink_to_fit();  // the memory limit counts what is held, so give it back
   return Status::OK();
 }
 
@@ -76,7 +93,7 @@ Status StreamSpool::AbortSubtransaction(Xid sub_xid) {
   if (cut >= file_bytes_) {
     buffer_.resize(cut - file_bytes_);
   } else {
-    if (std::fflush(file_) != 0 || ::ftruncate(fileno(file_), static_cast<off_t>(cut)) != 0) {
+    if (::truncate(path_.c_str(), static_cast<off_t>(cut)) != 0) {
       return IOError("cannot truncate spool file " + path_ + ": " + std::strerror(errno));
     }
     file_bytes_ = cut;
@@ -95,14 +112,15 @@ Status StreamSpool::AbortSubtransaction(Xid sub_xid) {
 
 Status StreamSpool::Replay(const std::function<Status(Lsn, std::string_view)>& fn) {
   std::string record;
-  if (file_ != nullptr) {
-    if (std::fflush(file_) != 0 || std::fseek(file_, 0, SEEK_SET) != 0) {
+  if (file_bytes_ > 0) {
+    std::unique_ptr<FILE, FileCloser> file(std::fopen(path_.c_str(), "rbe"));
+    if (file == nullptr) {
       return IOError("cannot read spool file " + path_ + ": " + std::strerror(errno));
     }
     uint64_t read = 0;
     char header[kRecordHeader];
     while (read < file_bytes_) {
-      if (std::fread(header, 1, kRecordHeader, file_) != kRecordHeader) {
+      if (std::fread(header, 1, kRecordHeader, file.get()) != kRecordHeader) {
         return DataLoss("spool file " + path_ + " is shorter than written");
       }
       uint64_t lsn;
@@ -110,7 +128,7 @@ Status StreamSpool::Replay(const std::function<Status(Lsn, std::string_view)>& f
       std::memcpy(&lsn, header, 8);
       std::memcpy(&len, header + 8, 4);
       record.resize(len);
-      if (len > 0 && std::fread(record.data(), 1, len, file_) != len) {
+      if (len > 0 && std::fread(record.data(), 1, len, file.get()) != len) {
         return DataLoss("spool file " + path_ + " is shorter than written");
       }
       read += kRecordHeader + len;
@@ -127,6 +145,67 @@ Status StreamSpool::Replay(const std::function<Status(Lsn, std::string_view)>& f
     pos += kRecordHeader + len;
   }
   return Status::OK();
+}
+
+StreamSpools::StreamSpools(std::string dir, size_t memory_limit)
+    : dir_(std::move(dir)), memory_limit_(memory_limit) {}
+
+StreamSpool& StreamSpools::Open(Xid top_xid) {
+  auto& spool = spools_[top_xid];
+  if (!spool) spool = std::make_unique<StreamSpool>(dir_, top_xid, memory_limit_);
+  return *spool;
+}
+
+StreamSpool* StreamSpools::Find(Xid top_xid) {
+  auto it = spools_.find(top_xid);
+  return it == spools_.end() ? nullptr : it->second.get();
+}
+
+void StreamSpools::Forget(const StreamSpool& spool) {
+  bytes_ -= spool.bytes();
+  memory_ -= spool.memory_bytes();
+}
+
+std::unique_ptr<StreamSpool> StreamSpools::Take(Xid top_xid) {
+  auto it = spools_.find(top_xid);
+  if (it == spools_.end()) return nullptr;
+  std::unique_ptr<StreamSpool> spool = std::move(it->second);
+  spools_.erase(it);
+  Forget(*spool);
+  return spool;
+}
+
+void StreamSpools::Drop(Xid top_xid) { Take(top_xid).reset(); }
+
+Status StreamSpools::Update(StreamSpool& spool, const std::function<Status()>& op) {
+  const uint64_t bytes_before = spool.bytes();
+  const uint64_t memory_before = spool.memory_bytes();
+  Status s = op();
+  bytes_ = bytes_ - bytes_before + spool.bytes();
+  memory_ = memory_ - memory_before + spool.memory_bytes();
+  WF_RETURN_IF_ERROR(s);
+  while (memory_ > memory_limit_) {
+    StreamSpool* largest = nullptr;
+    for (auto& [xid, candidate] : spools_) {
+      if (largest == nullptr || candidate->memory_bytes() > largest->memory_bytes()) {
+        largest = candidate.get();
+      }
+    }
+    if (largest == nullptr || largest->memory_bytes() == 0) break;
+    const uint64_t held = largest->memory_bytes();
+    WF_RETURN_IF_ERROR(largest->Spill());
+    memory_ -= held - largest->memory_bytes();
+  }
+  return Status::OK();
+}
+
+Status StreamSpools::Append(StreamSpool& spool, Lsn wal_start, Xid xid, std::string_view message,
+                            bool is_schema) {
+  return Update(spool, [&] { return spool.Append(wal_start, xid, message, is_schema); });
+}
+
+Status StreamSpools::AbortSubtransaction(StreamSpool& spool, Xid sub_xid) {
+  return Update(spool, [&] { return spool.AbortSubtransaction(sub_xid); });
 }
 
 }  // namespace walflow::pg

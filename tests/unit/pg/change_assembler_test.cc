@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <ostream>
 #include <string>
@@ -733,6 +734,60 @@ TEST_F(ChangeAssemblerTest, StatsCountSpooledBytes) {
   EXPECT_GT(h.assembler().stats().spooled_bytes, 0u);
   FEED(h, 0x200, test::WireStreamCommit(800, 0x200, 0x210, 0));
   EXPECT_EQ(h.assembler().stats().spooled_bytes, 0u);
+}
+
+// Bytes the spools hold in memory: what they hold minus what their files hold.
+uint64_t SpoolMemory(const ChangeAssembler& a, const test::ScratchDir& dir) {
+  uint64_t on_disk = 0;
+  for (const auto& name : dir.List()) on_disk += std::filesystem::file_size(dir.File(name));
+  return a.stats().spooled_bytes - on_disk;
+}
+
+// spool_memory_limit bounds the memory of every open streamed transaction together: many
+// concurrent ones, each below the limit, do not multiply it. The largest go to disk first.
+TEST_F(ChangeAssemblerTest, SpoolMemoryLimitHoldsForAllOpenStreamsTogether) {
+  AssemblerOptions o = Options();
+  o.spool_memory_limit = 4096;
+  Harness h(o, &catalog_);
+  constexpr int kStreams = 64;
+  constexpr int kRows = 20;
+  const std::string value(100, 'v');
+  uint64_t peak = 0;
+  uint64_t wal = 0x1000;
+  for (int round = 0; round < kRows; ++round) {
+    for (int x = 0; x < kStreams; ++x) {
+      const uint32_t xid = 1000 + x;
+      FEED(h, wal, test::WireStreamStart(xid, round == 0));
+      if (round == 0) {
+        FEED(h, wal, RelOther(xid));
+      }
+      // Stream 0 writes ten times as much: it is the first to go to disk.
+      for (int k = 0; k < (x == 0 ? 10 : 1); ++k) {
+        FEED(h, ++wal, test::WireInsert(kOther, {T(std::to_string(round)), T(value)}, xid));
+      }
+      FEED(h, ++wal, test::WireStreamStop());
+      peak = std::max(peak, SpoolMemory(h.assembler(), dir_));
+    }
+  }
+  EXPECT_LE(peak, 4096u);
+  EXPECT_EQ(h.assembler().stats().spool_memory_bytes, SpoolMemory(h.assembler(), dir_));
+  EXPECT_LE(h.assembler().stats().spool_memory_bytes, 4096u);
+  const auto files = dir_.List();
+  EXPECT_FALSE(files.empty());
+  EXPECT_TRUE(std::count(files.begin(), files.end(), "xact-1000.spool")) << "largest first";
+  // Every transaction still commits whole, in commit order, from memory or disk.
+  for (int x = kStreams - 1; x >= 0; --x) {
+    wal += 0x10;
+    FEED(h, wal, test::WireStreamCommit(1000 + x, wal, wal + 8, 0));
+  }
+  EXPECT_TRUE(dir_.List().empty());
+  EXPECT_EQ(h.assembler().stats().spooled_bytes, 0u);
+  EXPECT_EQ(h.assembler().stats().spool_memory_bytes, 0u);
+  h.Collect();
+  ASSERT_EQ(h.changes.size(), static_cast<size_t>((kStreams - 1) * kRows + 10 * kRows));
+  EXPECT_EQ(h.changes.front().xid, 1000u + kStreams - 1);
+  EXPECT_EQ(h.changes.back().xid, 1000u);
+  EXPECT_EQ(h.changes.back().seq, 10u * kRows);
 }
 
 TEST_F(ChangeAssemblerTest, SpoolFileIsRemovedAfterAbort) {

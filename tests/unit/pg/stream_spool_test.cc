@@ -203,5 +203,66 @@ TEST(StreamSpoolFileTest, UnwritableDirectoryIsAnErrorNamingTheFile) {
   EXPECT_NE(s.message().find("xact-5.spool"), std::string::npos) << s.message();
 }
 
+// Many open streamed transactions share one memory limit: the largest buffers go to disk
+// first, memory never passes the limit (after the append that crossed it), no file
+// descriptor stays open per spool, and every spool still replays whole.
+TEST(StreamSpoolsTest, MemoryLimitHoldsForAllSpoolsTogether) {
+  test::ScratchDir dir;
+  constexpr size_t kLimit = 10000;
+  constexpr int kSpools = 200;
+  StreamSpools spools(dir.path(), kLimit);
+  std::vector<Records> expected(kSpools);
+  uint64_t total = 0;
+  for (int round = 0; round < 20; ++round) {
+    for (int x = 0; x < kSpools; ++x) {
+      // Spool 7 grows ten times as fast as the others.
+      const std::string m(x == 7 ? 1000 : 100, static_cast<char>('a' + x % 26));
+      StreamSpool& spool = spools.Open(Xid(1000 + x));
+      ASSERT_TRUE(spools.Append(spool, Lsn(round * 1000 + x), Xid(1000 + x), m, false).ok());
+      expected[x].emplace_back(round * 1000 + x, m);
+      total += 12 + m.size();
+      ASSERT_LE(spools.memory_bytes(), kLimit);
+      ASSERT_EQ(spools.bytes(), total);
+    }
+    if (round == 0) {
+      // The largest went to disk first.
+      EXPECT_TRUE(spools.Find(Xid(1007))->spilled());
+    }
+  }
+  EXPECT_EQ(spools.size(), static_cast<size_t>(kSpools));
+  uint64_t memory = 0;
+  for (int x = 0; x < kSpools; ++x) memory += spools.Find(Xid(1000 + x))->memory_bytes();
+  EXPECT_EQ(memory, spools.memory_bytes());
+  EXPECT_GT(dir.List().size(), static_cast<size_t>(kSpools / 2));
+  // A subtransaction abort keeps the totals right.
+  StreamSpool& last = spools.Open(Xid(1000));
+  ASSERT_TRUE(spools.Append(last, Lsn(99999), Xid(5000), std::string(50000, 's'), false).ok());
+  EXPECT_LE(spools.memory_bytes(), kLimit);
+  ASSERT_TRUE(spools.AbortSubtransaction(last, Xid(5000)).ok());
+  EXPECT_EQ(spools.bytes(), total);
+  for (int x = 0; x < kSpools; ++x) {
+    std::unique_ptr<StreamSpool> spool = spools.Take(Xid(1000 + x));
+    ASSERT_NE(spool, nullptr);
+    EXPECT_EQ(ReplayAll(*spool), expected[x]) << "spool " << x;
+  }
+  EXPECT_EQ(spools.size(), 0u);
+  EXPECT_EQ(spools.bytes(), 0u);
+  EXPECT_EQ(spools.memory_bytes(), 0u);
+  EXPECT_TRUE(dir.List().empty());
+  EXPECT_EQ(spools.Take(Xid(1000)), nullptr);
+}
+
+TEST(StreamSpoolsTest, DropRemovesTheSpoolAndItsFile) {
+  test::ScratchDir dir;
+  StreamSpools spools(dir.path(), 10);
+  StreamSpool& spool = spools.Open(Xid(9));
+  ASSERT_TRUE(spools.Append(spool, Lsn(1), Xid(9), std::string(100, 'x'), false).ok());
+  EXPECT_EQ(dir.List(), std::vector<std::string>{"xact-9.spool"});
+  spools.Drop(Xid(9));
+  EXPECT_TRUE(dir.List().empty());
+  EXPECT_EQ(spools.bytes(), 0u);
+  EXPECT_EQ(spools.Find(Xid(9)), nullptr);
+}
+
 }  // namespace
 }  // namespace walflow::pg
