@@ -1,6 +1,7 @@
 #include "runtime/snapshot.h"
 
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -75,7 +76,9 @@ Lsn LsnFrom(const json& j) {
 }
 
 // Reads one chunk into batches of op "r" changes. `row_keys`, when given, receives the
-// encoded key of each row in order; `last_key` the key of the last row.
+// encoded key of each row in order; `last_key` the key of the last row. With `emit`, each
+// full batch is handed to it as soon as it is full, and only the last one stays in
+// `batches`.
 struct ChunkRows {
   std::vector<std::shared_ptr<ChangeBatch>> batches;
   std::vector<std::string> row_keys;
@@ -83,9 +86,11 @@ struct ChunkRows {
   uint64_t rows = 0;
 };
 
+using EmitFn = std::function<Status(std::shared_ptr<ChangeBatch>)>;
+
 Status ReadChunk(pg::Connection& conn, const pg::SnapshotTable& table,
                  const pg::ChunkBounds& bounds, bool keep_keys, const std::atomic<bool>* stop,
-                 ChunkRows* out) {
+                 ChunkRows* out, const EmitFn& emit = nullptr) {
   const TableSchema& schema = *table.schema;
   const size_t ncols = schema.columns.size();
   pg::CopyTextDecoder decoder;
@@ -96,7 +101,11 @@ Status ReadChunk(pg::Connection& conn, const pg::SnapshotTable& table,
   Status s = conn.CopyOut(pg::ChunkCopySql(table, bounds), [&](std::string_view line) -> Status {
     if (stop != nullptr && stop->load()) return Cancelled("snapshot stopped");
     if (batch->changes().size() >= kBatchRows || batch->byte_size() >= kBatchBytes) {
-      out->batches.push_back(std::move(batch));
+      if (emit) {
+        WF_RETURN_IF_ERROR(emit(std::move(batch)));
+      } else {
+        out->batches.push_back(std::move(batch));
+      }
       batch = std::make_shared<ChangeBatch>();
       batch->Retain(table.schema);
     }
@@ -246,10 +255,15 @@ struct TableProgress {
   bool vanished = false;
 };
 
-struct ChunkResult {
-  Status status;
-  ChunkRows rows;
+// The rows of one chunk on their way from its reader to delivery, in order. The reader
+// waits while `bytes` are at its share of ExportedSnapshotOptions::max_bytes_held.
+struct ChunkStream {
+  std::deque<std::shared_ptr<ChangeBatch>> batches;
+  size_t bytes = 0;   // of `batches`
+  bool done = false;  // the chunk's last batch is in `batches` (or was delivered)
+  Status status;      // with done: how the read ended
   bool vanished = false;
+  uint64_t rows = 0;  // with done: rows in the chunk
 };
 
 }  // namespace
@@ -327,20 +341,25 @@ Status RunExportedSnapshot(const ExportedSnapshotOptions& o, const DeliverFn& de
 
   // Readers: each imports the snapshot and reads chunks in plan order, at most
   // `parallelism` + 1 chunks ahead of delivery (reading overlaps delivery even with one
-  // reader), so memory stays bounded by the chunk size.
+  // reader). A chunk's batches go on to delivery as they are read; a reader whose chunk
+  // holds its share of `max_bytes_held` waits, so wide rows cannot fill the memory.
   std::mutex mu;
   std::condition_variable cv;
   size_t next = 0;                        // GUARDED_BY(mu)
   size_t delivered = 0;                   // GUARDED_BY(mu)
   bool abort = false;                     // GUARDED_BY(mu)
-  std::map<size_t, ChunkResult> results;  // GUARDED_BY(mu)
+  std::map<size_t, ChunkStream> streams;  // GUARDED_BY(mu)
   std::atomic<bool> cancel{false};
   const size_t workers = std::max(1, o.parallelism);
+  // At most workers + 1 chunks are read ahead of delivery, each up to its share of bytes.
+  const size_t share = std::max<size_t>(kBatchBytes, o.max_bytes_held / (workers + 1));
 
   auto reader = [&]() {
     auto fail_all = [&](Status s) {
       std::lock_guard<std::mutex> lock(mu);
-      results[next] = ChunkResult{std::move(s), {}, false};
+      ChunkStream& failed = streams[next];
+      failed.status = std::move(s);
+      failed.done = true;
       abort = true;
       cv.notify_all();
     };
@@ -355,10 +374,29 @@ Status RunExportedSnapshot(const ExportedSnapshotOptions& o, const DeliverFn& de
         cv.wait(lock, [&] { return abort || next >= n || next <= delivered + workers; });
         if (abort || next >= n) return;
         k = next++;
+        streams[k];
       }
       const pg::SnapshotTable& table = tables[plan[k].table];
-      ChunkResult r;
-      r.status = ReadChunk(**conn, table, plan[k].bounds, false, &cancel, &r.rows);
+      ChunkStream* stream = nullptr;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        stream = &streams[k];  // map nodes stay put until delivery erases this one
+      }
+      auto emit = [&](std::shared_ptr<ChangeBatch> batch) -> Status {
+        std::unique_lock<std::mutex> lock(mu);
+        cv.wait(lock, [&] { return cancel.load() || stream->bytes < share; });
+        if (cancel.load()) return Cancelled("snapshot stopped");
+        stream->bytes += batch->byte_size();
+        stream->batches.push_back(std::move(batch));
+        cv.notify_all();
+        return Status::OK();
+      };
+      struct {
+        Status status;
+        ChunkRows rows;
+        bool vanished = false;
+      } r;
+      r.status = ReadChunk(**conn, table, plan[k].bounds, false, &cancel, &r.rows, emit);
       if (!r.status.ok() && r.status.code() != StatusCode::kCancelled) {
         // A table dropped while the snapshot runs has nothing left to deliver; any other
         // failure stops the snapshot. The transaction is gone either way: take a new one
@@ -368,8 +406,9 @@ Status RunExportedSnapshot(const ExportedSnapshotOptions& o, const DeliverFn& de
         if (again.ok()) {
           auto exists = TableExists(**conn, table.Qualified());
           if (exists.ok() && !*exists) {
-            r = ChunkResult{Status::OK(), {}, true};
-            r.rows.batches.push_back(std::make_shared<ChangeBatch>());
+            r.status = Status::OK();
+            r.vanished = true;
+            r.rows.batches.assign(1, std::make_shared<ChangeBatch>());
           }
         } else if (r.status.ok()) {
           r.status = again;
@@ -379,7 +418,16 @@ Status RunExportedSnapshot(const ExportedSnapshotOptions& o, const DeliverFn& de
         }
       }
       std::lock_guard<std::mutex> lock(mu);
-      results[k] = std::move(r);
+      stream->status = std::move(r.status);
+      stream->vanished = r.vanished;
+      stream->rows = r.rows.rows;
+      if (stream->status.ok()) {
+        for (auto& b : r.rows.batches) {
+          stream->bytes += b->byte_size();
+          stream->batches.push_back(std::move(b));
+        }
+      }
+      stream->done = true;
       cv.notify_all();
     }
   };
@@ -413,32 +461,49 @@ Status RunExportedSnapshot(const ExportedSnapshotOptions& o, const DeliverFn& de
   uint64_t rows_total = 0;
   Status result;
   for (uint64_t k = 0; k < n && result.ok(); ++k) {
-    ChunkResult r;
-    {
-      std::unique_lock<std::mutex> lock(mu);
-      cv.wait(lock, [&] { return results.count(k) || (abort && results.count(next)); });
-      if (!results.count(k)) {
-        // A reader failed to start: its error is filed under the next chunk.
-        result = results[next].status;
-        break;
-      }
-      r = std::move(results[k]);
-      results.erase(k);
-    }
-    if (!r.status.ok()) {
-      result = r.status;
-      break;
-    }
     const PlannedChunk& p = plan[k];
     TableProgress& tp = progress[p.table];
-    if (r.vanished && !tp.vanished) {
-      WF_LOG_WARN("snapshot",
-                  "table {} was dropped during the snapshot; its remaining rows are "
-                  "skipped",
-                  tables[p.table].Qualified());
-      tp.vanished = true;
-    }
-    for (auto& batch : r.rows.batches) {
+    uint64_t chunk_rows = 0;
+    // The chunk's batches as its reader hands them on; the marker goes on its last one.
+    for (bool last = false; !last && result.ok();) {
+      std::shared_ptr<ChangeBatch> batch;
+      bool vanished = false;
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        cv.wait(lock, [&] {
+          auto it = streams.find(k);
+          if (it != streams.end()) return !it->second.batches.empty() || it->second.done;
+          return abort && streams.count(next) > 0;
+        });
+        auto it = streams.find(k);
+        if (it == streams.end()) {
+          // A reader failed to start: its error is filed under the next chunk.
+          result = streams[next].status;
+          break;
+        }
+        ChunkStream& st = it->second;
+        if (st.batches.empty() || !st.status.ok()) {
+          result = st.status.ok() ? Internal("snapshot chunk ended without rows") : st.status;
+          break;
+        }
+        batch = std::move(st.batches.front());
+        st.batches.pop_front();
+        st.bytes -= batch->byte_size();
+        last = st.done && st.batches.empty();
+        if (last) {
+          chunk_rows = st.rows;
+          vanished = st.vanished;
+          streams.erase(it);
+        }
+      }
+      cv.notify_all();  // room for the reader
+      if (vanished && !tp.vanished) {
+        WF_LOG_WARN("snapshot",
+                    "table {} was dropped during the snapshot; its remaining rows are "
+                    "skipped",
+                    tables[p.table].Qualified());
+        tp.vanished = true;
+      }
       for (Change& ch : batch->mutable_changes()) {
         ch.lsn = c;
         ch.commit_lsn = p.commit;
@@ -450,16 +515,16 @@ Status RunExportedSnapshot(const ExportedSnapshotOptions& o, const DeliverFn& de
         batch->mutable_changes().front().snapshot = SnapshotMark::kFirst;
         first_marked = true;
       }
-    }
-    TxMarker marker;
-    marker.change_end = static_cast<uint32_t>(r.rows.batches.back()->changes().size());
-    marker.commit_lsn = p.commit;
-    marker.end_lsn = Lsn(p.commit.value + 1);
-    marker.xid = snapshot_xid;
-    marker.commit_time_us = snapshot_time_us;
-    marker.change_count = static_cast<uint32_t>(r.rows.rows);
-    r.rows.batches.back()->AddMarker(marker);
-    for (auto& batch : r.rows.batches) {
+      if (last) {
+        TxMarker marker;
+        marker.change_end = static_cast<uint32_t>(batch->changes().size());
+        marker.commit_lsn = p.commit;
+        marker.end_lsn = Lsn(p.commit.value + 1);
+        marker.xid = snapshot_xid;
+        marker.commit_time_us = snapshot_time_us;
+        marker.change_count = static_cast<uint32_t>(chunk_rows);
+        batch->AddMarker(marker);
+      }
       if (!batch->changes().empty()) {
         result = release_held();
         if (!result.ok()) break;
@@ -467,9 +532,9 @@ Status RunExportedSnapshot(const ExportedSnapshotOptions& o, const DeliverFn& de
       held.push_back(std::move(batch));
     }
     if (!result.ok()) break;
-    tp.rows += r.rows.rows;
+    tp.rows += chunk_rows;
     ++tp.chunks_done;
-    rows_total += r.rows.rows;
+    rows_total += chunk_rows;
     {
       std::lock_guard<std::mutex> lock(mu);
       delivered = k + 1;

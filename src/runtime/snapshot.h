@@ -91,6 +91,10 @@ struct ExportedSnapshotOptions {
   std::string state_path;
   std::chrono::milliseconds progress_interval{10000};
   const std::atomic<bool>* stop = nullptr;
+  // Bytes of rows read and not yet delivered, over all readers (a chunk is handed on in
+  // batches as it is read; a reader ahead of delivery waits at its share). A chunk still
+  // becomes done only once all of its rows are durable.
+  uint64_t max_bytes_held = 256ull << 20;
 };
 
 // Plans the chunks, records them in the state file, reads them with `parallelism`
