@@ -592,9 +592,34 @@ struct IncrementalSnapshot::Window {
   bool open = false;  // the low watermark was seen
   Lsn low_commit;
   bool truncated = false;
-  std::unordered_set<std::string> changed_keys;
+  // Keys changed in the stream inside the window, while the chunk is being read: any key
+  // of the table, up to options_.max_pending_key_bytes (`overflowed` past it: the chunk is
+  // read again).
+  std::unordered_set<std::string> pending_keys;
+  uint64_t pending_bytes = 0;
+  bool overflowed = false;
   bool rows_ready = false;
   ChunkRows rows;
+  // Once rows_ready: the row of each key of the chunk (views into rows.row_keys), and
+  // which rows changed in the stream; keys outside the chunk are not kept.
+  std::unordered_map<std::string_view, size_t> row_of_key;
+  std::vector<bool> changed_rows;
+
+  void MarkChanged(const std::string& key, uint64_t max_pending_bytes) {
+    if (rows_ready) {
+      auto it = row_of_key.find(key);
+      if (it != row_of_key.end()) changed_rows[it->second] = true;
+      return;
+    }
+    if (overflowed || !pending_keys.insert(key).second) return;
+    pending_bytes += key.size() + kKeyOverheadBytes;
+    if (pending_bytes > max_pending_bytes) {
+      overflowed = true;
+      pending_keys = {};
+    }
+  }
+  // Memory of a remembered key beyond its bytes (hash node, string, bucket).
+  static constexpr uint64_t kKeyOverheadBytes = 64;
 };
 
 IncrementalSnapshot::IncrementalSnapshot(IncrementalSnapshotOptions options, SnapshotState state,
@@ -794,9 +819,21 @@ Status IncrementalSnapshot::ReadOne() {
     if (exists.ok() && !*exists) return drop_table_work("was dropped");
     return read.WithContext("snapshot of table " + qualified);
   }
+  // The chunk's keys, to keep only changes of its own rows from now on (the vector's
+  // strings stay where they are when it moves into the window).
+  std::unordered_map<std::string_view, size_t> row_of_key;
+  row_of_key.reserve(rows.row_keys.size());
+  for (size_t i = 0; i < rows.row_keys.size(); ++i) row_of_key.emplace(rows.row_keys[i], i);
   {
     std::lock_guard<std::mutex> lock(mu_);
     w->rows = std::move(rows);
+    w->row_of_key = std::move(row_of_key);
+    w->changed_rows.assign(w->rows.row_keys.size(), false);
+    for (const std::string& key : w->pending_keys) {
+      auto it = w->row_of_key.find(key);
+      if (it != w->row_of_key.end()) w->changed_rows[it->second] = true;
+    }
+    w->pending_keys = {};
     w->rows_ready = true;
   }
   WF_RETURN_IF_ERROR(Emit("high", w->id));
@@ -815,7 +852,9 @@ void IncrementalSnapshot::Observe(const ChangeBatch& batch) {
     if (c.table->relid != w.relid || c.commit_lsn <= w.low_commit) continue;
     if (c.op == ChangeOp::kTruncate) w.truncated = true;
     for (int32_t row : {c.before, c.after}) {
-      if (row >= 0 && pg::EncodeRowKey(batch, *c.table, row, &key)) w.changed_keys.insert(key);
+      if (row >= 0 && pg::EncodeRowKey(batch, *c.table, row, &key)) {
+        w.MarkChanged(key, options_.max_pending_key_bytes);
+      }
     }
   }
 }
@@ -858,6 +897,16 @@ Status IncrementalSnapshot::OnMessage(const pg::LogicalMessage& m, Lsn commit_ls
     }
     if (kind != "high" || !window_->open) return Status::OK();
     if (!window_->rows_ready) return Internal("high watermark before the chunk was read");
+    if (window_->overflowed) {
+      // Too many keys changed while the chunk was read to remember them: read it again.
+      WF_LOG_WARN("snapshot",
+                  "{}: more than {} bytes of keys changed while a chunk was read; reading "
+                  "it again",
+                  window_->table, options_.max_pending_key_bytes);
+      window_.reset();
+      cv_.notify_all();
+      return Status::OK();
+    }
   }
   // Everything before the high watermark is observed before the chunk is reconciled.
   WF_RETURN_IF_ERROR(flush());
@@ -876,7 +925,7 @@ Status IncrementalSnapshot::OnMessage(const pg::LogicalMessage& m, Lsn commit_ls
       auto& changes = batch->mutable_changes();
       size_t keep = 0;
       for (size_t i = 0; i < changes.size(); ++i, ++row) {
-        if (w.truncated || w.changed_keys.count(w.rows.row_keys[row])) continue;
+        if (w.truncated || w.changed_rows[row]) continue;
         Change c = changes[i];
         c.lsn = m.lsn;
         c.commit_lsn = commit_lsn;

@@ -110,6 +110,10 @@ struct IncrementalSnapshotOptions {
   std::string state_path;
   std::unordered_set<std::string> tables;  // the pipeline's tables, schema.table
   std::chrono::milliseconds progress_interval{10000};
+  // Keys the stream changes while a chunk is still being read are remembered up to this
+  // many bytes; past it the chunk is read again. Once it is read, only the keys of its own
+  // rows are remembered.
+  uint64_t max_pending_key_bytes = 64ull << 20;
 };
 
 // The watermark method. Its reader thread reads chunks; the pipeline's stream thread
