@@ -1,28 +1,21 @@
 // walflow command line: run a pipeline, check its prerequisites.
-#include <signal.h>
-#include <unistd.h>
-
-#include <atomic>
 #include <cstdio>
-#include <cstring>
-#include <functional>
 #include <memory>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "cli/signal_watcher.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "format/debezium_json.h"
 #include "pg/connection.h"
 #include "pg/setup.h"
 #include "pg/table_reader.h"
 #include "runtime/config.h"
-#include "runtime/kafka_pipeline.h"
+#include "runtime/controller.h"
 #include "runtime/pipeline.h"
 #include "runtime/snapshot.h"
-#include "sink/jsonl/jsonl_sink.h"
-#include "sink/parquet/parquet_sink.h"
 
 namespace {
 
@@ -49,8 +42,6 @@ void PrintUsage(FILE* to) {
                walflow::format::kWalflowVersion);
 }
 
-std::function<void()> g_request_stop;
-
 int RunCommand(const std::string& config_path, const std::string& log_level) {
   auto config = walflow::runtime::LoadConfig(config_path);
   if (!config.ok()) {
@@ -66,43 +57,14 @@ int RunCommand(const std::string& config_path, const std::string& log_level) {
     }
     walflow::SetLogLevel(level);
   }
-
-  // Signals are taken by a dedicated thread so the pipeline stops cleanly; a second
-  // signal ends the process at once (the sinks recover on the next start).
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-
-  std::unique_ptr<walflow::runtime::Pipeline> pg_pipeline;
-  std::unique_ptr<walflow::runtime::KafkaPipeline> kafka_pipeline;
-  if (config->source_type == walflow::runtime::SourceType::kKafka) {
-    kafka_pipeline = std::make_unique<walflow::runtime::KafkaPipeline>(std::move(config).value());
-    g_request_stop = [p = kafka_pipeline.get()] { p->RequestStop(); };
-  } else {
-    pg_pipeline = std::make_unique<walflow::runtime::Pipeline>(std::move(config).value());
-    g_request_stop = [p = pg_pipeline.get()] { p->RequestStop(); };
-  }
-  std::thread signals([set]() mutable {
-    int sig;
-    int count = 0;
-    while (sigwait(&set, &sig) == 0) {
-      if (++count == 1) {
-        WF_LOG_INFO("walflow", "received {}, stopping (again to stop at once)", strsignal(sig));
-        g_request_stop();
-      } else {
-        WF_LOG_WARN("walflow", "stopping at once; sinks recover on the next start");
-        _exit(130);
-      }
-    }
-  });
-  signals.detach();
-
+  walflow::runtime::Controller controller;
+  walflow::MetricsRegistry metrics;
+  // Before any other thread starts: they inherit the blocked signals.
+  walflow::cli::SignalWatcher signals(controller);
   WF_LOG_INFO("walflow", "walflow {} starting pipeline {}", walflow::format::kWalflowVersion,
               config_path);
-  Status s = kafka_pipeline ? kafka_pipeline->Run() : pg_pipeline->Run();
+  walflow::runtime::Pipeline pipeline(std::move(config).value(), controller, metrics);
+  Status s = pipeline.Run();
   if (!s.ok()) {
     WF_LOG_ERROR("walflow", "{}", s.message());
     return kExitFailure;
@@ -155,46 +117,10 @@ int CheckCommand(const std::string& config_path) {
   // Sinks: writable, and what they already hold must still be streamable from the slot.
   walflow::Lsn held;  // smallest position a sink holds
   for (const auto& sink : config->sinks) {
-    if (sink.type == "kafka") {
-      std::printf("ok   sink %s (kafka %s): position kept in topic %s, read when it starts\n",
-                  sink.name.c_str(), sink.brokers.c_str(), sink.offsets_topic.c_str());
-      continue;
-    }
-    std::string where = "sink " + sink.name + " (" + sink.path + ")";
-    if (sink.type == "parquet") {
-      auto position =
-          walflow::sink::ParquetSink::ReadPosition(walflow::runtime::ParquetSinkOptionsFor(sink));
-      if (!position.ok()) {
-        std::printf("FAIL %s: %s\n", where.c_str(), position.status().message().c_str());
-        failed = true;
-      } else if (position->has_value()) {
-        std::printf("ok   %s holds changes up to %s\n", where.c_str(),
-                    (*position)->ToString().c_str());
-        if (!held.valid() || **position < held) held = **position;
-      } else {
-        std::printf("ok   %s is empty\n", where.c_str());
-      }
-      continue;
-    }
-    auto position = walflow::sink::JsonlSink::ReadPosition(sink.path);
-    std::string dir = sink.path;
-    while (!dir.empty() && ::access(dir.c_str(), F_OK) != 0) {
-      auto slash = dir.find_last_of('/');
-      dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : dir.substr(0, slash));
-    }
-    if (::access(dir.empty() ? "." : dir.c_str(), W_OK) != 0) {
-      std::printf("FAIL %s: %s is not writable\n", where.c_str(), dir.c_str());
-      failed = true;
-    } else if (!position.ok()) {
-      std::printf("FAIL %s: %s\n", where.c_str(), position.status().message().c_str());
-      failed = true;
-    } else if (position->has_value() && (*position)->end_lsn.valid()) {
-      walflow::Lsn lsn = (*position)->end_lsn;
-      std::printf("ok   %s holds changes up to %s\n", where.c_str(), lsn.ToString().c_str());
-      if (!held.valid() || lsn < held) held = lsn;
-    } else {
-      std::printf("ok   %s is empty\n", where.c_str());
-    }
+    walflow::sink::SinkCheck c = sink->Check();
+    std::printf("%s %s\n", c.ok ? "ok  " : "FAIL", c.text.c_str());
+    failed = failed || !c.ok;
+    if (c.held.valid() && (!held.valid() || c.held < held)) held = c.held;
   }
   // A snapshot in progress: its chunks sit at positions just below the consistent point.
   const std::string state_path = config->data_dir + "/snapshot/" + config->postgres.slot + ".json";

@@ -171,6 +171,7 @@ class ChangeBatch {
   // and stops the process with a message rather than wrap an offset.
   void SetText(int32_t index, std::string_view text);
   void AddMarker(const TxMarker& marker) { markers_.push_back(marker); }
+  std::vector<TxMarker>& mutable_markers() { return markers_; }
   void Clear();
 
   // A snapshot chunk read again after a restart: the sinks named here already hold it

@@ -57,4 +57,11 @@ void LogLine(LogLevel level, std::string_view component, std::string_view messag
   std::fflush(stderr);
 }
 
+std::string FormatBytes(uint64_t n) {
+  if (n >= (1ull << 30)) return fmt::format("{:.1f} GB", n / double(1ull << 30));
+  if (n >= (1ull << 20)) return fmt::format("{:.1f} MB", n / double(1ull << 20));
+  if (n >= 1024) return fmt::format("{:.1f} kB", n / 1024.0);
+  return fmt::format("{} B", n);
+}
+
 }  // namespace walflow

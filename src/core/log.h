@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace walflow {
@@ -15,6 +17,8 @@ bool ParseLogLevel(std::string_view text, LogLevel* level);
 void SetLogLevel(LogLevel level);
 bool LogEnabled(LogLevel level);
 void LogLine(LogLevel level, std::string_view component, std::string_view message);
+// "512 B", "3.2 kB", "1.5 MB", "2.0 GB" (binary units), for progress lines.
+std::string FormatBytes(uint64_t n);
 
 template <typename... Args>
 void Log(LogLevel level, std::string_view component, fmt::format_string<Args...> f,

@@ -4,25 +4,21 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "core/config_reader.h"
 #include "core/log.h"
 #include "core/status.h"
-#include "format/debezium_json.h"
-#include "format/parquet_writer.h"
-#include "storage/object_store.h"
+#include "kafka/client.h"
+#include "sink/registry.h"
 
 namespace walflow::runtime {
 
-// Where a value came from, for messages that refer back to the file.
-struct ConfigLocation {
-  std::string file;
-  int line = 0;  // 1-based
-  int column = 0;
-  std::string key;  // e.g. "source.postgres.tables[1]"
-  std::string ToString() const;
-};
+using ::walflow::ConfigLocation;
+using ::walflow::ParseByteSize;
+using ::walflow::ParseDuration;
 
 struct TableRef {
   std::string schema;
@@ -56,7 +52,7 @@ struct PostgresSourceConfig {
 
 // librdkafka settings passed through as given ("compression.type", "sasl.password", ...).
 // Values may be secrets: never log them.
-using KafkaProperties = std::vector<std::pair<std::string, std::string>>;
+using KafkaProperties = kafka::Properties;
 
 // Reads Debezium-format topics in a consumer group instead of PostgreSQL's stream.
 struct KafkaSourceConfig {
@@ -73,42 +69,13 @@ struct KafkaSourceConfig {
 
 enum class SourceType { kPostgres, kKafka };
 
-struct SinkConfig {
-  std::string name;
-  std::string type;  // "jsonl", "kafka" or "parquet"
-  ConfigLocation location;
-  // jsonl
-  std::string path;
-  format::DecimalHandling decimal_handling = format::DecimalHandling::kPrecise;
-  bool schemas = false;
-  bool transaction_metadata = false;
-  uint64_t max_file_size = 64ull << 20;
-  std::chrono::milliseconds flush_interval{1000};
-  // kafka
-  std::string brokers;
-  std::string topic_prefix;  // empty: the source's name (Debezium's topic.prefix)
-  bool exactly_once = false;
-  std::string transactional_id;  // empty: "walflow-<sink name>"
-  bool tombstones = true;
-  int32_t topic_partitions = -1;          // for topics walflow creates; -1: broker default
-  int32_t topic_replication_factor = -1;  // likewise
-  std::string offsets_topic = "walflow_offsets";
-  std::chrono::milliseconds timeout{30000};  // waiting for the cluster (kafka), the store (s3)
-  KafkaProperties properties;
-  // parquet (path: a directory or s3://bucket/prefix)
-  storage::S3Options s3;
-  format::parquet::Compression compression = format::parquet::Compression::kZstd;
-  std::chrono::milliseconds max_file_age{60000};
-  uint64_t row_group_size = 32ull << 20;
-  bool partition_by_commit_date = false;
-};
-
 struct PipelineConfig {
   std::string file;
   SourceType source_type = SourceType::kPostgres;
   PostgresSourceConfig postgres;
   KafkaSourceConfig kafka;
-  std::vector<SinkConfig> sinks;
+  // Each sink's options, read by its type (sink/registry.h).
+  std::vector<std::shared_ptr<const sink::SinkSpec>> sinks;
   std::string data_dir = ".walflow-state";
   LogLevel log_level = LogLevel::kInfo;
   std::chrono::milliseconds progress_interval{10000};
@@ -118,10 +85,5 @@ struct PipelineConfig {
 Result<PipelineConfig> LoadConfig(const std::string& path);
 // `file` names the text in messages.
 Result<PipelineConfig> ParseConfig(const std::string& text, const std::string& file);
-
-// "500ms", "10s", "2m", "1h"; a bare number is seconds.
-bool ParseDuration(const std::string& text, std::chrono::milliseconds* out);
-// "64MB", "512KB", "1GB", "1048576"; binary units.
-bool ParseByteSize(const std::string& text, uint64_t* out);
 
 }  // namespace walflow::runtime

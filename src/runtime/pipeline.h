@@ -1,56 +1,47 @@
-// A running pipeline: the PostgreSQL reader on the calling thread, one worker thread
-// per sink, a heartbeat thread. The slot is confirmed only up to the smallest position
-// every sink has made durable. Lost connections are retried with backoff from that
-// position; errors that need the operator end Run() with a clear status.
+// A running pipeline: its source (PostgreSQL or Kafka) delivering through the graph
+// (runtime/graph.h) on the calling thread, one worker thread per sink. An attempt that
+// fails with a retryable status (a lost connection, a sink down) is followed by another
+// after a backoff, from what the sinks hold; errors that need the operator end Run() with a
+// clear status. Steered through a Controller; reports into a MetricsRegistry.
 #pragma once
 
-#include <atomic>
 #include <functional>
 #include <memory>
-#include <string>
 
+#include "core/metrics.h"
 #include "core/status.h"
 #include "runtime/config.h"
-
-namespace walflow::sink {
-class Sink;
-struct ParquetSinkOptions;
-}  // namespace walflow::sink
+#include "runtime/controller.h"
+#include "runtime/source.h"
 
 namespace walflow::runtime {
 
-// The sink a SinkConfig describes; `database` is source.db in its events.
-std::unique_ptr<sink::Sink> MakeSink(const PipelineConfig& config, const SinkConfig& s,
-                                     const std::string& database);
-// Runs `once` until it succeeds, `stop` is set, or it fails with an error that retrying
-// cannot fix; waits with exponential backoff (0.5 s to 30 s) between attempts.
-Status RunWithRetries(const std::atomic<bool>& stop,
+// The source `config` describes.
+std::unique_ptr<Source> MakeSource(const PipelineConfig& config, Controller& controller,
+                                   MetricsRegistry& metrics);
+
+// Runs `once` until it succeeds, stop is requested, or it fails with an error that
+// retrying cannot fix; waits on the controller's clock with exponential backoff (0.5 s to
+// 30 s, back to 0.5 s after an attempt that made progress or ran a minute) between
+// attempts.
+Status RunWithRetries(Controller& controller,
                       const std::function<Status(bool* made_progress)>& once);
-// The options of a parquet sink.
-sink::ParquetSinkOptions ParquetSinkOptionsFor(const SinkConfig& s);
-// "jsonl /var/lib/out", "kafka 10.0.0.1:9092 (exactly once)": for logs.
-std::string SinkDescription(const SinkConfig& s);
 
 class Pipeline {
  public:
-  explicit Pipeline(PipelineConfig config);
+  Pipeline(PipelineConfig config, Controller& controller, MetricsRegistry& metrics);
+  ~Pipeline();
 
-  // Streams until RequestStop() or an error that retrying cannot fix.
+  // Streams until the controller says stop or an error that retrying cannot fix.
   Status Run();
-
-  // Safe to call from a signal handler's thread: stops at the next transaction boundary.
-  void RequestStop() { stop_.store(true); }
 
  private:
   Status RunOnce(bool* made_progress);
 
-  PipelineConfig config_;
-  std::atomic<bool> stop_{false};
-  // Set once streaming has started: after a lost connection the server may still show the
-  // slot active for our old session until it notices, which is worth waiting for.
-  bool streamed_before_ = false;
-  // `snapshot: always` re-reads the tables once per process, not after every reconnect.
-  bool always_requested_ = false;
+  const PipelineConfig config_;
+  Controller& controller_;
+  MetricsRegistry& metrics_;
+  std::unique_ptr<Source> source_;
 };
 
 }  // namespace walflow::runtime

@@ -1,14 +1,18 @@
 // Runs one sink on its own thread: takes batches from a bounded queue, skips what the
-// sink already holds, writes, and checkpoints at the sink's flush interval. The durable
-// position it publishes is what the reader may confirm to the server.
+// sink already holds, hands it the tables its from: selects, and checkpoints at the sink's
+// flush interval (for a sink that needs transaction boundaries, only right after a
+// transaction's marker). The durable position it publishes is what the source may confirm.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
+#include <vector>
 
+#include "core/metrics.h"
 #include "runtime/bounded_queue.h"
 #include "runtime/source_offsets.h"
 #include "sink/sink.h"
@@ -18,8 +22,19 @@ namespace walflow::runtime {
 // Shortest time between two checkpoints when the queue is idle.
 constexpr std::chrono::milliseconds kIdleCheckpointSpacing{50};
 
+struct SinkWorkerOptions {
+  size_t queue_batches = 16;
+  std::chrono::milliseconds flush_interval{1000};
+  // Qualified names the sink receives; empty: every table.
+  std::vector<std::string> from;
+  bool needs_transaction_boundaries = false;
+  // Fed as the worker goes (may be null).
+  MetricsRegistry* metrics = nullptr;
+};
+
 class SinkWorker {
  public:
+  SinkWorker(std::unique_ptr<sink::Sink> sink, SinkWorkerOptions options);
   SinkWorker(std::unique_ptr<sink::Sink> sink, size_t queue_batches,
              std::chrono::milliseconds flush_interval);
   ~SinkWorker();
@@ -51,15 +66,32 @@ class SinkWorker {
   const std::string& name() const { return sink_->name(); }
 
  private:
+  using Clock = std::chrono::steady_clock;
+
   void Run();
   Status Handle(const ChangeBatch& batch);
+  // Writes `slice`; keeps in_transaction_ (changes written since the last marker).
+  Status WriteSlice(const sink::BatchSlice& slice);
+  Status CheckpointNow();
+  bool CheckpointDue(Clock::time_point now, bool idle) const;
   void Fail(Status s);
   void Publish(Lsn durable);
 
   std::unique_ptr<sink::Sink> sink_;
+  SinkWorkerOptions options_;
+  std::optional<sink::TableSelection> selection_;
   BoundedQueue<ChangeBatchPtr> queue_;
-  std::chrono::milliseconds flush_interval_;
   std::thread thread_;
+  // Worker thread only.
+  bool in_transaction_ = false;
+  bool dirty_ = false;
+  Clock::time_point last_checkpoint_;
+  Clock::time_point next_checkpoint_;
+  Counter* events_metric_ = nullptr;
+  Counter* checkpoints_metric_ = nullptr;
+  Gauge* durable_metric_ = nullptr;
+  Histogram* checkpoint_seconds_ = nullptr;
+  CallbackGaugeRegistration queue_metric_;
   Lsn resume_;  // the sink holds every transaction with commit LSN below this
   bool skipping_ = true;
   bool by_offsets_ = false;

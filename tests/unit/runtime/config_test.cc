@@ -8,6 +8,9 @@
 #include <string>
 
 #include "pg/connection.h"
+#include "sink/jsonl/jsonl_spec.h"
+#include "sink/kafka/kafka_spec.h"
+#include "sink/parquet/parquet_spec.h"
 #include "unit_test_util.h"
 
 #ifndef WALFLOW_EXAMPLES_DIR
@@ -16,6 +19,14 @@
 
 namespace walflow::runtime {
 namespace {
+
+// The options of sink `i`, as its type reads them.
+template <typename Spec>
+const Spec& SinkAs(const PipelineConfig& c, size_t i) {
+  const auto* spec = dynamic_cast<const Spec*>(c.sinks.at(i).get());
+  EXPECT_NE(spec, nullptr) << "sink " << i << " is a " << c.sinks.at(i)->type;
+  return *spec;
+}
 
 // The example of README.md ("Write a pipeline file").
 const char* const kReadmeExample = R"(source:
@@ -56,13 +67,14 @@ TEST(ConfigTest, ReadmeExampleParses) {
   EXPECT_EQ(c.data_dir, ".walflow-state");
   EXPECT_EQ(c.queue_batches, 16u);
   ASSERT_EQ(c.sinks.size(), 1u);
-  const SinkConfig& s = c.sinks[0];
+  const auto& s = SinkAs<sink::JsonlSinkSpec>(c, 0);
   EXPECT_EQ(s.name, "files");
   EXPECT_EQ(s.type, "jsonl");
   EXPECT_EQ(s.path, "./out");
-  EXPECT_EQ(s.decimal_handling, format::DecimalHandling::kString);
-  EXPECT_FALSE(s.schemas);
-  EXPECT_FALSE(s.transaction_metadata);
+  EXPECT_TRUE(s.from.empty()) << "default: every table";
+  EXPECT_EQ(s.encoding.decimal_handling, format::DecimalHandling::kString);
+  EXPECT_FALSE(s.encoding.schemas);
+  EXPECT_FALSE(s.encoding.transaction_metadata);
   EXPECT_EQ(s.max_file_size, 64ull << 20);
   EXPECT_EQ(s.location.line, 9);
   EXPECT_EQ(s.location.key, "sinks[0]");
@@ -128,12 +140,14 @@ queue_batches: 64
   EXPECT_FALSE(c.postgres.create_slot);
   EXPECT_FALSE(c.postgres.create_publication);
   ASSERT_EQ(c.sinks.size(), 2u);
-  EXPECT_EQ(c.sinks[0].decimal_handling, format::DecimalHandling::kDouble);
-  EXPECT_TRUE(c.sinks[0].schemas);
-  EXPECT_TRUE(c.sinks[0].transaction_metadata);
-  EXPECT_EQ(c.sinks[0].max_file_size, 1ull << 30);
-  EXPECT_EQ(c.sinks[0].flush_interval, std::chrono::minutes(2));
-  EXPECT_EQ(c.sinks[1].decimal_handling, format::DecimalHandling::kPrecise);
+  const auto& s0 = SinkAs<sink::JsonlSinkSpec>(c, 0);
+  EXPECT_EQ(s0.encoding.decimal_handling, format::DecimalHandling::kDouble);
+  EXPECT_TRUE(s0.encoding.schemas);
+  EXPECT_TRUE(s0.encoding.transaction_metadata);
+  EXPECT_EQ(s0.max_file_size, 1ull << 30);
+  EXPECT_EQ(s0.flush_interval, std::chrono::minutes(2));
+  EXPECT_EQ(SinkAs<sink::JsonlSinkSpec>(c, 1).encoding.decimal_handling,
+            format::DecimalHandling::kPrecise);
   EXPECT_EQ(c.data_dir, "/var/lib/wf");
   EXPECT_EQ(c.log_level, LogLevel::kDebug);
   EXPECT_EQ(c.progress_interval, std::chrono::hours(1));
@@ -248,7 +262,7 @@ TEST(ConfigErrorTest, DuplicateSinkNamesAndPaths) {
   ExpectError(With(9, "    path: ./out\n  - name: files\n    type: jsonl\n    path: ./other"),
               "p.yaml:10:5: sinks[1]: ", {"'files'", "twice"});
   ExpectError(With(9, "    path: ./out\n  - name: second\n    type: jsonl\n    path: ./out"),
-              "p.yaml:10:5: sinks[1]: ", {"same path", "./out"});
+              "p.yaml:10:5: sinks[1]: ", {"same destination", "/out"});
 }
 
 TEST(ConfigErrorTest, DuplicateTable) {
@@ -488,12 +502,12 @@ sinks:
 TEST(ConfigKafkaTest, KafkaSinkParsesWithDefaults) {
   auto r = ParseConfig(kKafkaSinkExample, "p.yaml");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  const SinkConfig& s = r->sinks.at(0);
+  const auto& s = SinkAs<sink::KafkaSinkSpec>(*r, 0);
   EXPECT_EQ(s.type, "kafka");
   EXPECT_EQ(s.brokers, "127.0.0.1:9092");
   EXPECT_TRUE(s.exactly_once);
   EXPECT_FALSE(s.tombstones);
-  EXPECT_TRUE(s.schemas);
+  EXPECT_TRUE(s.encoding.schemas);
   EXPECT_EQ(s.topic_partitions, 6);
   EXPECT_EQ(s.topic_replication_factor, -1);
   EXPECT_EQ(s.timeout, std::chrono::seconds(5));
@@ -603,8 +617,9 @@ std::string Replaced(std::string text, const std::string& from, const std::strin
 TEST(ConfigParquetTest, ParquetSinkParsesWithDefaults) {
   auto r = ParseConfig(kParquetSinkExample, "p.yaml");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  const SinkConfig& s = r->sinks.at(0);
-  EXPECT_EQ(s.type, "parquet");
+  const auto& spec = SinkAs<sink::ParquetSinkSpec>(*r, 0);
+  EXPECT_EQ(spec.type, "parquet");
+  const sink::ParquetSinkOptions& s = spec.options;
   EXPECT_EQ(s.s3.bucket, "processed-data");
   EXPECT_EQ(s.s3.prefix, "raw");
   EXPECT_EQ(s.s3.endpoint, "http://127.0.0.1:9000");
@@ -622,8 +637,9 @@ TEST(ConfigParquetTest, ParquetSinkParsesWithDefaults) {
       "sinks: [{name: l, type: parquet, path: ./lake, partition_by: commit_date}]\n",
       "p.yaml");
   ASSERT_TRUE(local.ok()) << local.status().ToString();
-  EXPECT_EQ(local->sinks[0].compression, format::parquet::Compression::kZstd);
-  EXPECT_TRUE(local->sinks[0].partition_by_commit_date);
+  EXPECT_EQ(SinkAs<sink::ParquetSinkSpec>(*local, 0).options.compression,
+            format::parquet::Compression::kZstd);
+  EXPECT_TRUE(SinkAs<sink::ParquetSinkSpec>(*local, 0).options.partition_by_commit_date);
 }
 
 TEST(ConfigParquetTest, ErrorsNameTheKeyAndNeverTheSecret) {
@@ -651,7 +667,7 @@ TEST(ConfigParquetTest, ErrorsNameTheKeyAndNeverTheSecret) {
   auto r = ParseConfig(no_secret, "p.yaml");
   unsetenv("AWS_SECRET_ACCESS_KEY");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(r->sinks[0].s3.secret_access_key, "from-the-env");
+  EXPECT_EQ(SinkAs<sink::ParquetSinkSpec>(*r, 0).options.s3.secret_access_key, "from-the-env");
   // A bad value next to the secret: the message names the key, never the secret.
   auto bad = ParseConfig(Replaced(base, "path_style: true", "path_style: maybe"), "p.yaml");
   ASSERT_FALSE(bad.ok());

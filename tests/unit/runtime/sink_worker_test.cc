@@ -40,12 +40,14 @@ class FakeSink : public sink::Sink {
   const std::string& name() const override { return name_; }
   Result<Lsn> Open() override { return durable_; }
 
-  Status Write(const ChangeBatch& batch, size_t first_change, size_t first_marker) override {
+  Status Write(const sink::BatchSlice& slice) override {
+    const ChangeBatch& batch = *slice.batch;
     Journal::WriteCall call;
-    for (size_t i = first_change; i < batch.changes().size(); ++i) {
+    for (size_t i = slice.first_change; i < slice.end_change; ++i) {
+      if (!slice.Selected(batch.changes()[i])) continue;
       call.change_commits.push_back(batch.changes()[i].commit_lsn.value);
     }
-    for (size_t i = first_marker; i < batch.markers().size(); ++i) {
+    for (size_t i = slice.first_marker; i < slice.end_marker; ++i) {
       call.marker_ends.push_back(batch.markers()[i].end_lsn.value);
       written_end_ = batch.markers()[i].end_lsn;
     }
@@ -268,7 +270,8 @@ ChangeBatchPtr PartitionBatch(const TableSchemaPtr& table, const std::string& st
   auto b = std::make_shared<ChangeBatch>();
   for (int64_t offset = first; offset <= last; ++offset) {
     AddRows(b.get(), table, ChangeOp::kCreate, 1000 + offset, 1);
-    AddMarker(b.get(), static_cast<uint64_t>(offset) + 1, ++*end);
+    AddMarker(b.get(), 1000 + offset, ++*end);
+    b->mutable_markers().back().source_offset = offset;
   }
   b->set_source_position(stream, std::move(state));
   return b;

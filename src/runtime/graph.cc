@@ -1,0 +1,139 @@
+#include "runtime/graph.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "core/log.h"
+
+namespace walflow::runtime {
+
+using std::chrono::milliseconds;
+
+Result<std::unique_ptr<Graph>> Graph::Open(const PipelineConfig& config, GraphOptions options,
+                                           std::vector<std::unique_ptr<Operator>> operators) {
+  std::unique_ptr<Graph> g(new Graph);
+  g->operators_ = std::move(operators);
+  for (auto& op : g->operators_) {
+    WF_ASSIGN_OR_RETURN(Lsn held, op->Open());
+    WF_LOG_INFO("graph", "operator {}: {}", op->name(),
+                held.valid() ? "state up to " + held.ToString() : "empty");
+  }
+  for (const auto& spec : config.sinks) {
+    const sink::SinkCapabilities caps = spec->capabilities();
+    SinkWorkerOptions wo;
+    wo.queue_batches = config.queue_batches;
+    wo.flush_interval = spec->flush_interval;
+    wo.from = spec->from;
+    wo.needs_transaction_boundaries = caps.needs_transaction_boundaries;
+    wo.metrics = options.metrics;
+    auto w = std::make_unique<SinkWorker>(spec->Make(options.sink_context), std::move(wo));
+    WF_ASSIGN_OR_RETURN(Lsn durable, w->Open());
+    SinkHolding h{spec->name, durable, {}};
+    if (options.partitioned_source) {
+      WF_RETURN_IF_ERROR(w->UseSourceOffsets());
+      h.offsets = w->held_offsets();
+    }
+    std::string holds;
+    if (options.partitioned_source) {
+      holds = h.offsets.empty() ? "holds nothing from Kafka yet"
+                                : "holds " + FormatSourceOffsets(h.offsets);
+    } else {
+      holds = durable.valid() ? "holds changes up to " + durable.ToString() : "empty";
+    }
+    std::string from =
+        spec->from.empty() ? "every table" : fmt::format("{}", fmt::join(spec->from, ", "));
+    WF_LOG_INFO("sink", "sink {} ({}, {}; from {}): {}", spec->name, spec->Describe(),
+                sink::DescribeGuarantee(caps), from, holds);
+    g->holdings_.push_back(std::move(h));
+    g->workers_.push_back(std::move(w));
+  }
+  return g;
+}
+
+Graph::~Graph() { (void)Finish(Status::OK()); }
+
+void Graph::Start() {
+  for (auto& w : workers_) w->Start();
+}
+
+Status Graph::Health() const {
+  for (const auto& w : workers_) {
+    if (w->failed()) return w->error();
+  }
+  return Status::OK();
+}
+
+Status Graph::Deliver(const ChangeBatchPtr& batch, const std::function<Status()>& while_full) {
+  std::vector<ChangeBatchPtr> outputs;
+  for (auto& op : operators_) {
+    WF_ASSIGN_OR_RETURN(ChangeBatchPtr out, op->Apply(batch));
+    if (out && !out->empty()) outputs.push_back(std::move(out));
+  }
+  auto push = [&](const ChangeBatchPtr& b) -> Status {
+    for (auto& w : workers_) {
+      while (!w->Push(b, milliseconds(100))) {
+        WF_RETURN_IF_ERROR(Health());
+        WF_RETURN_IF_ERROR(while_full());
+      }
+    }
+    return Status::OK();
+  };
+  // Operator outputs before the input: an input batch's markers then cover them.
+  for (const auto& out : outputs) WF_RETURN_IF_ERROR(push(out));
+  return push(batch);
+}
+
+Lsn Graph::Durable() const {
+  Lsn m;
+  bool first = true;
+  for (const auto& w : workers_) {
+    const Lsn d = w->durable();
+    if (first || d < m) m = d;
+    first = false;
+  }
+  for (const auto& op : operators_) {
+    if (!op->stateful()) continue;
+    const Lsn d = op->durable();
+    if (first || d < m) m = d;
+    first = false;
+  }
+  return m;
+}
+
+bool Graph::WaitDurable(Lsn target, milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (Durable() < target) {
+    if (!Health().ok() || std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  return true;
+}
+
+std::vector<SourceOffsets> Graph::HeldOffsets() const {
+  std::vector<SourceOffsets> out;
+  for (const auto& w : workers_) out.push_back(w->held_offsets());
+  return out;
+}
+
+uint64_t Graph::events_written() const {
+  uint64_t n = 0;
+  for (const auto& w : workers_) n = std::max(n, w->events_written());
+  return n;
+}
+
+Status Graph::Finish(Status cause) {
+  if (!finished_) {
+    finished_ = true;
+    for (auto& w : workers_) {
+      Status s = w->Finish();
+      if (finish_status_.ok() && !s.ok()) finish_status_ = s;
+    }
+    for (auto& op : operators_) {
+      Status s = op->Close();
+      if (finish_status_.ok() && !s.ok()) finish_status_ = s;
+    }
+  }
+  return cause.ok() ? finish_status_ : cause;
+}
+
+}  // namespace walflow::runtime

@@ -1,0 +1,81 @@
+// The pipeline graph: source → operators → router → sinks, and the coordinator that says
+// how far the source may be confirmed. Both sources (PostgreSQL, Kafka) deliver through
+// one Graph: it opens the sinks (each recovers what it holds), runs one worker thread per
+// sink behind a bounded queue, hands every batch to the operators and then to every sink
+// (each sink takes only the tables its from: selects; nothing is copied), and reports the
+// smallest position that every sink and every stateful operator has made durable.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/change.h"
+#include "core/metrics.h"
+#include "core/status.h"
+#include "runtime/config.h"
+#include "runtime/operator.h"
+#include "runtime/sink_worker.h"
+#include "sink/registry.h"
+
+namespace walflow::runtime {
+
+// What one sink holds when the graph opens.
+struct SinkHolding {
+  std::string name;
+  Lsn durable;            // Lsn() when it holds nothing
+  SourceOffsets offsets;  // partitioned sources: the next offset of each partition it holds
+};
+
+struct GraphOptions {
+  sink::SinkContext sink_context;
+  // A partitioned source (Kafka): sinks skip what they hold by partition offsets.
+  bool partitioned_source = false;
+  MetricsRegistry* metrics = nullptr;
+};
+
+class Graph {
+ public:
+  // Opens every sink of `config` (recovery runs here, on the caller's thread).
+  static Result<std::unique_ptr<Graph>> Open(const PipelineConfig& config, GraphOptions options,
+                                             std::vector<std::unique_ptr<Operator>> operators = {});
+  ~Graph();
+
+  const std::vector<SinkHolding>& holdings() const { return holdings_; }
+  // Starts the sink threads.
+  void Start();
+
+  // Hands `batch` to the operators and every sink. While a sink's queue is full it calls
+  // `while_full` every 100 ms (keepalives, stop checks); an error from it, or a failed
+  // sink, ends the wait with that error.
+  Status Deliver(const ChangeBatchPtr& batch, const std::function<Status()>& while_full);
+
+  // The first failure of a sink, or OK.
+  Status Health() const;
+  // The coordinator: every transaction ending at or below this is durable in every sink
+  // and every stateful operator.
+  Lsn Durable() const;
+  // Waits until Durable() >= target; false on timeout or a failed sink.
+  bool WaitDurable(Lsn target, std::chrono::milliseconds timeout) const;
+  // What each sink holds or has been handed per partition (partitioned sources).
+  std::vector<SourceOffsets> HeldOffsets() const;
+  // Change events written by the sink that wrote the most.
+  uint64_t events_written() const;
+
+  // Drains the queues, makes everything complete durable, closes sinks and operators.
+  // Returns `cause` if it is an error, else the first error of the shutdown. Idempotent.
+  Status Finish(Status cause);
+
+ private:
+  Graph() = default;
+
+  std::vector<std::unique_ptr<Operator>> operators_;
+  std::vector<std::unique_ptr<SinkWorker>> workers_;
+  std::vector<SinkHolding> holdings_;
+  bool finished_ = false;
+  Status finish_status_;
+};
+
+}  // namespace walflow::runtime
