@@ -51,6 +51,9 @@
 // encoder writes it for the column's type, reads as unchanged TOAST; JSON null as NULL.
 //
 // Not thread-safe: one reader per consumer.
+//
+// The pieces: json_tree.h parses the record, connect_schema.h and schema_inference.h give
+// the column types, debezium_values.h the values' text (written by pg/text_format.h).
 #pragma once
 
 #include <cstdint>

@@ -1,16 +1,10 @@
 #include "pg/text_codec.h"
 
-#include <charconv>
 #include <cstring>
 #include <limits>
 
 namespace walflow::pg {
 namespace {
-
-constexpr int64_t kMicrosPerSecond = 1000000;
-constexpr int64_t kMicrosPerDay = 86400LL * kMicrosPerSecond;
-// Debezium's MicroDuration: a month is 365.25 / 12 = 30.4375 days = 2 629 800 s.
-constexpr int64_t kMicrosPerMonth = 2629800LL * kMicrosPerSecond;
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
@@ -464,41 +458,9 @@ void AppendBase64(std::string_view in, std::string* out) {
   }
 }
 
-void AppendPadded(int64_t v, int width, std::string* out) {
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  for (int n = static_cast<int>(end - buf); n < width; ++n) out->push_back('0');
-  out->append(buf, end);
-}
-
-void AppendClock(int64_t micros_of_day, std::string* out) {
-  int64_t secs = micros_of_day / kMicrosPerSecond;
-  int64_t frac = micros_of_day % kMicrosPerSecond;
-  AppendPadded(secs / 3600, 2, out);
-  out->push_back(':');
-  AppendPadded(secs / 60 % 60, 2, out);
-  out->push_back(':');
-  AppendPadded(secs % 60, 2, out);
-  if (frac != 0) {
-    char digits[7];
-    for (int i = 5; i >= 0; --i) {
-      digits[i] = static_cast<char>('0' + frac % 10);
-      frac /= 10;
-    }
-    int len = 6;
-    while (digits[len - 1] == '0') --len;
-    out->push_back('.');
-    out->append(digits, len);
-  }
-}
-
 void AppendIsoTimestampUtc(int64_t micros, std::string* out) {
-  int64_t days = micros / kMicrosPerDay;
-  int64_t rem = micros % kMicrosPerDay;
-  if (rem < 0) {
-    rem += kMicrosPerDay;
-    --days;
-  }
+  int64_t days, rem;
+  SplitTimestamp(micros, &days, &rem);
   AppendIsoTimestampUtc(days, rem, out);
 }
 
@@ -511,11 +473,7 @@ void AppendIsoTimestampUtc(int64_t days, int64_t rem, std::string* out) {
     out->push_back('-');
     y = -y;
   }
-  AppendPadded(y, 4, out);
-  out->push_back('-');
-  AppendPadded(m, 2, out);
-  out->push_back('-');
-  AppendPadded(d, 2, out);
+  AppendCalendarDate(y, m, d, out);
   out->push_back('T');
   AppendClock(rem, out);
   out->push_back('Z');

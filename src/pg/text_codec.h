@@ -1,7 +1,8 @@
 // Parsers of PostgreSQL's text output forms (DateStyle ISO, IntervalStyle postgres,
 // TimeZone UTC, which walflow sets on its connections) and the small encodings the
 // event format needs. Every parser returns false on input it does not recognise; none
-// of them allocates unless it writes to an output string.
+// of them allocates unless it writes to an output string. The writers of the same text
+// forms are in pg/text_format.h.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "pg/text_format.h"
 
 namespace walflow::pg {
 
@@ -76,12 +79,6 @@ void AppendBase64(std::string_view bytes, std::string* out);
 // Proleptic Gregorian calendar arithmetic.
 int64_t DaysFromCivil(int64_t year, unsigned month, unsigned day);
 void CivilFromDays(int64_t days, int64_t* year, unsigned* month, unsigned* day);
-
-// `v` in decimal, left-padded with zeros to `width` digits.
-void AppendPadded(int64_t v, int width, std::string* out);
-// "HH:MM:SS[.ffffff]" of µs since midnight, the fraction without trailing zeros, as
-// PostgreSQL prints a time.
-void AppendClock(int64_t micros_of_day, std::string* out);
 
 // ISO-8601 in UTC as Java's ISO_OFFSET_DATE_TIME prints it: seconds always, the
 // fraction only as long as needed, "Z" for UTC: "2024-01-15T13:45:30.12Z".
