@@ -3,6 +3,9 @@
 #include <libpq-fe.h>
 #include <poll.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 namespace walflow::pg {
@@ -12,10 +15,6 @@ namespace {
 constexpr const char* kSessionOptions =
     "-c DateStyle=ISO,YMD -c IntervalStyle=postgres -c TimeZone=UTC -c extra_float_digits=3 "
     "-c client_encoding=UTF8 -c standard_conforming_strings=on";
-
-bool IsConnectionSqlState(const char* state) {
-  return state != nullptr && std::strncmp(state, "08", 2) == 0;
-}
 
 std::string Trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
@@ -134,6 +133,100 @@ std::string QuoteIdent(std::string_view ident) { return Quoted(ident, '"'); }
 
 std::string QuoteLiteral(std::string_view text) { return Quoted(text, '\''); }
 
+StatusCode StatusCodeForSqlState(std::string_view state) {
+  auto valid = [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z'); };
+  if (state.size() != 5 || !std::all_of(state.begin(), state.end(), valid)) {
+    return StatusCode::kUnavailable;
+  }
+  const std::string_view cls = state.substr(0, 2);
+  // Connection exceptions; out of memory, disk or connection slots.
+  if (cls == "08" || cls == "53") return StatusCode::kUnavailable;
+  // Shutting down, crashed, starting up, idle session timeout; not 57P04 (database dropped)
+  // nor 57014 (statement cancelled by the operator or a timeout walflow set).
+  if (state == "57P01" || state == "57P02" || state == "57P03" || state == "57P05") {
+    return StatusCode::kUnavailable;
+  }
+  if (cls == "40") return StatusCode::kAborted;  // serialization failure, deadlock
+  return StatusCode::kFailedPrecondition;
+}
+
+std::string SqlStateInVerboseMessage(std::string_view message) {
+  auto code_char = [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z'); };
+  std::string last;
+  size_t line_start = 0;
+  while (line_start < message.size()) {
+    size_t line_end = message.find('\n', line_start);
+    if (line_end == std::string_view::npos) line_end = message.size();
+    const std::string_view line = message.substr(line_start, line_end - line_start);
+    // The first "<severity>:  XXXXX: " of the line; libpq writes one error per line.
+    for (size_t p = line.find(":  "); p != std::string_view::npos; p = line.find(":  ", p + 1)) {
+      const std::string_view rest = line.substr(p + 3);
+      if (rest.size() >= 7 && std::all_of(rest.begin(), rest.begin() + 5, code_char) &&
+          rest[5] == ':' && rest[6] == ' ') {
+        last = std::string(rest.substr(0, 5));
+        break;
+      }
+    }
+    line_start = line_end + 1;
+  }
+  return last;
+}
+
+namespace {
+
+// libpq's verbose error text without its LOCATION lines (source file and line of the
+// server), which mean nothing to an operator.
+std::string WithoutLocation(const std::string& message) {
+  std::string out;
+  size_t start = 0;
+  while (start < message.size()) {
+    size_t end = message.find('\n', start);
+    if (end == std::string::npos) end = message.size();
+    std::string_view line(message.data() + start, end - start);
+    if (line.rfind("LOCATION:", 0) != 0) {
+      if (!out.empty()) out.push_back('\n');
+      out.append(line);
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
+// Runs libpq's connection steps with verbose errors, so that a failure the server reports
+// carries its SQLSTATE into the message (libpq has no other way to give it for a
+// connection). `timeout` bounds each attempt, as connect_timeout does in PQconnectdb.
+pg_conn* ConnectVerbose(const char* const* keys, const char* const* values,
+                        std::chrono::seconds timeout, bool* timed_out) {
+  *timed_out = false;
+  pg_conn* conn = PQconnectStartParams(keys, values, /*expand_dbname=*/1);
+  if (conn == nullptr || PQstatus(conn) == CONNECTION_BAD) return conn;
+  PQsetErrorVerbosity(conn, PQERRORS_VERBOSE);
+  PostgresPollingStatusType poll_status = PGRES_POLLING_WRITING;
+  int socket = -1;
+  auto deadline = std::chrono::steady_clock::now();
+  while (poll_status != PGRES_POLLING_OK && poll_status != PGRES_POLLING_FAILED) {
+    // libpq moves to the next host or address by itself, on a new socket: a new attempt.
+    if (PQsocket(conn) != socket) {
+      socket = PQsocket(conn);
+      deadline = std::chrono::steady_clock::now() + timeout;
+    }
+    pollfd pfd{socket, static_cast<short>(poll_status == PGRES_POLLING_READING ? POLLIN : POLLOUT),
+               0};
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      *timed_out = true;
+      return conn;
+    }
+    int rc = ::poll(&pfd, 1, static_cast<int>(std::min<int64_t>(left.count(), 60000)));
+    if (rc == 0 || (rc < 0 && errno == EINTR)) continue;
+    poll_status = PQconnectPoll(conn);
+  }
+  return conn;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Connection>> Connection::Open(const std::string& dsn, Kind kind,
                                                      const std::string& application_name) {
   // Keep the user's own "options" and add walflow's after them.
@@ -146,10 +239,22 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& dsn, Kin
     return InvalidArgument("invalid PostgreSQL dsn '" + MaskDsn(dsn) + "': " + msg);
   }
   bool has_timeout = false;
+  std::chrono::seconds timeout(10);
+  bool several_hosts = false;
   for (PQconninfoOption* o = parsed; o->keyword != nullptr; ++o) {
     if (o->val == nullptr) continue;
     if (std::strcmp(o->keyword, "options") == 0) options = std::string(o->val) + " " + options;
-    if (std::strcmp(o->keyword, "connect_timeout") == 0) has_timeout = true;
+    if (std::strcmp(o->keyword, "connect_timeout") == 0) {
+      has_timeout = true;
+      // libpq's rule: at least 2 s; 0 or nothing valid means wait forever.
+      const long t = std::strtol(o->val, nullptr, 10);
+      timeout = t <= 0 ? std::chrono::seconds(std::chrono::hours(24 * 365))
+                       : std::chrono::seconds(std::max(2L, t));
+    }
+    if ((std::strcmp(o->keyword, "host") == 0 || std::strcmp(o->keyword, "hostaddr") == 0) &&
+        std::strchr(o->val, ',') != nullptr) {
+      several_hosts = true;
+    }
   }
   PQconninfoFree(parsed);
 
@@ -165,22 +270,29 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& dsn, Kin
   }
   keys.push_back(nullptr);
   values.push_back(nullptr);
-  pg_conn* conn = PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/1);
+  bool timed_out = false;
+  pg_conn* conn = ConnectVerbose(keys.data(), values.data(), timeout, &timed_out);
+  if (conn != nullptr && timed_out && several_hosts) {
+    // Only libpq's own loop moves on to the next host after a timeout.
+    PQfinish(conn);
+    conn = PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/1);
+    timed_out = false;
+  }
   if (conn == nullptr) return Internal("libpq could not allocate a connection");
-  if (PQstatus(conn) != CONNECTION_OK) {
-    std::string msg = Trim(PQerrorMessage(conn));
+  if (timed_out || PQstatus(conn) != CONNECTION_OK) {
+    std::string msg = WithoutLocation(Trim(PQerrorMessage(conn)));
+    if (timed_out) msg += (msg.empty() ? "" : "; ") + std::string("timeout expired");
+    const bool needs_password = PQconnectionNeedsPassword(conn) != 0;
     PQfinish(conn);
     std::string where = "cannot connect to PostgreSQL (" + MaskDsn(dsn) + "): " + msg;
     // Authentication and authorization problems need the operator; the rest may pass.
-    if (msg.find("password authentication failed") != std::string::npos ||
-        msg.find("no pg_hba.conf entry") != std::string::npos ||
-        msg.find("does not exist") != std::string::npos ||
-        msg.find("must be superuser or replication") != std::string::npos ||
-        msg.find("permission denied") != std::string::npos) {
-      return FailedPrecondition(where);
-    }
-    return Unavailable(where);
+    // The server's SQLSTATE says which is which in any lc_messages; without one (refused,
+    // unreachable, timed out) it may pass, unless the server wants a password we lack.
+    if (needs_password) return FailedPrecondition(where);
+    const std::string state = SqlStateInVerboseMessage(msg);
+    return Status(StatusCodeForSqlState(state), where);
   }
+  PQsetErrorVerbosity(conn, PQERRORS_DEFAULT);
   auto c = std::unique_ptr<Connection>(new Connection(conn));
   c->database_ = PQdb(conn) ? PQdb(conn) : "";
   return c;
@@ -210,19 +322,10 @@ Status Connection::ErrorFrom(pg_result* res, const std::string& what) {
   std::string msg =
       Trim(res && PQresultErrorMessage(res)[0] ? PQresultErrorMessage(res) : PQerrorMessage(conn_));
   std::string text = what + ": " + msg;
-  if (PQstatus(conn_) != CONNECTION_OK || IsConnectionSqlState(state)) return Unavailable(text);
-  if (state != nullptr) {
-    if (std::strcmp(state, "55006") == 0 || std::strcmp(state, "55000") == 0 ||
-        std::strcmp(state, "42501") == 0 || std::strcmp(state, "42704") == 0 ||
-        std::strcmp(state, "42P01") == 0) {
-      return FailedPrecondition(text);
-    }
-    if (std::strncmp(state, "57P", 3) == 0 || std::strncmp(state, "53", 2) == 0) {
-      return Unavailable(text);  // shutdown, crash recovery, out of resources
-    }
-    if (std::strcmp(state, "40001") == 0 || std::strcmp(state, "40P01") == 0) return Aborted(text);
-  }
-  return FailedPrecondition(text);
+  if (PQstatus(conn_) != CONNECTION_OK) return Unavailable(text);
+  // No SQLSTATE on a live connection: libpq refused the call itself (a bug of ours).
+  if (state == nullptr || state[0] == '\0') return FailedPrecondition(text);
+  return Status(StatusCodeForSqlState(state), text);
 }
 
 Result<QueryResult> Connection::Query(const std::string& sql,

@@ -34,9 +34,11 @@ class Connection {
  public:
   enum class Kind { kSql, kReplication };
 
-  // Connects with walflow's session settings (ISO dates, UTC, exact floats). Failures to
-  // reach the server are kUnavailable, authentication and bad parameters are
-  // kFailedPrecondition; the message never contains the password.
+  // Connects with walflow's session settings (ISO dates, UTC, exact floats). A failure the
+  // server reports is classified by its SQLSTATE (StatusCodeForSqlState: authentication,
+  // unknown database or role, missing privileges are kFailedPrecondition); one it does not
+  // (unreachable, timed out) is kUnavailable, except a password the server asked for and
+  // the dsn lacks. The message never contains the password.
   static Result<std::unique_ptr<Connection>> Open(const std::string& dsn, Kind kind,
                                                   const std::string& application_name);
   ~Connection();
@@ -44,8 +46,7 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   // Runs a statement (parameters as text, $1..$n). Server errors keep their SQLSTATE
-  // meaning: lost connections are kUnavailable, 55006 (object in use) and 55000
-  // (object not in prerequisite state) are kFailedPrecondition.
+  // meaning (StatusCodeForSqlState); a lost connection is kUnavailable.
   Result<QueryResult> Query(const std::string& sql, const std::vector<std::string>& params = {});
   Status Exec(const std::string& sql) { return Query(sql).status(); }
 
@@ -76,6 +77,20 @@ class Connection {
   char* copy_buffer_ = nullptr;
   std::string database_;
 };
+
+// What a server error means for a retry, from its SQLSTATE alone (message texts follow the
+// server's lc_messages): connection exceptions (08), insufficient resources (53), shutdown
+// and startup (57P01-57P03) are kUnavailable, serialization failures and deadlocks (40) are
+// kAborted, everything else (authentication 28, unknown database 3D000, privileges 42501,
+// object state 55, ...) is kFailedPrecondition. An empty or malformed `sqlstate` (libpq's
+// own failures: refused, timed out) is kUnavailable.
+StatusCode StatusCodeForSqlState(std::string_view sqlstate);
+
+// The SQLSTATE of the last server error in a libpq error message written with
+// PQERRORS_VERBOSE ("...failed: FATAL:  28P01: password authentication failed..."), or ""
+// when the server sent none. libpq writes "<severity>:  <SQLSTATE>: " itself, whatever
+// language the severity and the text are in.
+std::string SqlStateInVerboseMessage(std::string_view message);
 
 // Quotes an SQL identifier ("My Table") and a string literal ('it''s').
 std::string QuoteIdent(std::string_view ident);

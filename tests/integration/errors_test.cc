@@ -227,6 +227,93 @@ TEST_F(ErrorsTest, PasswordNeverShownWhenAuthenticationFails) {
   EXPECT_FALSE(Contains(check.out + check.err, "hunter2")) << check.out << check.err;
 }
 
+// A server whose messages are not in English (lc_messages = de_DE): walflow tells failures
+// apart by SQLSTATE, not by message text, so a wrong password still stops it at once and a
+// missing database too, while a server that cannot take connections yet is retried. The
+// locale is built with localedef into a folder of the test's own (LOCPATH), so the machine
+// needs no German locale installed.
+TEST(ErrorsInAnotherLanguageTest, FailuresAreClassifiedBySqlStateNotByMessageText) {
+  TempDir locales("walflow-locale");
+  std::filesystem::permissions(
+      locales.path(), std::filesystem::perms::others_read | std::filesystem::perms::others_exec,
+      std::filesystem::perm_options::add);
+  auto made =
+      RunProcess({"/usr/bin/localedef", "-i", "de_DE", "-f", "UTF-8", locales.File("de_DE.UTF-8")},
+                 seconds(60));
+  if (made.exit_code != 0 && made.exit_code != 1) {  // 1: warnings, the locale is usable
+    GTEST_SKIP() << "cannot build a de_DE locale: " << made.err;
+  }
+  // The server reads it at every start (the restart below too).
+  ::setenv("LOCPATH", locales.path().c_str(), 1);
+  struct Unset {
+    ~Unset() { ::unsetenv("LOCPATH"); }
+  } unset;
+  PgServer pg;
+  pg.Exec("ALTER SYSTEM SET lc_messages = 'de_DE.UTF-8'");
+  pg.Exec("SELECT pg_reload_conf()");
+  const std::string db = pg.CreateDatabase("sprache");
+  pg.Exec("CREATE TABLE customers (id int PRIMARY KEY, name text)", db);
+  try {
+    pg.Exec("SELECT * FROM no_such_table", db);
+    FAIL() << "the query should fail";
+  } catch (const PgError& e) {
+    ASSERT_TRUE(Contains(e.what(), "existiert nicht")) << "the server speaks German: " << e.what();
+  }
+
+  // A wrong password: not retried.
+  pg.Exec("CREATE ROLE geheim LOGIN REPLICATION PASSWORD 'right-one' IN ROLE password_auth");
+  PipelineSpec spec;
+  spec.db = db;
+  spec.tables = {"public.customers"};
+  spec.dsn = pg.Dsn(db, "geheim") + " password=hunter2";
+  {
+    WalflowPipeline pipeline(pg, spec);
+    pipeline.Start();
+    auto code = pipeline.WaitExit(seconds(30));
+    ASSERT_TRUE(code.has_value()) << "a wrong password is not retried, in any language:\n"
+                                  << Tail(pipeline.Stderr());
+    EXPECT_NE(*code, 0);
+    const std::string out = pipeline.Stderr();
+    EXPECT_FALSE(Contains(out, "hunter2")) << out;
+    EXPECT_TRUE(Contains(out, "28P01")) << "the message names the SQLSTATE:\n" << out;
+  }
+  // A database that does not exist: not retried either.
+  spec.dsn = pg.Dsn("keine_solche_db");
+  {
+    WalflowPipeline pipeline(pg, spec);
+    pipeline.set_drop_slot_at_end(false);
+    pipeline.Start();
+    auto code = pipeline.WaitExit(seconds(30));
+    ASSERT_TRUE(code.has_value()) << "a missing database is not retried:\n"
+                                  << Tail(pipeline.Stderr());
+    EXPECT_NE(*code, 0);
+    EXPECT_TRUE(Contains(pipeline.Stderr(), "3D000")) << pipeline.Stderr();
+  }
+  // Too many connections (53300) passes: walflow retries, then streams once a slot frees up.
+  // (More than superuser_reserved_connections plus max_wal_senders, or the server refuses.)
+  pg.Exec("ALTER SYSTEM SET max_connections = 20");
+  pg.Restart();
+  spec.dsn = "";
+  std::vector<std::unique_ptr<PgConnection>> hogs;
+  try {
+    for (int i = 0; i < 60; ++i) hogs.push_back(std::make_unique<PgConnection>(pg.Dsn(db)));
+  } catch (const PgError&) {
+    // The server is full.
+  }
+  ASSERT_FALSE(hogs.empty());
+  {
+    WalflowPipeline pipeline(pg, spec);
+    pipeline.Start();
+    ASSERT_TRUE(pipeline.process()->WaitForOutput("retrying", seconds(30)))
+        << Tail(pipeline.Stderr());
+    EXPECT_TRUE(pipeline.Running()) << Tail(pipeline.Stderr());
+    hogs.clear();
+    ASSERT_TRUE(pipeline.process()->WaitForOutput("streaming from slot", seconds(60)))
+        << Tail(pipeline.Stderr());
+    EXPECT_EQ(pipeline.Stop(), 0);
+  }
+}
+
 TEST_F(ErrorsTest, MalformedConfigExitsWithFileAndLine) {
   TempDir dir("walflow-config");
   struct Case {
