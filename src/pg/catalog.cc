@@ -2,8 +2,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <unordered_map>
 
+#include "core/log.h"
 #include "pg/connection.h"
 
 namespace walflow::pg {
@@ -247,7 +252,7 @@ Result<PgTypeInfo> SqlCatalog::DescribeType(Oid type) {
 Result<std::vector<PgColumnInfo>> SqlCatalog::DescribeColumns(Oid relid) {
   WF_ASSIGN_OR_RETURN(
       QueryResult r,
-      conn_->Query("SELECT a.attname, a.attnotnull, "
+      conn_->Query("SELECT a.attname, a.attnotnull, a.atttypid, "
                    "  (SELECT k.ord FROM pg_index i, "
                    "     unnest(i.indkey::int2[]) WITH ORDINALITY AS k(att, ord) "
                    "   WHERE i.indrelid = a.attrelid AND i.indisprimary AND k.att = a.attnum) "
@@ -260,10 +265,155 @@ Result<std::vector<PgColumnInfo>> SqlCatalog::DescribeColumns(Oid relid) {
     PgColumnInfo c;
     c.name = r.Text(i, 0);
     c.not_null = r.Text(i, 1) == "t";
-    if (r.At(i, 2)) c.primary_key_position = std::stoi(*r.At(i, 2)) - 1;
+    c.type_oid = Oid(static_cast<uint32_t>(std::stoul(r.Text(i, 2))));
+    if (r.At(i, 3)) c.primary_key_position = std::stoi(*r.At(i, 3)) - 1;
     cols.push_back(std::move(c));
   }
   return cols;
+}
+
+namespace {
+
+std::string QualifiedTypeName(const PgTypeInfo& t) {
+  return t.nspname == "pg_catalog" ? t.name : t.nspname + "." + t.name;
+}
+
+bool SameType(const PgTypeInfo& a, const PgTypeInfo& b) {
+  return a.oid == b.oid && a.nspname == b.nspname && a.name == b.name && a.typtype == b.typtype &&
+         a.typcategory == b.typcategory && a.element == b.element && a.base_type == b.base_type &&
+         a.base_typmod == b.base_typmod && a.enum_labels == b.enum_labels;
+}
+
+// The type memory file: a header line, then one type per line, tab-separated fields with
+// backslash, tab and newline escaped; enum labels are the fields after the eighth.
+constexpr char kTypeFileHeader[] = "walflow type memory 1";
+
+std::string Escaped(std::string_view field) {
+  std::string out;
+  for (char c : field) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> SplitEscaped(std::string_view line) {
+  std::vector<std::string> fields(1);
+  for (size_t i = 0; i < line.size(); ++i) {
+    char c = line[i];
+    if (c == '\t') {
+      fields.emplace_back();
+    } else if (c == '\\' && i + 1 < line.size()) {
+      char n = line[++i];
+      fields.back().push_back(n == 't' ? '\t' : n == 'n' ? '\n' : n);
+    } else {
+      fields.back().push_back(c);
+    }
+  }
+  return fields;
+}
+
+bool ParseType(std::string_view line, PgTypeInfo* t) {
+  std::vector<std::string> f = SplitEscaped(line);
+  if (f.size() < 8 || f[3].size() != 1 || f[4].size() != 1) return false;
+  try {
+    t->oid = Oid(static_cast<uint32_t>(std::stoul(f[0])));
+    t->nspname = f[1];
+    t->name = f[2];
+    t->typtype = f[3][0];
+    t->typcategory = f[4][0];
+    t->element = Oid(static_cast<uint32_t>(std::stoul(f[5])));
+    t->base_type = Oid(static_cast<uint32_t>(std::stoul(f[6])));
+    t->base_typmod = std::stoi(f[7]);
+  } catch (const std::exception&) {
+    return false;
+  }
+  t->enum_labels.assign(f.begin() + 8, f.end());
+  return true;
+}
+
+}  // namespace
+
+RememberingCatalog::RememberingCatalog(Catalog* live, std::string file)
+    : live_(live), file_(std::move(file)) {
+  Load();
+}
+
+void RememberingCatalog::Load() {
+  if (file_.empty()) return;
+  std::ifstream in(file_, std::ios::binary);
+  if (!in) return;  // nothing learned yet
+  std::string line;
+  if (!std::getline(in, line) || line != kTypeFileHeader) {
+    WF_LOG_WARN("pg", "type memory {} is not in walflow's format; starting it afresh", file_);
+    return;
+  }
+  size_t skipped = 0;
+  while (std::getline(in, line)) {
+    PgTypeInfo t;
+    if (ParseType(line, &t)) {
+      types_[t.oid] = std::move(t);
+    } else {
+      ++skipped;
+    }
+  }
+  if (skipped > 0)
+    WF_LOG_WARN("pg", "type memory {}: {} unreadable line(s) skipped", file_, skipped);
+}
+
+void RememberingCatalog::Save() {
+  if (file_.empty()) return;
+  const std::string tmp = file_ + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << kTypeFileHeader << "\n";
+    for (const auto& [oid, t] : types_) {
+      out << t.oid.value << '\t' << Escaped(t.nspname) << '\t' << Escaped(t.name) << '\t'
+          << Escaped(std::string(1, t.typtype)) << '\t' << Escaped(std::string(1, t.typcategory))
+          << '\t' << t.element.value << '\t' << t.base_type.value << '\t' << t.base_typmod;
+      for (const auto& label : t.enum_labels) out << '\t' << Escaped(label);
+      out << '\n';
+    }
+    out.flush();
+    if (!out) {
+      WF_LOG_WARN("pg", "cannot write type memory {}: {}", tmp, std::strerror(errno));
+      return;
+    }
+  }
+  if (std::rename(tmp.c_str(), file_.c_str()) != 0) {
+    WF_LOG_WARN("pg", "cannot replace type memory {}: {}", file_, std::strerror(errno));
+  }
+}
+
+Result<PgTypeInfo> RememberingCatalog::DescribeType(Oid type) {
+  Result<PgTypeInfo> live = live_->DescribeType(type);
+  auto known = types_.find(type);
+  if (live.ok()) {
+    if (known == types_.end() || !SameType(known->second, *live)) {
+      types_[type] = *live;
+      Save();
+    }
+    return live;
+  }
+  if (live.status().code() == StatusCode::kNotFound && known != types_.end()) {
+    WF_LOG_WARN("pg",
+                "type {} (oid {}) no longer exists in the catalog; describing it as walflow last "
+                "saw it",
+                QualifiedTypeName(known->second), type.value);
+    return known->second;
+  }
+  return live;
+}
+
+Result<std::vector<PgColumnInfo>> RememberingCatalog::DescribeColumns(Oid relid) {
+  return live_->DescribeColumns(relid);
 }
 
 Result<TableSchemaPtr> BuildTableSchema(const RelationSpec& spec, Catalog* catalog) {
@@ -288,17 +438,55 @@ Result<TableSchemaPtr> BuildTableSchema(const RelationSpec& spec, Catalog* catal
     col.name = rc.name;
     col.replica_key = rc.replica_key;
     auto resolved = ResolveType(rc.type_oid, rc.typmod, catalog);
-    if (!resolved.ok()) {
+    if (resolved.ok()) {
+      col.type = std::move(resolved).value();
+    } else if (resolved.status().code() == StatusCode::kNotFound) {
+      // Dropped since the change was written: its values still have their text form.
+      col.type.kind = ValueKind::kText;
+      col.type.type_oid = rc.type_oid;
+      col.type.typmod = rc.typmod;
+      col.type.type_name =
+          rc.type_name.empty() ? "oid " + std::to_string(rc.type_oid.value) : rc.type_name;
+      WF_LOG_WARN("pg",
+                  "table {}, column {}: type {} (oid {}) no longer exists in the catalog; its "
+                  "values are passed on in their PostgreSQL text form ({})",
+                  qualified, col.name, col.type.type_name, rc.type_oid.value,
+                  resolved.status().message());
+    } else {
       return resolved.status().WithContext("table " + qualified + ", column " + col.name);
     }
-    col.type = std::move(resolved).value();
+    // The name the server decoded the change with, over the catalog's current one.
+    if (!rc.type_name.empty()) col.type.type_name = rc.type_name;
     for (const PgColumnInfo& info : catalog_columns) {
-      if (info.name == col.name) {
+      // A column dropped and added again under the same name is another column.
+      if (info.name == col.name && (info.type_oid.value == 0 || info.type_oid == rc.type_oid)) {
         col.optional = !info.not_null;
         col.primary_key_position = info.primary_key_position;
       }
     }
     table->columns.push_back(std::move(col));
+  }
+  if (spec.replica_identity == 'd') {
+    // Under the default replica identity the server flags exactly the primary key's columns,
+    // as of the change; the catalog may have another key by now, or none.
+    std::vector<int> flagged, catalog_key;
+    for (size_t i = 0; i < table->columns.size(); ++i) {
+      if (table->columns[i].replica_key) flagged.push_back(static_cast<int>(i));
+      if (table->columns[i].primary_key_position >= 0) catalog_key.push_back(static_cast<int>(i));
+    }
+    if (flagged != catalog_key) {
+      if (!catalog_columns.empty()) {
+        WF_LOG_INFO("pg",
+                    "table {}: the catalog's primary key differs from the one the server decoded "
+                    "this change with; using the server's",
+                    qualified);
+      }
+      for (auto& c : table->columns) c.primary_key_position = -1;
+      for (size_t k = 0; k < flagged.size(); ++k) {
+        table->columns[flagged[k]].primary_key_position = static_cast<int>(k);
+      }
+    }
+    for (int i : flagged) table->columns[i].optional = false;
   }
   // Debezium's key is the primary key; without one, a replica identity index serves.
   std::vector<std::pair<int, int>> pk;

@@ -14,7 +14,13 @@ ChangeAssembler::ChangeAssembler(AssemblerOptions options, Catalog* catalog, Bat
       decoder_(this),
       replay_decoder_(this),
       batch_(std::make_shared<ChangeBatch>()),
-      spools_(options_.spool_dir, options_.spool_memory_limit) {}
+      spools_(options_.spool_dir, options_.spool_memory_limit) {
+  if (catalog_ != nullptr) {
+    remembering_catalog_ =
+        std::make_unique<RememberingCatalog>(catalog_, options_.type_memory_file);
+    catalog_ = remembering_catalog_.get();
+  }
+}
 
 ChangeAssembler::~ChangeAssembler() = default;
 
@@ -92,8 +98,11 @@ Status ChangeAssembler::OnCommit(const CommitMessage& m) {
 Status ChangeAssembler::OnType(const TypeMessage& m) {
   Status s;
   if (Spooled(m, /*is_schema=*/true, &s)) return s;
-  // A type may have changed (ALTER TYPE ... ADD VALUE): forget what we resolved.
-  type_cache_.erase(m.type_oid);
+  // The server sends it before the Relation message that uses the type, with the name the
+  // change was decoded with.
+  const std::string nsp(m.nspname);
+  type_names_[m.type_oid] =
+      nsp == "pg_catalog" ? std::string(m.name) : nsp + "." + std::string(m.name);
   return Status::OK();
 }
 
@@ -115,7 +124,9 @@ Status ChangeAssembler::OnRelation(const RelationMessage& m) {
   spec.name = std::string(m.relname);
   spec.replica_identity = m.replica_identity;
   for (const RelationColumn& rc : m.columns) {
-    spec.columns.push_back({std::string(rc.name), rc.type_oid, rc.typmod, rc.key});
+    auto type_name = type_names_.find(rc.type_oid);
+    spec.columns.push_back({std::string(rc.name), rc.type_oid, rc.typmod, rc.key,
+                            type_name == type_names_.end() ? std::string() : type_name->second});
   }
   WF_ASSIGN_OR_RETURN(TableSchemaPtr table, BuildTableSchema(spec, catalog_));
   auto prev = relations_.find(m.relid);

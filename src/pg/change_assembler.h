@@ -28,6 +28,11 @@ struct AssemblerOptions {
   // ChangeBatch::kMaxBytes; tests lower it.
   size_t batch_hard_max_bytes = ChangeBatch::kMaxBytes;
   std::unordered_set<std::string> tables;  // "schema.table"; empty means every table
+  // Where what the catalog said about non-built-in types is kept across restarts, so that a
+  // change decoded after its type was dropped is still described as before (e.g.
+  // <data_dir>/pg-types-<slot>). Empty: kept in memory only; such a change is then
+  // described as text, with a warning.
+  std::string type_memory_file;
 };
 
 struct AssemblerStats {
@@ -114,7 +119,9 @@ class ChangeAssembler : public PgOutputListener {
 
   std::unordered_map<Oid, TableSchemaPtr> relations_;
   std::unordered_set<Oid> ignored_relations_;
-  std::unordered_map<Oid, std::shared_ptr<const ValueType>> type_cache_;
+  // Names of non-built-in types from the server's Type messages: as of the change.
+  std::unordered_map<Oid, std::string> type_names_;
+  std::unique_ptr<RememberingCatalog> remembering_catalog_;
 
   std::shared_ptr<ChangeBatch> batch_;
   bool in_tx_ = false;

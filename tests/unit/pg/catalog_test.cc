@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <map>
+
+#include "unit_test_util.h"
 
 namespace walflow::pg {
 namespace {
@@ -169,6 +172,66 @@ TEST(ResolveTypeTest, SelfReferencingDomainDoesNotRecurseForever) {
   auto r = ResolveType(Oid(91000), -1, &cat);
   EXPECT_TRUE(r.ok());
   EXPECT_LT(cat.calls, 20);
+}
+
+// RememberingCatalog: the live catalog first (an enum's labels grow), its memory only for a
+// type the live catalog no longer has, and that memory kept in a file across restarts.
+TEST(RememberingCatalogTest, AnswersForDroppedTypesFromMemoryAndFile) {
+  test::ScratchDir dir;
+  const std::string file = dir.File("types");
+  MapCatalog live;
+  live.Add(90001, "public", "mood", 'e', 'E', 0, 0, -1, {"a\tb", "new\nline", "back\\slash", ""});
+  live.Add(90003, "my schema", "money2", 'd', 'N', 0, 1700, ((12 << 16) | 2) + 4);
+  {
+    RememberingCatalog cat(&live, file);
+    EXPECT_EQ(Resolve(90001, -1, &cat).kind, ValueKind::kEnum);
+    EXPECT_EQ(Resolve(90003, -1, &cat).scale, 2);
+    live.types[90001].enum_labels.push_back("added");  // ALTER TYPE ... ADD VALUE
+    EXPECT_EQ(Resolve(90001, -1, &cat).enum_labels.size(), 5u) << "the live catalog comes first";
+    live.types.clear();  // both dropped
+    ValueType mood = Resolve(90001, -1, &cat);
+    EXPECT_EQ(mood.kind, ValueKind::kEnum);
+    EXPECT_EQ(mood.enum_labels.size(), 5u);
+    EXPECT_EQ(ResolveType(Oid(90002), -1, &cat).status().code(), StatusCode::kNotFound)
+        << "never seen: still not found";
+  }
+  // A restart: a new RememberingCatalog over the same file.
+  RememberingCatalog cat(&live, file);
+  ValueType mood = Resolve(90001, -1, &cat);
+  EXPECT_EQ(mood.kind, ValueKind::kEnum);
+  EXPECT_EQ(mood.type_name, "public.mood");
+  EXPECT_EQ(mood.enum_labels,
+            (std::vector<std::string>{"a\tb", "new\nline", "back\\slash", "", "added"}));
+  ValueType money = Resolve(90003, -1, &cat);
+  EXPECT_EQ(money.kind, ValueKind::kDecimal);
+  EXPECT_EQ(money.precision, 12);
+  EXPECT_EQ(money.type_name, "my schema.money2");
+  // Other failures of the live catalog are passed on, not hidden by the memory.
+  class Down : public MapCatalog {
+    Result<PgTypeInfo> DescribeType(Oid) override { return Unavailable("connection lost"); }
+  } down;
+  RememberingCatalog over_down(&down, file);
+  EXPECT_EQ(ResolveType(Oid(90001), -1, &over_down).status().code(), StatusCode::kUnavailable);
+}
+
+TEST(RememberingCatalogTest, AnUnreadableFileIsIgnored) {
+  test::ScratchDir dir;
+  const std::string file = dir.File("types");
+  {
+    std::ofstream out(file);
+    out << "not walflow's\n";
+  }
+  MapCatalog live;
+  live.Add(90001, "public", "mood", 'e', 'E', 0, 0, -1, {"x"});
+  RememberingCatalog cat(&live, file);
+  EXPECT_EQ(Resolve(90001, -1, &cat).kind, ValueKind::kEnum);
+  // ... and replaced by a good one.
+  live.types.clear();
+  RememberingCatalog again(&live, file);
+  EXPECT_EQ(Resolve(90001, -1, &again).kind, ValueKind::kEnum);
+  // Without a file the memory lasts as long as the object.
+  RememberingCatalog memory_only(&live, "");
+  EXPECT_EQ(ResolveType(Oid(90001), -1, &memory_only).status().code(), StatusCode::kNotFound);
 }
 
 }  // namespace

@@ -280,7 +280,10 @@ TEST_F(ChangeAssemblerTest, CompositePrimaryKeyFollowsTheCatalogOrder) {
   catalog_.columns[kOther] = {{"k", true, 1}, {"v", true, 0}};
   Harness h(Options(), &catalog_);
   FEED(h, 1, test::WireBegin(0x10, 0, 1));
-  FEED(h, 1, RelOther());
+  // The server flags the primary key's columns (REPLICA IDENTITY DEFAULT) in attnum order.
+  FEED(h, 1,
+       test::WireRelation(kOther, "public", "other", 'd',
+                          {{"k", 23, -1, true}, {"v", 25, -1, true}}));
   FEED(h, 2, test::WireInsert(kOther, {T("1"), T("a")}));
   FEED(h, 3, test::WireCommit(0x10, 0x18, 0));
   h.Collect();
@@ -321,7 +324,10 @@ TEST_F(ChangeAssemblerTest, WithoutCatalogBuiltinTypesResolveAndOthersFallBackTo
   EXPECT_EQ(t.columns[0].type.kind, ValueKind::kInt32);
   EXPECT_EQ(t.columns[2].type.kind, ValueKind::kDecimal);
   EXPECT_EQ(t.columns[3].type.kind, ValueKind::kText);
-  EXPECT_TRUE(t.columns[0].optional);  // nothing says NOT NULL
+  // Under REPLICA IDENTITY DEFAULT the key flag marks the primary key: NOT NULL.
+  EXPECT_FALSE(t.columns[0].optional);
+  EXPECT_EQ(t.key_columns, std::vector<int>{0});
+  EXPECT_TRUE(t.columns[1].optional);  // nothing says NOT NULL
   EXPECT_EQ(h.changes[0].after[3], "happy");
 }
 
@@ -334,14 +340,145 @@ TEST_F(ChangeAssemblerTest, CatalogFailureNamesTheTable) {
   EXPECT_NE(s.message().find("public.orders"), std::string::npos) << s.message();
 }
 
-TEST_F(ChangeAssemblerTest, UnknownTypeInCatalogNamesTableAndColumn) {
+// A type dropped after the change was written (the slot lags) must not stop the pipeline
+// for good: the column is described as text, named as the server's Type message named it.
+TEST_F(ChangeAssemblerTest, TypeNoLongerInTheCatalogFallsBackToText) {
   catalog_.types.clear();
   Harness h(Options(), &catalog_);
   FEED(h, 1, test::WireBegin(0x10, 0, 1));
+  FEED(h, 1, test::WireType(kMood, "public", "mood"));
+  FEED(h, 1, RelOrders());
+  FEED(h, 2, test::WireInsert(kOrders, {T("1"), N(), N(), T("happy")}));
+  FEED(h, 3, test::WireCommit(0x10, 0x18, 0));
+  // Without a Type message the OID is all there is to name it.
+  FEED(h, 4, test::WireBegin(0x20, 0, 2));
+  FEED(h, 4, RelOther());
+  FEED(h, 4,
+       test::WireRelation(kOther, "public", "other", 'd',
+                          {{"k", 23, -1, false}, {"v", 91234, -1, false}}));
+  FEED(h, 5, test::WireInsert(kOther, {T("1"), T("(1,2)")}));
+  FEED(h, 6, test::WireCommit(0x20, 0x28, 0));
+  h.Collect();
+  ASSERT_EQ(h.changes.size(), 2u);
+  const TableSchema& orders = *h.batches[0]->changes()[0].table;
+  EXPECT_EQ(orders.columns[3].type.kind, ValueKind::kText);
+  EXPECT_EQ(orders.columns[3].type.type_oid, Oid(kMood));
+  EXPECT_EQ(orders.columns[3].type.type_name, "public.mood");
+  EXPECT_EQ(h.changes[0].after[3], "happy");
+  const TableSchema& other = *h.batches[0]->changes()[1].table;
+  EXPECT_EQ(other.columns[1].type.kind, ValueKind::kText);
+  EXPECT_EQ(other.columns[1].type.type_name, "oid 91234");
+  EXPECT_EQ(h.changes[1].after[1], "(1,2)");
+}
+
+TEST_F(ChangeAssemblerTest, OtherCatalogFailuresForATypeStillStop) {
+  // The server is unreachable: retrying later may well pass, so the error is passed on.
+  class Unreachable : public FakeCatalog {
+   public:
+    Result<PgTypeInfo> DescribeType(Oid) override { return Unavailable("connection lost"); }
+  } catalog;
+  Harness h(Options(), &catalog);
+  FEED(h, 1, test::WireBegin(0x10, 0, 1));
   Status s = h.Feed(1, RelOrders());
-  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable);
   EXPECT_NE(s.message().find("public.orders"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("mood"), std::string::npos) << s.message();
+}
+
+// The type's name in events is the one the change was decoded with (a Type message), not
+// the catalog's current one (ALTER TYPE ... RENAME since).
+TEST_F(ChangeAssemblerTest, TypeNameComesFromTheTypeMessage) {
+  catalog_.types[kMood].name = "renamed_mood";
+  Harness h(Options(), &catalog_);
+  FEED(h, 1, test::WireBegin(0x10, 0, 1));
+  FEED(h, 1, test::WireType(kMood, "public", "mood"));
+  FEED(h, 1, RelOrders());
+  FEED(h, 2, test::WireInsert(kOrders, {T("1"), N(), N(), T("happy")}));
+  FEED(h, 3, test::WireCommit(0x10, 0x18, 0));
+  h.Collect();
+  const TableSchema& t = *h.batches[0]->changes()[0].table;
+  EXPECT_EQ(t.columns[3].type.kind, ValueKind::kEnum);
+  EXPECT_EQ(t.columns[3].type.type_name, "public.mood");
+}
+
+// What walflow learned about a type survives a restart (type_memory_file): a change decoded
+// after the type was dropped is described as before, an enum with its labels.
+TEST_F(ChangeAssemblerTest, RememberedTypeDescribesChangesAfterItWasDropped) {
+  AssemblerOptions o = Options();
+  o.type_memory_file = dir_.File("types");
+  auto mood_of_first_change = [&](Harness& h) {
+    FEED(h, 1, test::WireBegin(0x10, 0, 1));
+    FEED(h, 1, test::WireType(kMood, "public", "mood"));
+    FEED(h, 1, RelOrders());
+    FEED(h, 2, test::WireInsert(kOrders, {T("1"), N(), N(), T("sad")}));
+    FEED(h, 3, test::WireCommit(0x10, 0x18, 0));
+    h.Collect();
+    ASSERT_FALSE(h.batches.empty());
+    const ValueType& mood = h.batches[0]->changes()[0].table->columns[3].type;
+    EXPECT_EQ(mood.kind, ValueKind::kEnum);
+    EXPECT_EQ(mood.type_name, "public.mood");
+    EXPECT_EQ(mood.enum_labels, (std::vector<std::string>{"happy", "sad"}));
+  };
+  {
+    Harness h(o, &catalog_);
+    mood_of_first_change(h);
+  }
+  catalog_.types.clear();  // DROP TYPE mood, while walflow was down
+  {
+    Harness h(o, &catalog_);  // a restart: a new assembler reading the same file
+    mood_of_first_change(h);
+  }
+  // Without the file the restart can only fall back to text.
+  Harness h(Options(), &catalog_);
+  FEED(h, 1, test::WireBegin(0x10, 0, 1));
+  FEED(h, 1, RelOrders());
+  FEED(h, 2, test::WireInsert(kOrders, {T("1"), N(), N(), T("sad")}));
+  FEED(h, 3, test::WireCommit(0x10, 0x18, 0));
+  h.Collect();
+  ASSERT_EQ(h.changes.size(), 1u);
+  EXPECT_EQ(h.batches[0]->changes()[0].table->columns[3].type.kind, ValueKind::kText);
+  EXPECT_EQ(h.changes[0].after[3], "sad");
+}
+
+// Under REPLICA IDENTITY DEFAULT the Relation message's key flags are the primary key as of
+// the change; the catalog may have another one by now (ALTER TABLE ... ADD PRIMARY KEY).
+TEST_F(ChangeAssemblerTest, PrimaryKeyComesFromTheRelationMessage) {
+  catalog_.columns[kOrders] = {
+      {"id", false, -1}, {"note", true, 0}, {"amount", false, -1}, {"mood", false, -1}};
+  Harness h(Options(), &catalog_);
+  FEED(h, 1, test::WireBegin(0x10, 0, 1));
+  FEED(h, 1, RelOrders());  // flags id
+  FEED(h, 2, test::WireInsert(kOrders, {T("1"), T("n"), N(), N()}));
+  FEED(h, 3, test::WireCommit(0x10, 0x18, 0));
+  // Without key flags under the default identity, the table had no primary key then.
+  catalog_.columns[kOther] = {{"k", true, 0}, {"v", false, -1}};
+  FEED(h, 4, test::WireBegin(0x20, 0, 2));
+  FEED(h, 4, RelOther());
+  FEED(h, 5, test::WireInsert(kOther, {T("1"), T("a")}));
+  FEED(h, 6, test::WireCommit(0x20, 0x28, 0));
+  h.Collect();
+  const TableSchema& orders = *h.batches[0]->changes()[0].table;
+  EXPECT_EQ(orders.key_columns, std::vector<int>{0});
+  EXPECT_EQ(orders.columns[0].primary_key_position, 0);
+  EXPECT_FALSE(orders.columns[0].optional);
+  EXPECT_EQ(orders.columns[1].primary_key_position, -1);
+  const TableSchema& other = *h.batches[0]->changes()[1].table;
+  EXPECT_TRUE(other.key_columns.empty());
+}
+
+// NOT NULL is taken from a catalog column only if it has the change's type: a column
+// dropped and added again under the same name is another column.
+TEST_F(ChangeAssemblerTest, NotNullOnlyFromACatalogColumnOfTheSameType) {
+  catalog_.columns[kOther] = {{"k", true, -1, Oid(23)}, {"v", true, -1, Oid(23)}};  // v: int now
+  Harness h(Options(), &catalog_);
+  FEED(h, 1, test::WireBegin(0x10, 0, 1));
+  FEED(h, 1, RelOther());  // v text
+  FEED(h, 2, test::WireInsert(kOther, {T("1"), N()}));
+  FEED(h, 3, test::WireCommit(0x10, 0x18, 0));
+  h.Collect();
+  const TableSchema& t = *h.batches[0]->changes()[0].table;
+  EXPECT_FALSE(t.columns[0].optional);
+  EXPECT_TRUE(t.columns[1].optional);
 }
 
 TEST_F(ChangeAssemblerTest, PrimaryKeyChangeBecomesDeleteAndCreate) {
