@@ -616,6 +616,79 @@ TEST(KafkaSinkTest, ExactlyOnceAcrossKill9) {
   ExpectTombstonesAfterDeletes(orders);
 }
 
+// exactly_once with a short flush_interval, and PostgreSQL transactions of 20000 rows that
+// the source cuts into many batches, among small ones: read read_committed, every Kafka
+// transaction ends where a PostgreSQL transaction ends — each PostgreSQL transaction (txId
+// in the source block) lies in exactly one Kafka transaction (walflow.txn header), whole.
+TEST(KafkaSinkTest, ExactlyOnceTransactionsEndAtPostgresTransactionEnds) {
+  KafkaCluster cluster;
+  cluster.Start(1);
+  // The mock keeps at most 5 MB per partition: spread 40000 records over 8.
+  cluster.CreateTopic("eob.public.big", 8);
+  PgServer& pg = PgServer::Shared();
+  const std::string db = pg.CreateDatabase("kafka_eo_bounds");
+  pg.Exec("CREATE TABLE big (id integer PRIMARY KEY, v integer NOT NULL)", db);
+  PipelineSpec spec = KafkaOnlySpec(db, {"big"}, cluster);
+  KafkaSinkSpec& k = spec.kafka_sinks[0];
+  k.exactly_once = true;
+  k.topic_prefix = "eob";
+  k.topic_partitions = 8;
+  k.transactional_id = "walflow-eob";
+  k.offsets_topic = "eob_offsets";
+  k.flush_interval = "10ms";
+  WalflowPipeline pipeline(pg, spec);
+  ASSERT_TRUE(pipeline.StartAndWaitStreaming());
+  constexpr int kRows = 20000;
+  uint64_t changes = 0;
+  pg.Exec("INSERT INTO big SELECT g, 0 FROM generate_series(1, " + std::to_string(kRows) + ") g",
+          db);
+  changes += kRows;
+  for (int i = 1; i <= 5; ++i) {
+    pg.Exec("UPDATE big SET v = v + 1 WHERE id = " + std::to_string(i), db);
+    ++changes;
+  }
+  pg.Exec("UPDATE big SET v = v + 1", db);
+  changes += kRows;
+  for (int i = 1; i <= 5; ++i) {
+    pg.Exec("BEGIN; UPDATE big SET v = v + 1 WHERE id = " + std::to_string(i) +
+                "; UPDATE big SET v = v + 1 WHERE id = " + std::to_string(i + 100) + "; COMMIT",
+            db);
+    changes += 2;
+  }
+  ASSERT_TRUE(pipeline.WaitForCatchUp(seconds(60)));
+  EXPECT_EQ(pipeline.Stop(), 0) << Tail(pipeline.Stderr());
+
+  std::vector<KafkaRecord> records =
+      ReadTopic(cluster.bootstrap(), "eob.public.big", Isolation::kReadCommitted);
+  std::vector<KafkaRecord> offsets =
+      ReadTopic(cluster.bootstrap(), "eob_offsets", Isolation::kReadCommitted);
+  ExpectCompleteLog(records);
+  std::vector<PositionRecord> positions = PositionRecords(offsets, k.transactional_id, "bus");
+  CommittedView view = Committed(records, positions);
+  EXPECT_EQ(view.aborted_records, 0u);
+  std::map<int64_t, std::map<std::string, size_t>> kafka_txns;  // txId -> walflow.txn -> records
+  for (const KafkaRecord& r : view.records) {
+    auto v = ParseJson(r.value, "value at " + Where(r));
+    if (!v) continue;
+    ++kafka_txns[Payload(*v)["source"]["txId"].get<int64_t>()][TxnOf(r)];
+  }
+  std::printf("kafka transaction ends: %zu records, %zu position records, %zu transactions\n",
+              view.records.size(), positions.size(), kafka_txns.size());
+  EXPECT_EQ(kafka_txns.size(), 12u);
+  size_t torn = 0;
+  for (const auto& [xid, parts] : kafka_txns) {
+    if (parts.size() == 1) continue;
+    std::string where;
+    for (const auto& [txn, n] : parts) where += " " + txn + " (" + std::to_string(n) + ")";
+    if (++torn <= 3) {
+      ADD_FAILURE() << "PostgreSQL transaction " << xid << " spans " << parts.size()
+                    << " Kafka transactions:" << where;
+    }
+  }
+  EXPECT_EQ(torn, 0u);
+  ExpectExactlyOnce(pg, db, ValuesOf(view.records), {"big"}, changes, pipeline.Stderr());
+}
+
 // exactly_once: false, walflow killed twice: every change arrives at least once, and the
 // first delivery of each replays to PostgreSQL's tables.
 TEST(KafkaSinkTest, AtLeastOnceAcrossKill9) {

@@ -115,6 +115,21 @@ Result<std::optional<KafkaSink::Position>> KafkaSink::ReadPosition(rd_kafka_t* c
           p.lsn = *lsn;
           if (v.contains("txn") && v["txn"].is_string()) p.txn = v["txn"];
           if (v.contains("source") && v["source"].is_string()) p.source_state = v["source"];
+          if (v.contains("partial")) {
+            const auto& part = v["partial"];
+            std::optional<Lsn> commit;
+            if (part.is_object() && part.contains("commit_lsn") && part["commit_lsn"].is_string()) {
+              commit = Lsn::Parse(part["commit_lsn"].get<std::string>());
+            }
+            if (!commit || !part.contains("seq") || !part["seq"].is_number_unsigned()) {
+              status = DataLoss(what + ": the position record for " + key + " in topic " +
+                                offsets_topic + " at offset " + std::to_string(m->offset) +
+                                " has a damaged \"partial\" field; delete the record (a "
+                                "tombstone for that key) to start over");
+            } else {
+              p.partial = TransactionProgress{*commit, part["seq"].get<uint32_t>()};
+            }
+          }
           found = p;
         }
       }
@@ -162,7 +177,7 @@ Result<Lsn> KafkaSink::Open() {
   offsets.name = options_.offsets_topic;
   offsets.partitions = 1;
   offsets.replication_factor = options_.topic_replication_factor;
-  offsets.config = {{"cleanup.policy", "compact"}};
+  offsets.config.emplace_back("cleanup.policy", "compact");
   Status s =
       kafka::EnsureTopics(producer_.get(), {offsets}, options_.timeout, What(), &no_create_api_);
   if (!s.ok()) return unreachable(s, producer_.get(), client_errors_);
@@ -196,6 +211,7 @@ Result<Lsn> KafkaSink::Open() {
   if (position->has_value()) {
     durable_ = (*position)->lsn;
     durable_source_state_ = (*position)->source_state;
+    committed_part_ = (*position)->partial;
   }
   written_ = durable_;
   written_source_state_ = durable_source_state_;
@@ -206,8 +222,8 @@ Result<Lsn> KafkaSink::Open() {
 }
 
 Result<rd_kafka_topic_t*> KafkaSink::TopicFor(const TableSchema& table) {
-  auto it = topic_by_table_.find(&table);
-  if (it != topic_by_table_.end()) return it->second;
+  auto it = topic_by_schema_.find(table.serial);
+  if (it != topic_by_schema_.end()) return it->second;
   std::string name = options_.topic_prefix + "." + table.schema + "." + table.name;
   auto t = topics_.find(name);
   if (t == topics_.end()) {
@@ -224,7 +240,7 @@ Result<rd_kafka_topic_t*> KafkaSink::TopicFor(const TableSchema& table) {
     }
     t = topics_.emplace(name, rkt).first;
   }
-  topic_by_table_[&table] = t->second;
+  topic_by_schema_[table.serial] = t->second;
   return t->second;
 }
 
@@ -269,34 +285,65 @@ Status KafkaSink::BeginIfNeeded() {
   return Status::OK();
 }
 
+Status KafkaSink::ProduceChange(const ChangeBatch& batch, const Change& c) {
+  WF_RETURN_IF_ERROR(BeginIfNeeded());
+  WF_ASSIGN_OR_RETURN(rd_kafka_topic_t * topic, TopicFor(*c.table));
+  key_.clear();
+  value_.clear();
+  if (c.op == ChangeOp::kTruncate) {
+    key_ = "null";
+  } else {
+    WF_RETURN_IF_ERROR(encoder_.AppendKey(batch, c, &key_));
+  }
+  WF_RETURN_IF_ERROR(encoder_.AppendValue(batch, c, &value_));
+  WF_RETURN_IF_ERROR(Produce(topic, key_, &value_));
+  if (c.op == ChangeOp::kDelete && options_.tombstones && key_ != "null") {
+    WF_RETURN_IF_ERROR(Produce(topic, key_, nullptr));
+  }
+  return Status::OK();
+}
+
+Status KafkaSink::PassMarker(const TxMarker& marker, bool commit_here_allowed) {
+  written_ = marker.end_lsn;
+  pending_ = true;
+  open_txn_changes_ = 0;
+  if (committed_part_ && marker.commit_lsn >= committed_part_->commit_lsn) committed_part_.reset();
+  if (commit_requested_ && commit_here_allowed) return CommitTransaction(std::nullopt);
+  return Status::OK();
+}
+
 Status KafkaSink::Write(const BatchSlice& slice) {
   WF_RETURN_IF_ERROR(DeliveryError());
-  WF_RETURN_IF_ERROR(BeginIfNeeded());
   encoder_.set_processing_time_us(NowMicros());
   const ChangeBatch& batch = *slice.batch;
+  // A partitioned source (Kafka) notes where it stands after the batch (NoteSourceState):
+  // its position exists only at the batch's end, where Checkpoint() commits; and its
+  // positions are offsets, which a sequence within a transaction cannot extend.
+  partitioned_source_ = !batch.source_state().empty();
+  const bool commit_inside = options_.exactly_once && !partitioned_source_;
   const auto& changes = batch.changes();
-  for (size_t i = slice.first_change; i < slice.end_change; ++i) {
-    const Change& c = changes[i];
-    if (!slice.Selected(c)) continue;
-    WF_ASSIGN_OR_RETURN(rd_kafka_topic_t * topic, TopicFor(*c.table));
-    key_.clear();
-    value_.clear();
-    if (c.op == ChangeOp::kTruncate) {
-      key_ = "null";
-    } else {
-      WF_RETURN_IF_ERROR(encoder_.AppendKey(batch, c, &key_));
-    }
-    WF_RETURN_IF_ERROR(encoder_.AppendValue(batch, c, &value_));
-    WF_RETURN_IF_ERROR(Produce(topic, key_, &value_));
-    if (c.op == ChangeOp::kDelete && options_.tombstones && key_ != "null") {
-      WF_RETURN_IF_ERROR(Produce(topic, key_, nullptr));
-    }
-  }
   const auto& markers = batch.markers();
-  if (slice.first_marker < slice.end_marker) {
-    written_ = markers[slice.end_marker - 1].end_lsn;
+  size_t m = slice.first_marker;
+  for (size_t i = slice.first_change; i < slice.end_change; ++i) {
+    for (; m < slice.end_marker && markers[m].change_end <= i; ++m) {
+      WF_RETURN_IF_ERROR(PassMarker(markers[m], commit_inside));
+    }
+    const Change& c = changes[i];
+    if (committed_part_ && c.commit_lsn == committed_part_->commit_lsn &&
+        c.seq <= committed_part_->seq) {
+      continue;  // committed before a restart, as the first part of a split transaction
+    }
+    if (!slice.Selected(c)) continue;
+    if (commit_inside && open_txn_changes_ >= options_.max_transaction_records) {
+      // A PostgreSQL transaction above the bound: commit the part written so far.
+      WF_RETURN_IF_ERROR(CommitTransaction(open_txn_));
+    }
+    WF_RETURN_IF_ERROR(ProduceChange(batch, c));
+    ++open_txn_changes_;
+    open_txn_ = {c.commit_lsn, c.seq};
+    pending_ = true;
   }
-  pending_ = true;
+  for (; m < slice.end_marker; ++m) WF_RETURN_IF_ERROR(PassMarker(markers[m], commit_inside));
   return Status::OK();
 }
 
@@ -328,9 +375,7 @@ Status KafkaSink::CommitOrAbort() {
   }
 }
 
-Result<Lsn> KafkaSink::Checkpoint() {
-  if (!pending_) return durable_;
-  WF_RETURN_IF_ERROR(BeginIfNeeded());
+std::string KafkaSink::PositionRecord(const std::optional<TransactionProgress>& partial) const {
   std::string record = "{\"format\":1,\"sink\":";
   format::AppendJsonString(options_.name, &record);
   record += ",\"position\":\"" + written_.ToString() + "\",\"txn\":";
@@ -339,27 +384,81 @@ Result<Lsn> KafkaSink::Checkpoint() {
     record += ",\"source\":";
     format::AppendJsonString(written_source_state_, &record);
   }
-  record += "}";
-  WF_RETURN_IF_ERROR(Produce(offsets_topic_, options_.transactional_id, &record));
-  if (options_.exactly_once) {
-    WF_RETURN_IF_ERROR(CommitOrAbort());
-  } else {
-    rd_kafka_resp_err_t err =
-        rd_kafka_flush(producer_.get(), static_cast<int>(options_.timeout.count()));
-    WF_RETURN_IF_ERROR(DeliveryError());
-    if (err) {
-      std::string latest = client_errors_.Latest();
-      return Unavailable(What() + ": records not delivered within " +
-                         std::to_string(options_.timeout.count()) + " ms" +
-                         (latest.empty() ? "" : " (" + latest + ")"));
-    }
+  // Still inside the transaction a restart resumed in: what was committed of it stays so.
+  const std::optional<TransactionProgress>& part = partial ? partial : committed_part_;
+  if (part) {
+    record += ",\"partial\":{\"commit_lsn\":\"" + part->commit_lsn.ToString() +
+              "\",\"seq\":" + std::to_string(part->seq) + "}";
   }
+  record += "}";
+  return record;
+}
+
+Status KafkaSink::CommitTransaction(const std::optional<TransactionProgress>& partial) {
+  WF_RETURN_IF_ERROR(BeginIfNeeded());
+  const std::string record = PositionRecord(partial);
+  WF_RETURN_IF_ERROR(Produce(offsets_topic_, options_.transactional_id, &record));
+  WF_RETURN_IF_ERROR(CommitOrAbort());
   WF_RETURN_IF_ERROR(DeliveryError());
+  if (partial) committed_part_ = partial;
+  in_txn_ = false;
+  pending_ = false;
+  commit_requested_ = false;
+  open_txn_changes_ = 0;
+  durable_ = written_;
+  durable_source_state_ = written_source_state_;
+  return Status::OK();
+}
+
+Status KafkaSink::FlushProducer(const char* what) {
+  rd_kafka_resp_err_t err =
+      rd_kafka_flush(producer_.get(), static_cast<int>(options_.timeout.count()));
+  WF_RETURN_IF_ERROR(DeliveryError());
+  if (err) {
+    std::string latest = client_errors_.Latest();
+    return Unavailable(What() + ": " + what + " not delivered within " +
+                       std::to_string(options_.timeout.count()) + " ms" +
+                       (latest.empty() ? "" : " (" + latest + ")"));
+  }
+  return Status::OK();
+}
+
+Status KafkaSink::FlushAndRecordPosition() {
+  // The position may only be stored once every record before it is known delivered: a
+  // record that failed on another partition must not end up behind a stored position.
+  WF_RETURN_IF_ERROR(FlushProducer("records"));
+  WF_RETURN_IF_ERROR(BeginIfNeeded());
+  const std::string record = PositionRecord(std::nullopt);
+  WF_RETURN_IF_ERROR(Produce(offsets_topic_, options_.transactional_id, &record));
+  WF_RETURN_IF_ERROR(FlushProducer("the position record"));
   in_txn_ = false;
   pending_ = false;
   durable_ = written_;
   durable_source_state_ = written_source_state_;
+  return Status::OK();
+}
+
+Result<Lsn> KafkaSink::Checkpoint() {
+  if (!pending_) return durable_;
+  if (!options_.exactly_once) {
+    WF_RETURN_IF_ERROR(FlushAndRecordPosition());
+  } else if (open_txn_changes_ > 0) {
+    // Inside a PostgreSQL transaction: Write commits at its end.
+    commit_requested_ = true;
+  } else {
+    WF_RETURN_IF_ERROR(CommitTransaction(std::nullopt));
+  }
   return durable_;
+}
+
+Result<Lsn> KafkaSink::Flush() {
+  if (options_.exactly_once && pending_ && open_txn_changes_ > 0 && !partitioned_source_) {
+    // Stopping inside a transaction (the pipeline waits for its end, but not forever):
+    // commit what was written of it, with how far, as for a transaction above the bound.
+    WF_RETURN_IF_ERROR(CommitTransaction(open_txn_));
+    return durable_;
+  }
+  return Checkpoint();
 }
 
 Status KafkaSink::Close() {
@@ -374,7 +473,7 @@ Status KafkaSink::Close() {
   in_txn_ = false;
   for (auto& [name, rkt] : topics_) rd_kafka_topic_destroy(rkt);
   topics_.clear();
-  topic_by_table_.clear();
+  topic_by_schema_.clear();
   if (offsets_topic_) rd_kafka_topic_destroy(offsets_topic_);
   offsets_topic_ = nullptr;
   producer_.reset();
