@@ -88,14 +88,15 @@ int CheckCommand(const std::string& config_path) {
   std::printf("ok   config %s: %zu table(s), %zu sink(s)\n", config_path.c_str(),
               config->postgres.tables.size(), config->sinks.size());
   walflow::SetLogLevel(walflow::LogLevel::kError);
-  auto conn = walflow::pg::Connection::Open(config->postgres.dsn,
+  auto conn = walflow::pg::Connection::Open(config->postgres.dsn.Reveal(),
                                             walflow::pg::Connection::Kind::kSql, "walflow-check");
   if (!conn.ok()) {
     std::printf("FAIL connection: %s\n", conn.status().message().c_str());
     return kExitFailure;
   }
   std::printf("ok   connected to %s as database %s\n",
-              walflow::pg::MaskDsn(config->postgres.dsn).c_str(), (*conn)->database().c_str());
+              walflow::pg::MaskDsn(config->postgres.dsn.Reveal()).c_str(),
+              (*conn)->database().c_str());
   walflow::pg::SetupSpec spec;
   spec.slot = config->postgres.slot;
   spec.publication = config->postgres.publication;
@@ -159,7 +160,7 @@ int CheckCommand(const std::string& config_path) {
   // The replication connection itself (replication=database: it matches pg_hba.conf lines
   // for the database, and needs the REPLICATION privilege).
   auto repl = walflow::pg::Connection::Open(
-      config->postgres.dsn, walflow::pg::Connection::Kind::kReplication, "walflow-check");
+      config->postgres.dsn.Reveal(), walflow::pg::Connection::Kind::kReplication, "walflow-check");
   if (repl.ok()) {
     std::printf("ok   replication connection accepted\n");
   } else {
@@ -201,7 +202,7 @@ int SnapshotCommand(const std::string& config_path, const std::vector<std::strin
     qualified.push_back(q);
   }
   walflow::SetLogLevel(walflow::LogLevel::kError);
-  auto conn = walflow::pg::Connection::Open(pgc.dsn, walflow::pg::Connection::Kind::kSql,
+  auto conn = walflow::pg::Connection::Open(pgc.dsn.Reveal(), walflow::pg::Connection::Kind::kSql,
                                             "walflow-snapshot-request");
   if (!conn.ok()) {
     std::fprintf(stderr, "walflow: %s\n", conn.status().message().c_str());

@@ -110,6 +110,13 @@ Status ConfigReader::String(const std::string& key, std::string* out, bool requi
   return Status::OK();
 }
 
+Status ConfigReader::SecretString(const std::string& key, Secret* out, bool required) {
+  std::string v;
+  WF_RETURN_IF_ERROR(String(key, &v, required));
+  if (!v.empty()) *out = Secret(std::move(v));
+  return Status::OK();
+}
+
 Status ConfigReader::Bool(const std::string& key, bool* out) {
   std::string v;
   WF_RETURN_IF_ERROR(Scalar(key, &v, false));

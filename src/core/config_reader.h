@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/secret.h"
 #include "core/status.h"
 
 namespace walflow {
@@ -50,6 +51,8 @@ class ConfigReader {
   // errors naming the key.
   Status Scalar(const std::string& key, std::string* out, bool required);
   Status String(const std::string& key, std::string* out, bool required = false);
+  // A password or token: like String, kept as a Secret (never printed, not even in errors).
+  Status SecretString(const std::string& key, Secret* out, bool required = false);
   Status Bool(const std::string& key, bool* out);
   Status Integer(const std::string& key, uint64_t min, uint64_t max, uint64_t* out);
   Status Duration(const std::string& key, std::chrono::milliseconds* out);

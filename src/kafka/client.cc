@@ -116,7 +116,7 @@ Result<Handle> NewClient(rd_kafka_type_t type, const ClientSpec& spec, ClientErr
     if (!s.ok()) return fail(s);
   }
   for (const auto& [k, v] : spec.user_settings) {
-    s = SetOne(conf, k, v, spec.what, true);
+    s = SetOne(conf, k, v.Reveal(), spec.what, true);
     if (!s.ok()) return fail(s);
   }
   rd_kafka_conf_set_log_cb(conf, LogCallback);

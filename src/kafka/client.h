@@ -12,11 +12,16 @@
 #include <utility>
 #include <vector>
 
+#include "core/secret.h"
 #include "core/status.h"
 
 namespace walflow::kafka {
 
-using Properties = std::vector<std::pair<std::string, std::string>>;
+// Settings walflow itself sets (client ids, transactional ids, timeouts).
+using Settings = std::vector<std::pair<std::string, std::string>>;
+// `properties:` from the pipeline file: any of them may be a password, so every value is a
+// Secret (never printed).
+using Properties = std::vector<std::pair<std::string, Secret>>;
 
 struct HandleDeleter {
   void operator()(rd_kafka_t* rk) const;
@@ -49,8 +54,8 @@ Status WithClientErrors(Status s, const ClientErrors& errors, const std::string&
 struct ClientSpec {
   std::string what;  // "sink bus", "source": starts every message about this client
   std::string brokers;
-  Properties walflow_settings;  // settings walflow needs (applied first)
-  Properties user_settings;     // `properties:` from the file (may override defaults)
+  Settings walflow_settings;  // settings walflow needs (applied first)
+  Properties user_settings;   // `properties:` from the file (may override defaults)
   // Set on the configuration before the handle is created (delivery report callback, ...).
   void (*prepare)(rd_kafka_conf_t* conf, void* opaque) = nullptr;
   void* opaque = nullptr;
@@ -78,7 +83,7 @@ struct TopicSpec {
   std::string name;
   int32_t partitions = -1;          // -1: the broker's default
   int32_t replication_factor = -1;  // -1: the broker's default
-  Properties config;                // e.g. {"cleanup.policy", "compact"}
+  Settings config;                  // e.g. {"cleanup.policy", "compact"}
 };
 
 // Creates the topics that do not exist. A cluster that does not offer topic creation (no

@@ -22,7 +22,7 @@ Status ReadProperties(ConfigReader& r, Properties* out) {
     }
     Status valid = CheckSetting(key, it->second.Scalar());
     if (!valid.ok()) return ConfigError(LocationOf(it->first, r.file(), key_path), valid.message());
-    out->emplace_back(key, it->second.Scalar());
+    out->emplace_back(key, Secret(it->second.Scalar()));
   }
   return Status::OK();
 }

@@ -9,7 +9,7 @@ namespace walflow::pg {
 
 const char* const kHeartbeatPrefix = "walflow_heartbeat";
 
-Heartbeat::Heartbeat(std::string dsn, std::chrono::milliseconds interval, std::string slot)
+Heartbeat::Heartbeat(Secret dsn, std::chrono::milliseconds interval, std::string slot)
     : dsn_(std::move(dsn)), interval_(interval), slot_(std::move(slot)) {
   if (interval_.count() > 0) thread_ = std::thread([this] { Run(); });
 }
@@ -30,7 +30,7 @@ void Heartbeat::Run() {
   while (!cv_.wait_for(lock, interval_, [&] { return stop_; })) {
     lock.unlock();
     if (!conn) {
-      auto c = Connection::Open(dsn_, Connection::Kind::kSql, "walflow-heartbeat");
+      auto c = Connection::Open(dsn_.Reveal(), Connection::Kind::kSql, "walflow-heartbeat");
       if (c.ok()) conn = std::move(c).value();
     }
     if (conn) {

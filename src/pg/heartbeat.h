@@ -10,6 +10,8 @@
 #include <string>
 #include <thread>
 
+#include "core/secret.h"
+
 namespace walflow::pg {
 
 // The prefix of heartbeat messages; the change assembler ignores them.
@@ -18,7 +20,7 @@ extern const char* const kHeartbeatPrefix;
 class Heartbeat {
  public:
   // `interval` 0: no thread, nothing emitted.
-  Heartbeat(std::string dsn, std::chrono::milliseconds interval, std::string slot);
+  Heartbeat(Secret dsn, std::chrono::milliseconds interval, std::string slot);
   ~Heartbeat();
   Heartbeat(const Heartbeat&) = delete;
   Heartbeat& operator=(const Heartbeat&) = delete;
@@ -26,7 +28,7 @@ class Heartbeat {
  private:
   void Run();
 
-  const std::string dsn_;
+  const Secret dsn_;
   const std::chrono::milliseconds interval_;
   const std::string slot_;
   std::mutex mu_;

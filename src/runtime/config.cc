@@ -70,7 +70,7 @@ Status ParsePostgres(const YAML::Node& node, const std::string& file, PostgresSo
   ConfigReader r(node, "source.postgres", file);
   WF_RETURN_IF_ERROR(r.CheckIsMap());
   pg->location = r.Here();
-  WF_RETURN_IF_ERROR(r.String("dsn", &pg->dsn, true));
+  WF_RETURN_IF_ERROR(r.SecretString("dsn", &pg->dsn, true));
   WF_RETURN_IF_ERROR(r.String("slot", &pg->slot));
   WF_RETURN_IF_ERROR(r.String("publication", &pg->publication));
   YAML::Node tables = r.Get("tables");

@@ -30,7 +30,7 @@ struct TableRef {
 enum class SnapshotMode { kNever, kInitial, kAlways, kInitialOnly };
 
 struct PostgresSourceConfig {
-  std::string dsn;
+  Secret dsn;  // libpq conninfo; may hold a password (print it with pg::MaskDsn)
   std::string slot = "walflow";
   std::string publication = "walflow";
   std::vector<TableRef> tables;

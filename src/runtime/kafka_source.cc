@@ -388,7 +388,8 @@ Status KafkaSource::Consumer::Stream(Graph& graph, bool* made_progress) {
     }
     if (config_.progress_interval.count() > 0 && now - last_progress >= config_.progress_interval) {
       WF_LOG_INFO("source", "{} record(s) read, {} event(s), {} dead letter(s), durable {}/{}",
-                  records_, events_, dead_letters_.count(), graph.Durable().value, pushed_.value);
+                  metrics_.records->value(), metrics_.events->value(),
+                  metrics_.dead_letters->value(), graph.Durable().value, pushed_.value);
       last_progress = now;
     }
   }

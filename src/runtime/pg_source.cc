@@ -7,6 +7,7 @@
 #include "pg/replication_protocol.h"
 #include "pg/setup.h"
 #include "pg/text_codec.h"
+#include "runtime/progress.h"
 #include "storage/file_io.h"
 
 namespace walflow::runtime {
@@ -112,6 +113,7 @@ PostgresSource::PostgresSource(const PipelineConfig& config, Controller& control
     : config_(config),
       pg_(config.postgres),
       controller_(controller),
+      registry_(metrics),
       metrics_(std::make_unique<Metrics>(metrics)),
       state_path_(config.data_dir + "/snapshot/" + config.postgres.slot + ".json") {
   for (const TableRef& t : pg_.tables) table_names_.insert(t.Qualified());
@@ -126,8 +128,8 @@ std::string PostgresSource::Describe() const {
 
 Result<std::string> PostgresSource::Connect() {
   run_ = std::make_unique<Attempt>();
-  WF_ASSIGN_OR_RETURN(run_->sql,
-                      pg::Connection::Open(pg_.dsn, pg::Connection::Kind::kSql, kApplicationName));
+  WF_ASSIGN_OR_RETURN(run_->sql, pg::Connection::Open(pg_.dsn.Reveal(), pg::Connection::Kind::kSql,
+                                                      kApplicationName));
   if (run_->sql->server_version_num() < 140000) {
     return FailedPrecondition("PostgreSQL " + run_->sql->server_version() +
                               " is not supported: walflow needs 14 or later");
@@ -185,7 +187,8 @@ Status PostgresSource::PrepareSlot() {
     return Status::OK();
   }
   WF_ASSIGN_OR_RETURN(
-      a.repl, pg::Connection::Open(pg_.dsn, pg::Connection::Kind::kReplication, kApplicationName));
+      a.repl,
+      pg::Connection::Open(pg_.dsn.Reveal(), pg::Connection::Kind::kReplication, kApplicationName));
   WF_ASSIGN_OR_RETURN(pg::QueryResult created,
                       a.repl->Query("CREATE_REPLICATION_SLOT " + pg::QuoteIdent(pg_.slot) +
                                     " LOGICAL pgoutput EXPORT_SNAPSHOT"));
@@ -263,8 +266,9 @@ Status PostgresSource::RunInitialSnapshot(Graph& graph, bool* done) {
 Status PostgresSource::StartStreaming() {
   Attempt& a = *run_;
   if (!a.repl) {
-    WF_ASSIGN_OR_RETURN(a.repl, pg::Connection::Open(pg_.dsn, pg::Connection::Kind::kReplication,
-                                                     kApplicationName));
+    WF_ASSIGN_OR_RETURN(a.repl,
+                        pg::Connection::Open(pg_.dsn.Reveal(), pg::Connection::Kind::kReplication,
+                                             kApplicationName));
   }
   WF_RETURN_IF_ERROR(a.repl->StartLogicalReplication(
       pg_.slot, a.from,
@@ -379,18 +383,21 @@ Status PostgresSource::HandleMessage(std::string_view data, bool* made_progress)
 void PostgresSource::ReportProgress(const Graph& graph) {
   Attempt& a = *run_;
   const auto now = Clock::now();
-  const uint64_t events = graph.events_written();
+  metrics_->Report(a.assembler->stats());
+  const MetricsSnapshot snap = registry_.Snapshot();
+  const auto events = static_cast<uint64_t>(MaxOf(snap, "walflow_sink_events_total"));
+  const auto transactions = static_cast<uint64_t>(SumOf(snap, "walflow_source_transactions_total"));
+  const auto streamed =
+      static_cast<uint64_t>(SumOf(snap, "walflow_source_streamed_transactions_total"));
   const double secs = std::chrono::duration<double>(now - a.last_progress).count();
-  const Lsn conf = graph.Durable();
-  const auto& st = a.assembler->stats();
   WF_LOG_INFO("progress",
               "{} events written ({:.0f}/s), {} transactions, received {}, confirmed {}, "
               "lag {}{}",
-              events, (events - a.last_events) / std::max(secs, 1e-3), st.transactions,
-              a.received.ToString(), conf.ToString(),
-              FormatBytes(a.server_end > conf ? a.server_end.value - conf.value : 0),
-              st.streamed_transactions ? fmt::format(", {} streamed", st.streamed_transactions)
-                                       : std::string());
+              events, (events - a.last_events) / std::max(secs, 1e-3), transactions,
+              Lsn(static_cast<uint64_t>(SumOf(snap, "walflow_source_received_lsn"))).ToString(),
+              Lsn(static_cast<uint64_t>(SumOf(snap, "walflow_source_confirmed_lsn"))).ToString(),
+              FormatBytes(static_cast<uint64_t>(SumOf(snap, "walflow_source_lag_bytes"))),
+              streamed ? fmt::format(", {} streamed", streamed) : std::string());
   a.incremental->LogProgress();
   a.last_events = events;
   a.last_progress = now;
@@ -476,10 +483,15 @@ Status PostgresSource::Stream(Graph& graph, bool* made_progress) {
   WF_RETURN_IF_ERROR(StartIncrementalSnapshots());
 
   a.catalog = std::make_unique<pg::SqlCatalog>(a.sql.get());
+  metrics_->reported = {};  // a new assembler counts from zero
+  a.last_events = static_cast<uint64_t>(MaxOf(registry_.Snapshot(), "walflow_sink_events_total"));
   pg::AssemblerOptions aopts;
   aopts.spool_dir = a.spool_dir;
   aopts.spool_memory_limit = pg_.spool_memory_limit;
   aopts.tables = table_names_;
+  // What the catalog said of enum and domain types outlives them (they may be dropped
+  // before their last changes are read).
+  aopts.type_memory_file = config_.data_dir + "/pg-types-" + pg_.slot;
   auto deliver = [this, &graph](std::shared_ptr<ChangeBatch> b) {
     return graph.Deliver(std::move(b), [this] { return KeepAlive(); });
   };

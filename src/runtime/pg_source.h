@@ -55,6 +55,7 @@ class PostgresSource final : public Source {
   const PipelineConfig& config_;
   const PostgresSourceConfig& pg_;
   Controller& controller_;
+  MetricsRegistry& registry_;
   std::unique_ptr<Metrics> metrics_;
   std::unordered_set<std::string> table_names_;
   std::string state_path_;

@@ -271,8 +271,8 @@ struct ChunkStream {
 Status RunExportedSnapshot(const ExportedSnapshotOptions& o, const DeliverFn& deliver,
                            SnapshotState* state) {
   const Lsn c = o.consistent_point;
-  WF_ASSIGN_OR_RETURN(auto planner,
-                      pg::Connection::Open(o.dsn, pg::Connection::Kind::kSql, kApplicationName));
+  WF_ASSIGN_OR_RETURN(auto planner, pg::Connection::Open(o.dsn.Reveal(), pg::Connection::Kind::kSql,
+                                                         kApplicationName));
   WF_RETURN_IF_ERROR(BeginSnapshotTransaction(*planner, o.snapshot_name));
   WF_ASSIGN_OR_RETURN(pg::QueryResult xmin,
                       planner->Query("SELECT txid_snapshot_xmin(txid_current_snapshot())"));
@@ -363,7 +363,7 @@ Status RunExportedSnapshot(const ExportedSnapshotOptions& o, const DeliverFn& de
       abort = true;
       cv.notify_all();
     };
-    auto conn = pg::Connection::Open(o.dsn, pg::Connection::Kind::kSql, kApplicationName);
+    auto conn = pg::Connection::Open(o.dsn.Reveal(), pg::Connection::Kind::kSql, kApplicationName);
     if (!conn.ok()) return fail_all(conn.status());
     Status began = BeginSnapshotTransaction(**conn, o.snapshot_name);
     if (!began.ok()) return fail_all(began);
@@ -761,8 +761,8 @@ Status IncrementalSnapshot::ReadOne() {
     }
   }
   if (!conn_) {
-    WF_ASSIGN_OR_RETURN(
-        conn_, pg::Connection::Open(options_.dsn, pg::Connection::Kind::kSql, kApplicationName));
+    WF_ASSIGN_OR_RETURN(conn_, pg::Connection::Open(options_.dsn.Reveal(),
+                                                    pg::Connection::Kind::kSql, kApplicationName));
   }
   const std::string& qualified = window->table;
   const auto dot = qualified.find('.');

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "core/change.h"
+#include "core/secret.h"
 #include "core/status.h"
 #include "pg/pgoutput.h"
 #include "pg/table_reader.h"
@@ -82,7 +83,7 @@ struct SnapshotState {
 using DeliverFn = std::function<Status(std::shared_ptr<ChangeBatch>)>;
 
 struct ExportedSnapshotOptions {
-  std::string dsn;
+  Secret dsn;
   std::string snapshot_name;  // from CREATE_REPLICATION_SLOT ... EXPORT_SNAPSHOT
   Lsn consistent_point;
   std::vector<std::pair<std::string, std::string>> tables;  // schema, name
@@ -104,7 +105,7 @@ Status RunExportedSnapshot(const ExportedSnapshotOptions& options, const Deliver
                            SnapshotState* state);
 
 struct IncrementalSnapshotOptions {
-  std::string dsn;
+  Secret dsn;
   std::string slot;
   uint64_t chunk_rows = 4096;
   std::string state_path;

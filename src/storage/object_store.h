@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/secret.h"
 #include "core/status.h"
 
 namespace walflow::storage {
@@ -70,8 +71,8 @@ struct S3Options {
   std::string endpoint;  // "http://127.0.0.1:9000"; empty: https://s3.<region>.amazonaws.com
   std::string region = "us-east-1";
   std::string access_key_id;
-  std::string secret_access_key;
-  std::string session_token;         // optional (temporary credentials)
+  Secret secret_access_key;
+  Secret session_token;              // optional (temporary credentials)
   bool path_style = false;           // endpoint/bucket/key instead of bucket.endpoint/key
   uint64_t part_size = 16ull << 20;  // multipart part size (S3's minimum is 5 MiB)
   // A request that moves no byte for this long, or cannot connect, is failed and retried.

@@ -497,7 +497,7 @@ class S3Store : public ObjectStore {
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_AWS_SIGV4, sigv4_.c_str());
     curl_easy_setopt(c, CURLOPT_USERNAME, o_.access_key_id.c_str());
-    curl_easy_setopt(c, CURLOPT_PASSWORD, o_.secret_access_key.c_str());
+    curl_easy_setopt(c, CURLOPT_PASSWORD, o_.secret_access_key.Reveal().c_str());
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &S3Store::OnBody);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, &S3Store::OnHeader);
@@ -522,7 +522,7 @@ class S3Store : public ObjectStore {
     }
     std::string token;
     if (!o_.session_token.empty()) {
-      token = "x-amz-security-token: " + o_.session_token;
+      token = "x-amz-security-token: " + o_.session_token.Reveal();
       headers = curl_slist_append(headers, token.c_str());
     }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);

@@ -138,6 +138,13 @@ TEST_F(ErrorsTest, SlotRecreatedOrAdvancedBehindWalflowsBack) {
   const std::string slot = "'" + pipeline.slot() + "'";
 
   pg_.Exec("INSERT INTO customers VALUES (2, 'b')", db_);  // in neither slot's future
+  // The server's WAL sender lets go of the slot a moment after walflow has exited.
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return pg_.Scalar("SELECT active FROM pg_replication_slots WHERE slot_name = " + slot) ==
+               "f";
+      },
+      seconds(10)));
   pg_.Exec("SELECT pg_drop_replication_slot(" + slot + ")", db_);
   pg_.Exec("SELECT pg_create_logical_replication_slot(" + slot + ", 'pgoutput')", db_);
   pipeline.Start();

@@ -84,7 +84,7 @@ TEST(SnapshotMemoryTest, WideRowsAheadOfASlowDeliveryStayUnderTheByteLimit) {
 
   TempDir dir;
   ExportedSnapshotOptions o;
-  o.dsn = pg.Dsn(db);
+  o.dsn = Secret(pg.Dsn(db));
   o.snapshot_name = snapshot;
   o.consistent_point = Lsn(1ull << 40);
   o.tables = {{"public", "wide"}};
@@ -144,7 +144,7 @@ class WatermarkWindowTest : public ::testing::Test {
 
   IncrementalSnapshotOptions Options() {
     IncrementalSnapshotOptions o;
-    o.dsn = pg_.Dsn(db_);
+    o.dsn = Secret(pg_.Dsn(db_));
     o.slot = "winslot";
     o.chunk_rows = 1000;
     o.state_path = dir_.File("state.json");

@@ -89,6 +89,18 @@ bool WaitUntil(const std::function<bool()>& condition, milliseconds timeout) {
   }
 }
 
+namespace {
+
+// A sink's `from:` line, or nothing for every table.
+std::string FromYaml(const std::vector<std::string>& from) {
+  if (from.empty()) return "";
+  std::string line = "    from: [";
+  for (size_t i = 0; i < from.size(); ++i) line += (i ? ", " : "") + YamlQuote(from[i]);
+  return line + "]\n";
+}
+
+}  // namespace
+
 std::string PipelineYaml(const PipelineSpec& spec, const std::filesystem::path& dir) {
   std::string tables;
   for (size_t i = 0; i < spec.tables.size(); ++i) tables += (i ? ", " : "") + spec.tables[i];
@@ -119,6 +131,7 @@ std::string PipelineYaml(const PipelineSpec& spec, const std::filesystem::path& 
       << "    transaction_metadata: " << (spec.transaction_metadata ? "true" : "false") << "\n"
       << "    max_file_size: " << spec.max_file_size << "\n"
       << "    flush_interval: " << spec.flush_interval << "\n";
+    y << FromYaml(spec.from);
   }
   if (!spec.second_sink_flush_interval.empty()) {
     y << "  - name: files2\n"
@@ -127,6 +140,7 @@ std::string PipelineYaml(const PipelineSpec& spec, const std::filesystem::path& 
       << "    decimal_handling: " << spec.decimal_handling << "\n"
       << "    max_file_size: " << spec.max_file_size << "\n"
       << "    flush_interval: " << spec.second_sink_flush_interval << "\n";
+    y << FromYaml(spec.second_sink_from);
   }
   for (const KafkaSinkSpec& k : spec.kafka_sinks) {
     y << "  - name: " << YamlQuote(k.name) << "\n"

@@ -87,6 +87,9 @@ struct PipelineSpec {
   // the slot then advances at the slower sink's pace, and each sink must skip on restart
   // what it already holds.
   std::string second_sink_flush_interval;
+  // `from:` of the jsonl sinks "files" and "files2" (empty: every table).
+  std::vector<std::string> from;
+  std::vector<std::string> second_sink_from;
   // Whether the jsonl sink "files" is configured; false for a pipeline whose only sinks
   // are `kafka_sinks` (Events() is then empty).
   bool jsonl_sink = true;

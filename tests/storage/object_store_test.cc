@@ -154,7 +154,7 @@ class S3StoreTest : public ::testing::Test {
     o.endpoint = server_.endpoint();
     o.region = server_.region();
     o.access_key_id = server_.access_key_id();
-    o.secret_access_key = server_.secret_access_key();
+    o.secret_access_key = Secret(server_.secret_access_key());
     o.path_style = true;
     o.part_size = 5u << 20;
     o.timeout = std::chrono::seconds(2);
@@ -253,7 +253,7 @@ TEST_F(S3StoreTest, AbortedAndLeftOverUploadsAreRemoved) {
 
 TEST_F(S3StoreTest, WrongSecretIsAClearErrorWithoutTheSecret) {
   S3Options o = Options();
-  o.secret_access_key = "not-the-secret-4711";
+  o.secret_access_key = Secret("not-the-secret-4711");
   auto s = Open(o);
   Status st = s->CheckAccess();
   ASSERT_FALSE(st.ok());

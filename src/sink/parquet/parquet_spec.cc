@@ -48,8 +48,8 @@ Status ParquetSinkSpec::Parse(ConfigReader& r) {
 Status ParquetSinkSpec::ParseS3(ConfigReader& r) {
   storage::S3Options& s3 = options.s3;
   s3.access_key_id = Env("AWS_ACCESS_KEY_ID");
-  s3.secret_access_key = Env("AWS_SECRET_ACCESS_KEY");
-  s3.session_token = Env("AWS_SESSION_TOKEN");
+  s3.secret_access_key = Secret(Env("AWS_SECRET_ACCESS_KEY"));
+  s3.session_token = Secret(Env("AWS_SESSION_TOKEN"));
   if (!Env("AWS_REGION").empty()) {
     s3.region = Env("AWS_REGION");
   } else if (!Env("AWS_DEFAULT_REGION").empty()) {
@@ -65,8 +65,8 @@ Status ParquetSinkSpec::ParseS3(ConfigReader& r) {
     }
     WF_RETURN_IF_ERROR(m.String("region", &s3.region));
     WF_RETURN_IF_ERROR(m.String("access_key_id", &s3.access_key_id));
-    WF_RETURN_IF_ERROR(m.String("secret_access_key", &s3.secret_access_key));
-    WF_RETURN_IF_ERROR(m.String("session_token", &s3.session_token));
+    WF_RETURN_IF_ERROR(m.SecretString("secret_access_key", &s3.secret_access_key));
+    WF_RETURN_IF_ERROR(m.SecretString("session_token", &s3.session_token));
     WF_RETURN_IF_ERROR(m.Bool("path_style", &s3.path_style));
     WF_RETURN_IF_ERROR(m.Size("part_size", &s3.part_size));
     if (s3.part_size < (5u << 20)) return ConfigError(m.At("part_size"), "must be at least 5MB");
