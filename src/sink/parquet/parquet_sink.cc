@@ -313,26 +313,47 @@ Status ParquetSink::Append(const ChangeBatch& batch, const Change& change) {
 
 Status ParquetSink::Write(const BatchSlice& slice) {
   if (failed_) return FailedPrecondition("sink " + options_.name + " failed earlier");
-  // A roll waits for a transaction boundary and for the source state of the batch that
-  // ended there (noted after Write), so it happens here, before the next batch.
-  if (roll_due_ && !in_transaction_) WF_RETURN_IF_ERROR(Roll());
   const ChangeBatch& batch = *slice.batch;
+  // A partitioned source (Kafka) notes where it stands only after Write, and its batches end
+  // at a boundary: a roll due there happens now, before this batch, or in Checkpoint(). A
+  // PostgreSQL source has no such state: roll at the boundary itself, inside the batch, so
+  // that a boundary never waits for the next batch.
+  const bool roll_at_markers = batch.source_state().empty();
+  if (roll_due_ && !in_transaction_) WF_RETURN_IF_ERROR(Roll());
   const auto& changes = batch.changes();
   const auto& markers = batch.markers();
   size_t m = slice.first_marker;
   for (size_t i = slice.first_change; i < slice.end_change; ++i) {
     for (; m < slice.end_marker && markers[m].change_end <= i; ++m) {
-      last_marker_ = markers[m].end_lsn;
-      in_transaction_ = false;
+      WF_RETURN_IF_ERROR(PassMarker(markers[m], roll_at_markers));
     }
     if (!slice.Selected(changes[i])) continue;
     WF_RETURN_IF_ERROR(Append(batch, changes[i]));
   }
-  for (; m < slice.end_marker; ++m) {
-    last_marker_ = markers[m].end_lsn;
-    in_transaction_ = false;
-  }
+  for (; m < slice.end_marker; ++m) WF_RETURN_IF_ERROR(PassMarker(markers[m], roll_at_markers));
   return Status::OK();
+}
+
+Status ParquetSink::PassMarker(const TxMarker& marker, bool roll_here) {
+  last_marker_ = marker.end_lsn;
+  in_transaction_ = false;
+  if (!roll_here) return Status::OK();
+  const bool requested = checkpoint_requested_;
+  checkpoint_requested_ = false;
+  if (roll_due_ || Aged() || (requested && CheckpointDue())) return Roll();
+  return Status::OK();
+}
+
+bool ParquetSink::Aged() const {
+  return !open_.empty() && Clock::now() - oldest_open_ >= options_.max_file_age;
+}
+
+bool ParquetSink::CheckpointDue() const {
+  if (roll_due_ || Aged() || !completed_.empty()) return true;
+  // Transactions without rows for this sink (or records the source skipped) moved the
+  // position: a record without files holds it, at most once per max_file_age.
+  return open_.empty() && (last_marker_ != durable_ || noted_state_ != durable_state_) &&
+         Clock::now() - last_commit_at_ >= options_.max_file_age;
 }
 
 Status ParquetSink::Roll() {
@@ -375,16 +396,11 @@ Status ParquetSink::Roll() {
 
 Result<Lsn> ParquetSink::Checkpoint() {
   if (failed_) return FailedPrecondition("sink " + options_.name + " failed earlier");
-  if (in_transaction_) return durable_;
-  const bool aged = !open_.empty() && Clock::now() - oldest_open_ >= options_.max_file_age;
-  if (roll_due_ || aged || !completed_.empty()) {
-    WF_RETURN_IF_ERROR(Roll());
-  } else if (open_.empty() && (last_marker_ != durable_ || noted_state_ != durable_state_) &&
-             Clock::now() - last_commit_at_ >= options_.max_file_age) {
-    // Transactions without rows for this sink (or records the source skipped) moved the
-    // position: a record without files holds it, at most once per max_file_age.
-    WF_RETURN_IF_ERROR(Roll());
+  if (in_transaction_) {
+    checkpoint_requested_ = true;  // Write rolls at the transaction's end
+    return durable_;
   }
+  if (CheckpointDue()) WF_RETURN_IF_ERROR(Roll());
   return durable_;
 }
 

@@ -82,6 +82,11 @@ class ParquetSink : public Sink {
   Status FlushRowGroup(OpenFile* file);
   Status CompleteFile(OpenFile* file);
   Status Roll();
+  // At a transaction end in Write: rolls there when a roll is due (a full file, the oldest
+  // open file at max_file_age, or a Checkpoint() that came inside the transaction).
+  Status PassMarker(const TxMarker& marker, bool roll_here);
+  bool Aged() const;           // the oldest open file reached max_file_age
+  bool CheckpointDue() const;  // Checkpoint() at a boundary would roll
   Status Fail(Status s);
   std::string NextFileKey(const std::string& dir);
 
@@ -93,10 +98,11 @@ class ParquetSink : public Sink {
   uint32_t files_in_commit_ = 0;
   std::chrono::steady_clock::time_point oldest_open_;
   std::chrono::steady_clock::time_point last_commit_at_;
-  bool in_transaction_ = false;  // changes written since the last marker
-  bool roll_due_ = false;        // a file is full: roll at the next transaction boundary
-  bool failed_ = false;          // open files hold a partial row: never complete them
-  Lsn last_marker_;              // end of the last transaction written
+  bool in_transaction_ = false;        // changes written since the last marker
+  bool roll_due_ = false;              // a file is full: roll at the next transaction boundary
+  bool checkpoint_requested_ = false;  // Checkpoint() came inside a transaction
+  bool failed_ = false;                // open files hold a partial row: never complete them
+  Lsn last_marker_;                    // end of the last transaction written
   Lsn durable_;
   std::string noted_state_, durable_state_;
   std::string out_;            // encoded bytes on their way to an upload
