@@ -17,6 +17,7 @@ class KafkaSinkSpec final : public SinkSpec {
   int32_t topic_replication_factor = -1;  // likewise
   std::string offsets_topic = "walflow_offsets";
   std::chrono::milliseconds timeout{30000};
+  uint64_t max_transaction_records = 100000;  // exactly_once: larger transactions are split
   kafka::Properties properties;
   EventEncodingSpec encoding;
 
