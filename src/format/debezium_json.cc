@@ -184,7 +184,7 @@ void DebeziumJsonEncoder::AppendFieldSchema(const ValueType& type, bool optional
 }
 
 DebeziumJsonEncoder::TableCache& DebeziumJsonEncoder::CacheFor(const TableSchema& table) {
-  TableCache& c = cache_[&table];
+  TableCache& c = cache_[table.serial];
   if (c.version == table.version && !c.field_keys.empty()) return c;
   c = TableCache();
   c.version = table.version;

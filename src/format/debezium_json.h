@@ -77,7 +77,7 @@ class DebeziumJsonEncoder {
 
   DebeziumOptions options_;
   int64_t now_us_ = 0;
-  std::unordered_map<const TableSchema*, TableCache> cache_;
+  std::unordered_map<uint64_t, TableCache> cache_;  // by TableSchema::serial (never reused)
   // Transaction metadata counters: the current transaction and per-table order in it.
   Lsn tx_commit_lsn_;
   uint32_t tx_xid_ = 0;

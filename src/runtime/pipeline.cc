@@ -28,9 +28,9 @@ Status RunWithRetries(Controller& controller,
     bool progress = false;
     const auto started = clock.Now();
     Status s = once(&progress);
-    if (s.ok() || controller.stop_requested()) {
-      return s.code() == StatusCode::kCancelled ? Status::OK() : s;
-    }
+    // Cancelled: the attempt ended because it was asked to.
+    if (s.code() == StatusCode::kCancelled) return Status::OK();
+    if (s.ok() || controller.stop_requested()) return s;
     if (!IsRetryable(s.code())) return s;
     if (progress || clock.Now() - started > std::chrono::seconds(60)) backoff = milliseconds(500);
     WF_LOG_WARN("pipeline", "{}; retrying in {} ms", s.message(), backoff.count());

@@ -20,10 +20,10 @@ namespace walflow::runtime {
 std::unique_ptr<Source> MakeSource(const PipelineConfig& config, Controller& controller,
                                    MetricsRegistry& metrics);
 
-// Runs `once` until it succeeds, stop is requested, or it fails with an error that
-// retrying cannot fix; waits on the controller's clock with exponential backoff (0.5 s to
-// 30 s, back to 0.5 s after an attempt that made progress or ran a minute) between
-// attempts.
+// Runs `once` until it succeeds (or ends Cancelled, on request), stop is requested, or it
+// fails with an error that retrying cannot fix; waits on the controller's clock with exponential
+// backoff (0.5 s to 30 s, back to 0.5 s after an attempt that made progress or ran a minute)
+// between attempts.
 Status RunWithRetries(Controller& controller,
                       const std::function<Status(bool* made_progress)>& once);
 

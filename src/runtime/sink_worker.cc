@@ -246,7 +246,12 @@ void SinkWorker::Run() {
   while (true) {
     auto deadline =
         dirty_ ? std::min(next_checkpoint_, last_checkpoint_ + idle_spacing) : next_checkpoint_;
-    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    // While a transaction is open such a sink cannot checkpoint: only its marker (the next
+    // batch) can change that, so wait for it rather than for the deadline.
+    if (options_.needs_transaction_boundaries && in_transaction_) {
+      deadline = Clock::now() + options_.flush_interval;
+    }
+    auto wait = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
     if (wait.count() < 0) wait = std::chrono::milliseconds(0);
     bool drained = false;
     auto batch = queue_.Pop(wait, &drained);

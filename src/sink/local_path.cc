@@ -10,7 +10,9 @@ std::string CanonicalPath(const std::string& path) {
   std::error_code ec;
   std::string canonical =
       std::filesystem::weakly_canonical(std::filesystem::absolute(path), ec).string();
-  return ec ? path : canonical;
+  if (ec) return path;
+  while (canonical.size() > 1 && canonical.back() == '/') canonical.pop_back();
+  return canonical;
 }
 
 std::string NearestExistingDirectory(const std::string& path) {

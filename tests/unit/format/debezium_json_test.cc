@@ -1058,3 +1058,40 @@ TEST(JsonTextHelpersTest, MinifyUndoesPretty) {
 
 }  // namespace
 }  // namespace walflow::format
+
+namespace walflow::format {
+namespace {
+
+// A schema freed and another made at the same address (and with the same version) must not
+// be described with the first one's cached table name and columns.
+TEST(DebeziumEncoderCacheTest, ASchemaAtAFreedSchemasAddressIsNotConfused) {
+  DebeziumOptions options;
+  options.server_name = "wf";
+  options.database = "db";
+  DebeziumJsonEncoder encoder(options);
+  alignas(TableSchema) unsigned char storage[sizeof(TableSchema)];
+  auto encode = [&](const std::string& name, const std::string& column) {
+    auto* t = new (storage) TableSchema();
+    t->schema = "public";
+    t->name = name;
+    t->columns = {test::Column(column, test::Type(ValueKind::kInt32, "int4", 23))};
+    ChangeBatch b;
+    Change& c = b.AddChange();
+    c.op = ChangeOp::kCreate;
+    c.table = t;
+    c.after = test::AddRow(&b, {"7"});
+    std::string out;
+    EXPECT_TRUE(encoder.AppendValue(b, c, &out).ok());
+    t->~TableSchema();
+    return nlohmann::json::parse(out);
+  };
+  auto a = encode("a", "x");
+  auto b = encode("b", "y");
+  EXPECT_EQ(a["source"]["table"], "a");
+  EXPECT_EQ(b["source"]["table"], "b");
+  EXPECT_EQ(b["after"]["y"], 7) << b.dump();
+  EXPECT_FALSE(b["after"].contains("x")) << b.dump();
+}
+
+}  // namespace
+}  // namespace walflow::format

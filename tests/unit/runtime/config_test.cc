@@ -792,8 +792,6 @@ TEST(ConfigFromTest, TwoSinksWritingToOneDestinationAreNamed) {
 }
 
 TEST(ConfigFromTest, ATrailingSlashNamesTheSameDestination) {
-  GTEST_SKIP() << "bug: sink::CanonicalPath keeps a trailing '/', so ./lake and ./lake/ are "
-                  "taken for two destinations";
   ExpectError(
       With(9, "    path: ./out\n  - name: second\n    type: jsonl\n    path: ./out/"),
       "p.yaml:10:5: sinks[1]: ", {"sinks 'files' and 'second' write to the same destination"});
