@@ -7,6 +7,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 
 #include "core/log.h"
@@ -31,13 +32,12 @@ SignalWatcher::SignalWatcher(runtime::Controller& controller) : controller_(cont
 
 SignalWatcher::~SignalWatcher() {
   if (thread_.joinable()) {
-    uint64_t one = 1;
-    if (::write(wake_fd_, &one, sizeof one) < 0) {
-      // The thread then ends at the next signal or at process exit.
-      thread_.detach();
-    } else {
-      thread_.join();
+    // An eventfd write of 1 cannot fail short of a bad descriptor; the thread is joined
+    // either way, so it never outlives the controller.
+    const uint64_t one = 1;
+    while (::write(wake_fd_, &one, sizeof one) < 0 && errno == EINTR) {
     }
+    thread_.join();
   }
   if (signal_fd_ >= 0) ::close(signal_fd_);
   if (wake_fd_ >= 0) ::close(wake_fd_);

@@ -28,13 +28,19 @@ void Controller::Submit(Command command) {
       break;
     case CommandKind::kPause: paused_.store(true); break;
     case CommandKind::kResume: paused_.store(false); break;
-    case CommandKind::kSnapshot: requests_.push_back(std::move(command)); break;
+    case CommandKind::kSnapshot:
+      requests_.push_back(std::move(command));
+      has_requests_.store(true);
+      break;
   }
   changed_.notify_all();
 }
 
 std::vector<Command> Controller::TakeRequests() {
+  // Called per message read: no lock while there is nothing to take.
+  if (!has_requests_.load(std::memory_order_relaxed)) return {};
   std::lock_guard<std::mutex> lock(mu_);
+  has_requests_.store(false);
   std::vector<Command> out(std::make_move_iterator(requests_.begin()),
                            std::make_move_iterator(requests_.end()));
   requests_.clear();

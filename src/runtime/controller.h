@@ -61,6 +61,7 @@ class Controller {
   Clock& clock_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> paused_{false};
+  std::atomic<bool> has_requests_{false};  // lets TakeRequests skip the lock when empty
   std::stop_source stop_source_;
   std::mutex mu_;
   std::condition_variable changed_;
