@@ -15,6 +15,26 @@ ChangeAssembler::ChangeAssembler(AssemblerOptions options, Catalog* catalog, Bat
       replay_decoder_(this),
       batch_(std::make_shared<ChangeBatch>()),
       spools_(options_.spool_dir, options_.spool_memory_limit) {
+  if (options_.metrics == nullptr) own_metrics_ = std::make_unique<MetricsRegistry>();
+  metrics_ = options_.metrics ? options_.metrics : own_metrics_.get();
+  auto counter = [this](const char* name, const char* help) {
+    return metrics_->DeclareCounter(name, help).value()->With({});
+  };
+  auto gauge = [this](const char* name, const char* help) {
+    return metrics_->DeclareGauge(name, help).value()->With({});
+  };
+  changes_ = counter("walflow_source_changes_total", "Row changes read from the source.");
+  transactions_ = counter("walflow_source_transactions_total",
+                          "Transactions decoded from the replication stream.");
+  streamed_transactions_ =
+      counter("walflow_source_streamed_transactions_total",
+              "Transactions the server streamed before their commit (spooled).");
+  aborted_streams_ = counter("walflow_source_aborted_streams_total",
+                             "Streamed transactions that the server aborted (spools dropped).");
+  spooled_bytes_ =
+      gauge("walflow_source_spooled_bytes", "Bytes of open streamed transactions held in spools.");
+  spool_memory_bytes_ =
+      gauge("walflow_source_spool_memory_bytes", "The part of the spooled bytes held in memory.");
   if (catalog_ != nullptr) {
     remembering_catalog_ =
         std::make_unique<RememberingCatalog>(catalog_, options_.type_memory_file);
@@ -64,8 +84,8 @@ bool ChangeAssembler::Spooled(const MessageHeader& m, bool is_schema, Status* st
 }
 
 void ChangeAssembler::UpdateSpoolStats() {
-  stats_.spooled_bytes = spools_.bytes();
-  stats_.spool_memory_bytes = spools_.memory_bytes();
+  spooled_bytes_->Set(double(spools_.bytes()));
+  spool_memory_bytes_->Set(double(spools_.memory_bytes()));
 }
 
 Status ChangeAssembler::OnBegin(const BeginMessage& m) {
@@ -85,7 +105,9 @@ Status ChangeAssembler::EndTransaction(Lsn commit_lsn, Lsn end_lsn, Xid xid, int
   marker.change_count = tx_.seq;
   batch_->AddMarker(marker);
   if (end_lsn > last_end_lsn_) last_end_lsn_ = end_lsn;
-  ++stats_.transactions;
+  transactions_->Add();
+  changes_->Add(uncounted_changes_);
+  uncounted_changes_ = 0;
   return MaybeEmit();
 }
 
@@ -203,7 +225,7 @@ Change& ChangeAssembler::NewChange(ChangeOp op, const TableSchema& table, Lsn ls
   c.seq = ++tx_.seq;
   c.xid = tx_.xid;
   c.commit_time_us = tx_.commit_time_us;
-  ++stats_.changes;
+  ++uncounted_changes_;
   return c;
 }
 
@@ -321,7 +343,7 @@ Status ChangeAssembler::OnStreamCommit(const StreamCommitMessage& m) {
   });
   replaying_ = false;
   WF_RETURN_IF_ERROR(s);
-  ++stats_.streamed_transactions;
+  streamed_transactions_->Add();
   return EndTransaction(m.commit_lsn, m.end_lsn, m.top_xid, m.commit_time_us);
 }
 
@@ -331,7 +353,7 @@ Status ChangeAssembler::OnStreamAbort(const StreamAbortMessage& m) {
   if (m.sub_xid == m.top_xid) {
     spools_.Drop(m.top_xid);
     UpdateSpoolStats();
-    ++stats_.aborted_streams;
+    aborted_streams_->Add();
     return Status::OK();
   }
   Status s = spools_.AbortSubtransaction(*spool, m.sub_xid);

@@ -11,6 +11,7 @@
 #include <unordered_set>
 
 #include "core/change.h"
+#include "core/metrics.h"
 #include "pg/catalog.h"
 #include "pg/pgoutput.h"
 #include "pg/stream_spool.h"
@@ -33,15 +34,11 @@ struct AssemblerOptions {
   // <data_dir>/pg-types-<slot>). Empty: kept in memory only; such a change is then
   // described as text, with a warning.
   std::string type_memory_file;
-};
-
-struct AssemblerStats {
-  uint64_t changes = 0;
-  uint64_t transactions = 0;
-  uint64_t streamed_transactions = 0;
-  uint64_t aborted_streams = 0;
-  uint64_t spooled_bytes = 0;       // currently held in spools, in memory and files
-  uint64_t spool_memory_bytes = 0;  // the part of it in memory (at most spool_memory_limit)
+  // Where the assembler counts what it decoded (walflow_source_changes_total,
+  // walflow_source_transactions_total, walflow_source_streamed_transactions_total,
+  // walflow_source_aborted_streams_total, walflow_source_spooled_bytes,
+  // walflow_source_spool_memory_bytes). Null: a registry of its own (see metrics()).
+  MetricsRegistry* metrics = nullptr;
 };
 
 class ChangeAssembler : public PgOutputListener {
@@ -67,7 +64,8 @@ class ChangeAssembler : public PgOutputListener {
   // The end of the last transaction or watermark handed on.
   Lsn last_end_lsn() const { return last_end_lsn_; }
 
-  const AssemblerStats& stats() const { return stats_; }
+  // The registry the assembler reports into.
+  const MetricsRegistry& metrics() const { return *metrics_; }
 
   // Called for each transactional logical message in commit order, with its
   // transaction's commit LSN, xid and commit time.
@@ -130,7 +128,15 @@ class ChangeAssembler : public PgOutputListener {
   Lsn last_end_lsn_;
   StreamSpools spools_;
   Xid stream_xid_;
-  AssemblerStats stats_;
+  std::unique_ptr<MetricsRegistry> own_metrics_;
+  MetricsRegistry* metrics_;
+  Counter* changes_;
+  Counter* transactions_;
+  Counter* streamed_transactions_;
+  Counter* aborted_streams_;
+  Gauge* spooled_bytes_;            // held in spools, in memory and files
+  Gauge* spool_memory_bytes_;       // the part of it in memory (at most spool_memory_limit)
+  uint64_t uncounted_changes_ = 0;  // added to changes_ once per transaction
   MessageHook message_hook_;
 };
 

@@ -30,11 +30,6 @@ struct PostgresSource::Metrics {
   Gauge* confirmed;
   Gauge* server_end;
   Gauge* lag_bytes;
-  Counter* transactions;
-  Counter* streamed_transactions;
-  Counter* changes;
-  Gauge* spooled_bytes;
-  pg::AssemblerStats reported;  // what the counters hold already
 
   explicit Metrics(MetricsRegistry& r) {
     received =
@@ -53,31 +48,6 @@ struct PostgresSource::Metrics {
                                "WAL between the server's end and what is confirmed.")
                     .value()
                     ->With({});
-    transactions = r.DeclareCounter("walflow_source_transactions_total",
-                                    "Transactions decoded from the replication stream.")
-                       .value()
-                       ->With({});
-    streamed_transactions =
-        r.DeclareCounter("walflow_source_streamed_transactions_total",
-                         "Transactions the server streamed before their commit (spooled).")
-            .value()
-            ->With({});
-    changes = r.DeclareCounter("walflow_source_changes_total",
-                               "Row changes decoded from the replication stream.")
-                  .value()
-                  ->With({});
-    spooled_bytes = r.DeclareGauge("walflow_source_spooled_bytes",
-                                   "Bytes of open streamed transactions held in spools.")
-                        .value()
-                        ->With({});
-  }
-
-  void Report(const pg::AssemblerStats& st) {
-    transactions->Add(st.transactions - reported.transactions);
-    streamed_transactions->Add(st.streamed_transactions - reported.streamed_transactions);
-    changes->Add(st.changes - reported.changes);
-    spooled_bytes->Set(double(st.spooled_bytes));
-    reported = st;
   }
 };
 
@@ -337,7 +307,6 @@ Status PostgresSource::SendStatus(const Graph& graph, bool reply_requested) {
   metrics_->confirmed->Set(double(flush.value));
   metrics_->server_end->Set(double(a.server_end.value));
   metrics_->lag_bytes->Set(double(a.server_end > flush ? a.server_end.value - flush.value : 0));
-  if (a.assembler) metrics_->Report(a.assembler->stats());
   a.next_status = Clock::now() + pg_.status_interval;
   return a.incremental ? a.incremental->Prune(flush) : Status::OK();
 }
@@ -383,7 +352,6 @@ Status PostgresSource::HandleMessage(std::string_view data, bool* made_progress)
 void PostgresSource::ReportProgress(const Graph& graph) {
   Attempt& a = *run_;
   const auto now = Clock::now();
-  metrics_->Report(a.assembler->stats());
   const MetricsSnapshot snap = registry_.Snapshot();
   const auto events = static_cast<uint64_t>(MaxOf(snap, "walflow_sink_events_total"));
   const auto transactions = static_cast<uint64_t>(SumOf(snap, "walflow_source_transactions_total"));
@@ -483,12 +451,12 @@ Status PostgresSource::Stream(Graph& graph, bool* made_progress) {
   WF_RETURN_IF_ERROR(StartIncrementalSnapshots());
 
   a.catalog = std::make_unique<pg::SqlCatalog>(a.sql.get());
-  metrics_->reported = {};  // a new assembler counts from zero
   a.last_events = static_cast<uint64_t>(MaxOf(registry_.Snapshot(), "walflow_sink_events_total"));
   pg::AssemblerOptions aopts;
   aopts.spool_dir = a.spool_dir;
   aopts.spool_memory_limit = pg_.spool_memory_limit;
   aopts.tables = table_names_;
+  aopts.metrics = &registry_;
   // What the catalog said of enum and domain types outlives them (they may be dropped
   // before their last changes are read).
   aopts.type_memory_file = config_.data_dir + "/pg-types-" + pg_.slot;

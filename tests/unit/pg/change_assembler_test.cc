@@ -18,6 +18,13 @@
 namespace walflow::pg {
 namespace {
 
+// A counter or gauge the assembler reports (no labels).
+double MetricOf(const ChangeAssembler& assembler, const char* name) {
+  const MetricsSnapshot snapshot = assembler.metrics().Snapshot();
+  const MetricSample* sample = snapshot.Find(name, {});
+  return sample ? sample->value : -1;
+}
+
 using test::N;
 using test::T;
 using test::U;
@@ -240,8 +247,8 @@ TEST_F(ChangeAssemblerTest, InsertUpdateDeleteTruncateInOneTransaction) {
   ASSERT_EQ(h.markers.size(), 1u);
   EXPECT_EQ(h.markers[0], (FlatMarker{4, 0x200, 0x218, 700, Unix(5000001), 4}));
   EXPECT_EQ(h.assembler().last_end_lsn(), Lsn(0x218));
-  EXPECT_EQ(h.assembler().stats().changes, 4u);
-  EXPECT_EQ(h.assembler().stats().transactions, 1u);
+  EXPECT_EQ(MetricOf(h.assembler(), "walflow_source_changes_total"), 4u);
+  EXPECT_EQ(MetricOf(h.assembler(), "walflow_source_transactions_total"), 1u);
 }
 
 TEST_F(ChangeAssemblerTest, SchemaComesFromRelationAndCatalog) {
@@ -704,8 +711,8 @@ TEST_F(ChangeAssemblerTest, StreamedTransactionCommitsAfterTheOneInBetween) {
   const std::vector<FlatMarker> markers = {{1, 0x200, 0x210, 900, Unix(100), 1},
                                            {4, 0x400, 0x410, 800, Unix(200), 3}};
   EXPECT_EQ(h.markers, markers);
-  EXPECT_EQ(h.assembler().stats().streamed_transactions, 1u);
-  EXPECT_EQ(h.assembler().stats().transactions, 2u);
+  EXPECT_EQ(MetricOf(h.assembler(), "walflow_source_streamed_transactions_total"), 1u);
+  EXPECT_EQ(MetricOf(h.assembler(), "walflow_source_transactions_total"), 2u);
   EXPECT_EQ(h.assembler().last_end_lsn(), Lsn(0x410));
 }
 
@@ -727,8 +734,8 @@ TEST_F(ChangeAssemblerTest, StreamAbortOfTheWholeTransactionDropsItsChanges) {
   EXPECT_EQ(h.changes[0].xid, 900u);
   ASSERT_EQ(h.markers.size(), 1u);
   EXPECT_EQ(h.markers[0].xid, 900u);
-  EXPECT_EQ(h.assembler().stats().aborted_streams, 1u);
-  EXPECT_EQ(h.assembler().stats().streamed_transactions, 0u);
+  EXPECT_EQ(MetricOf(h.assembler(), "walflow_source_aborted_streams_total"), 1u);
+  EXPECT_EQ(MetricOf(h.assembler(), "walflow_source_streamed_transactions_total"), 0u);
 }
 
 TEST_F(ChangeAssemblerTest, StreamAbortOfASubtransactionDropsOnlyItsChanges) {
@@ -868,16 +875,16 @@ TEST_F(ChangeAssemblerTest, StatsCountSpooledBytes) {
   FEED(h, 0x100, RelOrders(800));
   FEED(h, 0x110, test::WireInsert(kOrders, {T("1"), N(), N(), N()}, 800));
   FEED(h, 0x120, test::WireStreamStop());
-  EXPECT_GT(h.assembler().stats().spooled_bytes, 0u);
+  EXPECT_GT(MetricOf(h.assembler(), "walflow_source_spooled_bytes"), 0u);
   FEED(h, 0x200, test::WireStreamCommit(800, 0x200, 0x210, 0));
-  EXPECT_EQ(h.assembler().stats().spooled_bytes, 0u);
+  EXPECT_EQ(MetricOf(h.assembler(), "walflow_source_spooled_bytes"), 0u);
 }
 
 // Bytes the spools hold in memory: what they hold minus what their files hold.
 uint64_t SpoolMemory(const ChangeAssembler& a, const test::ScratchDir& dir) {
   uint64_t on_disk = 0;
   for (const auto& name : dir.List()) on_disk += std::filesystem::file_size(dir.File(name));
-  return a.stats().spooled_bytes - on_disk;
+  return static_cast<uint64_t>(MetricOf(a, "walflow_source_spooled_bytes")) - on_disk;
 }
 
 // spool_memory_limit bounds the memory of every open streamed transaction together: many
@@ -907,8 +914,9 @@ TEST_F(ChangeAssemblerTest, SpoolMemoryLimitHoldsForAllOpenStreamsTogether) {
     }
   }
   EXPECT_LE(peak, 4096u);
-  EXPECT_EQ(h.assembler().stats().spool_memory_bytes, SpoolMemory(h.assembler(), dir_));
-  EXPECT_LE(h.assembler().stats().spool_memory_bytes, 4096u);
+  EXPECT_EQ(MetricOf(h.assembler(), "walflow_source_spool_memory_bytes"),
+            SpoolMemory(h.assembler(), dir_));
+  EXPECT_LE(MetricOf(h.assembler(), "walflow_source_spool_memory_bytes"), 4096u);
   const auto files = dir_.List();
   EXPECT_FALSE(files.empty());
   EXPECT_TRUE(std::count(files.begin(), files.end(), "xact-1000.spool")) << "largest first";
@@ -918,8 +926,8 @@ TEST_F(ChangeAssemblerTest, SpoolMemoryLimitHoldsForAllOpenStreamsTogether) {
     FEED(h, wal, test::WireStreamCommit(1000 + x, wal, wal + 8, 0));
   }
   EXPECT_TRUE(dir_.List().empty());
-  EXPECT_EQ(h.assembler().stats().spooled_bytes, 0u);
-  EXPECT_EQ(h.assembler().stats().spool_memory_bytes, 0u);
+  EXPECT_EQ(MetricOf(h.assembler(), "walflow_source_spooled_bytes"), 0u);
+  EXPECT_EQ(MetricOf(h.assembler(), "walflow_source_spool_memory_bytes"), 0u);
   h.Collect();
   ASSERT_EQ(h.changes.size(), static_cast<size_t>((kStreams - 1) * kRows + 10 * kRows));
   EXPECT_EQ(h.changes.front().xid, 1000u + kStreams - 1);
