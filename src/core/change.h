@@ -130,6 +130,10 @@ struct Change {
 struct TxMarker {
   uint32_t change_end = 0;  // index one past the transaction's last change in this batch
   Lsn commit_lsn;
+  // The order of the stream the sinks record as their durable position. PostgreSQL: the
+  // transaction's end LSN. A partitioned source (Kafka): a sequence of the records handed
+  // to the sinks, monotone across runs; its real position is source_offset below and the
+  // batch's source_state, never this number.
   Lsn end_lsn;
   Xid xid;
   int64_t commit_time_us = 0;
