@@ -18,8 +18,7 @@ Status KafkaSinkSpec::Parse(ConfigReader& r) {
   if (replication > 0) topic_replication_factor = static_cast<int32_t>(replication);
   WF_RETURN_IF_ERROR(r.String("offsets_topic", &offsets_topic));
   WF_RETURN_IF_ERROR(r.Duration("timeout", std::chrono::milliseconds(1000), &timeout));
-  WF_RETURN_IF_ERROR(
-      r.Integer("max_transaction_records", 1, 1ull << 40, &max_transaction_records));
+  WF_RETURN_IF_ERROR(r.Integer("max_transaction_records", 1, 1ull << 40, &max_transaction_records));
   WF_RETURN_IF_ERROR(kafka::ReadProperties(r, &properties));
   return encoding.Parse(r);
 }
