@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "change_stream.h"
 #include "unit_test_util.h"
 
 namespace walflow::sink {
@@ -17,22 +18,7 @@ using Json = nlohmann::json;
 
 TableSchemaPtr Table() {
   auto t = std::make_shared<TableSchema>();
-  t->relid = Oid(16384);
-  t->schema = "public";
-  t->name = "t";
-  t->version = 1;
-  ColumnSchema id;
-  id.name = "id";
-  id.type.kind = ValueKind::kInt32;
-  id.type.type_name = "int4";
-  id.optional = false;
-  id.primary_key_position = 0;
-  ColumnSchema v;
-  v.name = "v";
-  v.type.kind = ValueKind::kString;
-  v.type.type_name = "text";
-  t->columns = {id, v};
-  t->key_columns = {0};
+  MakeItemsTable(t.get(), "t", 16384);
   return t;
 }
 
