@@ -218,5 +218,17 @@ TEST(SinkRegistryTest, EventEncodingOptions) {
   EXPECT_TRUE(o.transaction_metadata);
 }
 
+TEST(SinkRegistryTest, KafkaMaxTransactionRecords) {
+  const std::string base = "name: s\ntype: kafka\nbrokers: b:9092\nexactly_once: true\n";
+  auto dflt = MustParse(base);
+  ASSERT_NE(dflt, nullptr);
+  EXPECT_EQ(dynamic_cast<const KafkaSinkSpec&>(*dflt).max_transaction_records, 100000u);
+  auto set = MustParse(base + "max_transaction_records: 500\n");
+  ASSERT_NE(set, nullptr);
+  EXPECT_EQ(dynamic_cast<const KafkaSinkSpec&>(*set).max_transaction_records, 500u);
+  ExpectError(base + "max_transaction_records: 0\n",
+              "p.yaml:5:26: sinks[0].max_transaction_records", {"between 1 and"});
+}
+
 }  // namespace
 }  // namespace walflow::sink
