@@ -1,0 +1,389 @@
+#include "state/view_state.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/slice.h>
+#include <rocksdb/utilities/write_batch_with_index.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+
+namespace walflow::state {
+namespace {
+
+// Reserved keys of the meta family (callers' keys never start with '\0').
+constexpr std::string_view kPositionKey("\0input_position", 15);
+constexpr std::string_view kNextSequenceKey("\0next_output_sequence", 21);
+
+rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+
+std::string EncodeU64(uint64_t v) {
+  std::string out(8, '\0');
+  for (int i = 7; i >= 0; --i) {
+    out[i] = static_cast<char>(v & 0xff);
+    v >>= 8;
+  }
+  return out;
+}
+
+std::optional<uint64_t> DecodeU64(std::string_view s) {
+  if (s.size() != 8) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : s) v = (v << 8) | static_cast<unsigned char>(c);
+  return v;
+}
+
+// rocksdb::Status -> walflow Status, naming the database and the operation.
+Status FromRocks(const rocksdb::Status& s, const std::string& path, std::string_view what) {
+  auto msg = [&](std::string_view hint) {
+    std::string m = "view state " + path + ": " + std::string(what) + ": " + s.ToString();
+    if (!hint.empty()) m += std::string("; ") + std::string(hint);
+    return m;
+  };
+  switch (s.code()) {
+    case rocksdb::Status::kOk: return Status::OK();
+    case rocksdb::Status::kNotFound: return NotFound(msg(""));
+    case rocksdb::Status::kCorruption:
+      return DataLoss(msg("the view's state is damaged: restore data_dir or rebuild the view"));
+    case rocksdb::Status::kIOError:
+      if (s.IsNoSpace()) return IOError(msg("the disk is full"));
+      return IOError(msg("check the disk and that no other walflow uses this data_dir"));
+    case rocksdb::Status::kNotSupported: return FailedPrecondition(msg(""));
+    case rocksdb::Status::kInvalidArgument: return InvalidArgument(msg(""));
+    case rocksdb::Status::kBusy:
+    case rocksdb::Status::kTryAgain:
+    case rocksdb::Status::kTimedOut:
+    case rocksdb::Status::kCompactionTooLarge: return Unavailable(msg(""));
+    case rocksdb::Status::kAborted:
+    case rocksdb::Status::kIncomplete:
+    case rocksdb::Status::kExpired: return Aborted(msg(""));
+    case rocksdb::Status::kShutdownInProgress: return Cancelled(msg(""));
+    case rocksdb::Status::kMergeInProgress:
+    case rocksdb::Status::kColumnFamilyDropped:
+    case rocksdb::Status::kMaxCode: return Internal(msg(""));
+  }
+  return Internal(msg("unknown RocksDB status code"));
+}
+
+std::string_view Bytes(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
+
+}  // namespace
+
+const char* FamilyName(Family family) {
+  switch (family) {
+    case Family::kInputRows: return "input_rows";
+    case Family::kGroups: return "groups";
+    case Family::kMultisets: return "multisets";
+    case Family::kMeta: return "meta";
+    case Family::kOutput: return "output";
+  }
+  return "unknown";
+}
+
+// ---- StateBatch
+
+StateBatch::StateBatch(ViewStateStore* store)
+    : store_(store),
+      writes_(std::make_unique<rocksdb::WriteBatchWithIndex>(rocksdb::BytewiseComparator(), 0,
+                                                             /*overwrite_key=*/true)) {}
+StateBatch::StateBatch(StateBatch&&) noexcept = default;
+StateBatch& StateBatch::operator=(StateBatch&&) noexcept = default;
+StateBatch::~StateBatch() = default;
+
+void StateBatch::Put(Family family, std::string_view key, std::string_view value) {
+  if (family == Family::kOutput) {
+    if (error_.ok()) error_ = InvalidArgument("StateBatch::Put: write output with AppendOutput");
+    return;
+  }
+  if (family == Family::kMeta && !key.empty() && key[0] == '\0') {
+    if (error_.ok())
+      error_ = InvalidArgument("StateBatch::Put: meta keys starting with \\0 are reserved");
+    return;
+  }
+  rocksdb::Status s = writes_->Put(store_->handle(family), ToSlice(key), ToSlice(value));
+  if (!s.ok() && error_.ok()) error_ = FromRocks(s, store_->path(), "batch put");
+}
+
+void StateBatch::Delete(Family family, std::string_view key) {
+  if (family == Family::kOutput || (family == Family::kMeta && !key.empty() && key[0] == '\0')) {
+    if (error_.ok()) error_ = InvalidArgument("StateBatch::Delete: output and reserved meta keys");
+    return;
+  }
+  rocksdb::Status s = writes_->Delete(store_->handle(family), ToSlice(key));
+  if (!s.ok() && error_.ok()) error_ = FromRocks(s, store_->path(), "batch delete");
+}
+
+void StateBatch::AppendOutput(std::string_view record) { outputs_.emplace_back(record); }
+
+bool StateBatch::empty() const {
+  return writes_->GetWriteBatch()->Count() == 0 && outputs_.empty() && !position_.has_value();
+}
+
+// ---- StateIterator
+
+struct StateIterator::Impl {
+  std::string path;
+  std::string lower;
+  std::string upper;  // empty: unbounded
+  rocksdb::Slice lower_slice;
+  rocksdb::Slice upper_slice;
+  rocksdb::ReadOptions read_options;
+  std::unique_ptr<rocksdb::Iterator> it;
+  bool out_of_range = false;
+
+  bool AboveUpper() const { return !upper.empty() && Bytes(it->key()) >= upper; }
+  bool BelowLower() const { return Bytes(it->key()) < lower; }
+
+  // The batch side of a merged iterator is not bounded by RocksDB: step over what it
+  // holds outside [lower, upper).
+  void Clamp(bool forward) {
+    out_of_range = false;
+    if (forward) {
+      while (it->Valid() && BelowLower()) it->Next();
+      if (it->Valid() && AboveUpper()) out_of_range = true;
+    } else {
+      while (it->Valid() && AboveUpper()) it->Prev();
+      if (it->Valid() && BelowLower()) out_of_range = true;
+    }
+  }
+};
+
+StateIterator::StateIterator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+StateIterator::~StateIterator() = default;
+
+void StateIterator::SeekToFirst() {
+  if (impl_->lower.empty()) {
+    impl_->it->SeekToFirst();
+  } else {
+    impl_->it->Seek(ToSlice(impl_->lower));
+  }
+  impl_->Clamp(true);
+}
+
+void StateIterator::SeekToLast() {
+  if (impl_->upper.empty()) {
+    impl_->it->SeekToLast();
+  } else {
+    impl_->it->Seek(ToSlice(impl_->upper));
+    if (impl_->it->Valid()) {
+      impl_->it->Prev();
+    } else {
+      impl_->it->SeekToLast();
+    }
+  }
+  impl_->Clamp(false);
+}
+
+void StateIterator::Seek(std::string_view key) {
+  impl_->it->Seek(ToSlice(std::max(key, std::string_view(impl_->lower))));
+  impl_->Clamp(true);
+}
+
+void StateIterator::Next() {
+  impl_->it->Next();
+  impl_->Clamp(true);
+}
+
+void StateIterator::Prev() {
+  impl_->it->Prev();
+  impl_->Clamp(false);
+}
+
+bool StateIterator::Valid() const { return !impl_->out_of_range && impl_->it->Valid(); }
+std::string_view StateIterator::key() const { return Bytes(impl_->it->key()); }
+std::string_view StateIterator::value() const { return Bytes(impl_->it->value()); }
+Status StateIterator::status() const { return FromRocks(impl_->it->status(), impl_->path, "scan"); }
+
+// ---- ViewStateStore
+
+Result<std::unique_ptr<ViewStateStore>> ViewStateStore::Open(const std::string& dir,
+                                                             const std::string& name,
+                                                             const StoreOptions& options) {
+  if (name.empty() || name == "." || name == ".." ||
+      name.find_first_of(std::string_view("/\0", 2)) != std::string::npos) {
+    return InvalidArgument("view state: '" + name + "' is not a valid view name for a folder");
+  }
+  std::unique_ptr<ViewStateStore> store(new ViewStateStore());
+  store->path_ = dir + "/" + name;
+  store->options_ = options;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return IOError("view state: cannot create " + dir + ": " + ec.message());
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.db_write_buffer_size = options.memtable_bytes;
+  db_options.max_open_files = 256;  // many views must not exhaust the process's descriptors
+  db_options.keep_log_file_num = 4;
+  rocksdb::ColumnFamilyOptions cf_options;
+  cf_options.write_buffer_size = std::max<size_t>(options.memtable_bytes / 2, 64u << 10);
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
+  for (int f = 0; f < kFamilyCount; ++f) {
+    descriptors.emplace_back(FamilyName(static_cast<Family>(f)), cf_options);
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, store->path_, descriptors, &handles, &db);
+  if (!s.ok()) return FromRocks(s, store->path_, "open");
+  store->db_.reset(db);
+  store->handles_ = std::move(handles);  // [0] is the unused default family
+
+  for (auto [key, target] : {std::pair{kPositionKey, &store->position_},
+                             std::pair{kNextSequenceKey, &store->next_sequence_}}) {
+    std::string value;
+    s = store->db_->Get(rocksdb::ReadOptions(), store->handle(Family::kMeta), ToSlice(key), &value);
+    if (s.IsNotFound()) continue;
+    if (!s.ok()) return FromRocks(s, store->path_, "read meta");
+    std::optional<uint64_t> v = DecodeU64(value);
+    if (!v) return DataLoss("view state " + store->path_ + ": meta value is not 8 bytes");
+    target->store(*v, std::memory_order_release);
+  }
+  return store;
+}
+
+Status ViewStateStore::Destroy(const std::string& dir, const std::string& name) {
+  std::string path = dir + "/" + name;
+  if (!std::filesystem::exists(path)) return Status::OK();
+  rocksdb::Status s = rocksdb::DestroyDB(path, rocksdb::Options());
+  if (!s.ok()) return FromRocks(s, path, "destroy");
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
+  if (ec) return IOError("view state: cannot remove " + path + ": " + ec.message());
+  return Status::OK();
+}
+
+ViewStateStore::~ViewStateStore() {
+  if (!db_) return;
+  for (rocksdb::ColumnFamilyHandle* h : handles_) db_->DestroyColumnFamilyHandle(h);
+  db_->Close().PermitUncheckedError();
+}
+
+rocksdb::ColumnFamilyHandle* ViewStateStore::handle(Family family) const {
+  return handles_[static_cast<size_t>(family) + 1];
+}
+
+StateBatch ViewStateStore::NewBatch() { return StateBatch(this); }
+
+Status ViewStateStore::Commit(StateBatch batch) {
+  if (!failed_.ok()) return failed_;
+  if (batch.store_ != this) return InvalidArgument("view state " + path_ + ": foreign batch");
+  if (!batch.error_.ok()) return batch.error_.WithContext("view state " + path_);
+  if (batch.empty()) return Status::OK();
+  Lsn current = input_position();
+  if (batch.position_ && *batch.position_ < current) {
+    return InvalidArgument("view state " + path_ + ": input position " +
+                           batch.position_->ToString() + " is behind the committed " +
+                           current.ToString());
+  }
+  rocksdb::WriteBatch* wb = batch.writes_->GetWriteBatch();
+  uint64_t sequence = next_sequence_.load(std::memory_order_relaxed);
+  for (const std::string& record : batch.outputs_) {
+    rocksdb::Status s = wb->Put(handle(Family::kOutput), EncodeU64(sequence++), record);
+    if (!s.ok()) return FromRocks(s, path_, "batch output");
+  }
+  if (!batch.outputs_.empty()) {
+    rocksdb::Status s =
+        wb->Put(handle(Family::kMeta), ToSlice(kNextSequenceKey), EncodeU64(sequence));
+    if (!s.ok()) return FromRocks(s, path_, "batch meta");
+  }
+  if (batch.position_) {
+    rocksdb::Status s =
+        wb->Put(handle(Family::kMeta), ToSlice(kPositionKey), EncodeU64(batch.position_->value));
+    if (!s.ok()) return FromRocks(s, path_, "batch meta");
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync_commits;
+  rocksdb::Status s = db_->Write(wo, wb);
+  if (!s.ok()) {
+    // What reached the WAL is unknown now; only a reopen tells.
+    failed_ = FromRocks(s, path_, "commit");
+    return failed_;
+  }
+  if (batch.position_) position_.store(batch.position_->value, std::memory_order_release);
+  next_sequence_.store(sequence, std::memory_order_release);
+  return Status::OK();
+}
+
+Result<std::optional<std::string>> ViewStateStore::Get(Family family, std::string_view key,
+                                                       const StateBatch* batch) const {
+  std::string value;
+  rocksdb::Status s;
+  if (batch != nullptr) {
+    s = batch->writes_->GetFromBatchAndDB(db_.get(), rocksdb::ReadOptions(), handle(family),
+                                          ToSlice(key), &value);
+  } else {
+    s = db_->Get(rocksdb::ReadOptions(), handle(family), ToSlice(key), &value);
+  }
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return FromRocks(s, path_, std::string("get from ") + FamilyName(family));
+  return std::optional<std::string>(std::move(value));
+}
+
+std::unique_ptr<StateIterator> ViewStateStore::Scan(Family family, std::string lower,
+                                                    std::string upper,
+                                                    const StateBatch* batch) const {
+  auto impl = std::make_unique<StateIterator::Impl>();
+  impl->path = path_;
+  impl->lower = std::move(lower);
+  impl->upper = std::move(upper);
+  impl->lower_slice = ToSlice(impl->lower);
+  impl->upper_slice = ToSlice(impl->upper);
+  impl->read_options.iterate_lower_bound = &impl->lower_slice;
+  if (!impl->upper.empty()) impl->read_options.iterate_upper_bound = &impl->upper_slice;
+  rocksdb::Iterator* base = db_->NewIterator(impl->read_options, handle(family));
+  if (batch != nullptr) {
+    impl->it.reset(batch->writes_->NewIteratorWithBase(handle(family), base, &impl->read_options));
+  } else {
+    impl->it.reset(base);
+  }
+  return std::unique_ptr<StateIterator>(new StateIterator(std::move(impl)));
+}
+
+std::unique_ptr<StateIterator> ViewStateStore::ScanPrefix(Family family, std::string_view prefix,
+                                                          const StateBatch* batch) const {
+  return Scan(family, std::string(prefix), PrefixEnd(prefix), batch);
+}
+
+std::string ViewStateStore::PrefixEnd(std::string_view prefix) {
+  std::string end(prefix);
+  while (!end.empty()) {
+    unsigned char last = static_cast<unsigned char>(end.back());
+    if (last != 0xff) {
+      end.back() = static_cast<char>(last + 1);
+      return end;
+    }
+    end.pop_back();
+  }
+  return end;
+}
+
+Result<std::vector<OutputRecord>> ViewStateStore::ReadOutput(uint64_t from,
+                                                             size_t max_records) const {
+  std::vector<OutputRecord> out;
+  std::unique_ptr<StateIterator> it = Scan(Family::kOutput, EncodeU64(from), "");
+  for (it->SeekToFirst(); it->Valid() && out.size() < max_records; it->Next()) {
+    std::optional<uint64_t> seq = DecodeU64(it->key());
+    if (!seq) return DataLoss("view state " + path_ + ": output key is not a sequence");
+    out.push_back(OutputRecord{*seq, std::string(it->value())});
+  }
+  WF_RETURN_IF_ERROR(it->status());
+  return out;
+}
+
+Status ViewStateStore::Trim(uint64_t upto) {
+  uint64_t last = next_sequence_.load(std::memory_order_acquire) - 1;
+  upto = std::min(upto, last);
+  if (upto == 0) return Status::OK();
+  rocksdb::WriteOptions wo;
+  wo.sync = false;
+  rocksdb::Status s =
+      db_->DeleteRange(wo, handle(Family::kOutput), EncodeU64(0), EncodeU64(upto + 1));
+  return FromRocks(s, path_, "trim output");
+}
+
+}  // namespace walflow::state
