@@ -1,0 +1,149 @@
+// sql::Value: PostgreSQL's text forms read and printed back, checked arithmetic and the
+// comparison rules. Expected texts are PostgreSQL 15's output with walflow's session
+// settings (DateStyle ISO, IntervalStyle postgres, TimeZone UTC, extra_float_digits 3).
+#include "sql/value.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+
+namespace walflow::sql {
+namespace {
+
+Value V(SqlType t, std::string_view s) {
+  Result<Value> r = Value::Parse(t, s);
+  EXPECT_TRUE(r.ok()) << s << ": " << r.status().ToString();
+  return r.ok() ? *r : Value();
+}
+
+std::string RoundTrip(SqlType t, std::string_view s) { return V(t, s).ToString(); }
+
+std::string Str(const Result<Value>& r) { return r.ok() ? r->ToString() : r.status().message(); }
+
+TEST(ValueTest, TextFormsRoundTrip) {
+  for (const char* s : {"0", "-32768", "32767"}) EXPECT_EQ(RoundTrip(SqlType::kInt2, s), s);
+  for (const char* s : {"-2147483648", "2147483647"}) EXPECT_EQ(RoundTrip(SqlType::kInt4, s), s);
+  for (const char* s : {"-9223372036854775808", "9223372036854775807"}) {
+    EXPECT_EQ(RoundTrip(SqlType::kInt8, s), s);
+  }
+  EXPECT_FALSE(Value::Parse(SqlType::kInt2, "32768").ok());
+  EXPECT_FALSE(Value::Parse(SqlType::kInt4, "2147483648").ok());
+  EXPECT_FALSE(Value::Parse(SqlType::kInt8, "9223372036854775808").ok());
+  EXPECT_FALSE(Value::Parse(SqlType::kInt4, "1.5").ok());
+  for (const char* s : {"0", "-0", "1.5", "0.1", "1e+20", "1e+15", "100000000000000", "0.0001",
+                        "1e-05", "1.2345678901234567", "-1.7976931348623157e+308", "5e-324", "NaN",
+                        "Infinity", "-Infinity", "0.30000000000000004"}) {
+    EXPECT_EQ(RoundTrip(SqlType::kFloat8, s), s);
+  }
+  for (const char* s : {"0.1", "1e+06", "100000", "3.4028235e+38", "1.5", "NaN"}) {
+    EXPECT_EQ(RoundTrip(SqlType::kFloat4, s), s);
+  }
+  EXPECT_EQ(RoundTrip(SqlType::kBool, "t"), "t");
+  EXPECT_EQ(RoundTrip(SqlType::kBool, "f"), "f");
+  EXPECT_EQ(RoundTrip(SqlType::kNumeric, "-12.340"), "-12.340");
+  for (const char* s : {"2000-01-01", "1970-01-01", "2024-02-29", "0044-03-15 BC", "infinity",
+                        "-infinity", "5874897-12-31"}) {
+    EXPECT_EQ(RoundTrip(SqlType::kDate, s), s);
+  }
+  EXPECT_EQ(V(SqlType::kDate, "2000-01-02").int_value(), 1);
+  EXPECT_EQ(V(SqlType::kDate, "1999-12-31").int_value(), -1);
+  for (const char* s :
+       {"2000-01-01 00:00:00", "2024-03-01 12:34:56.5", "1999-12-31 23:59:59.999999",
+        "0044-03-15 12:00:00 BC", "infinity", "-infinity", "294276-12-31 23:59:59.999999"}) {
+    EXPECT_EQ(RoundTrip(SqlType::kTimestamp, s), s);
+  }
+  EXPECT_EQ(V(SqlType::kTimestamp, "2000-01-01 00:00:01").int_value(), 1000000);
+  EXPECT_EQ(RoundTrip(SqlType::kTimestampTz, "2024-03-01 12:34:56.5+00"),
+            "2024-03-01 12:34:56.5+00");
+  EXPECT_EQ(RoundTrip(SqlType::kTimestampTz, "2024-03-01 14:34:56+02"), "2024-03-01 12:34:56+00");
+  for (const char* s : {"00:00:00", "1 year 2 mons -3 days +04:05:06.5", "1 day", "-1 days",
+                        "1 mon", "-00:00:01", "3 days 100:00:00", "-1 years -2 mons",
+                        "1 year -00:00:00.5", "2 days -04:00:00", "00:00:00.000001"}) {
+    EXPECT_EQ(RoundTrip(SqlType::kInterval, s), s);
+  }
+  Interval i = V(SqlType::kInterval, "1 year 2 mons -3 days +04:05:06.5").interval_value();
+  EXPECT_EQ(i.months, 14);
+  EXPECT_EQ(i.days, -3);
+  EXPECT_EQ(i.micros, ((4 * 60 + 5) * 60 + 6) * 1000000LL + 500000);
+  EXPECT_EQ(RoundTrip(SqlType::kJsonb, R"({"a": 1})"), R"({"a": 1})");
+  EXPECT_EQ(Value::Null(SqlType::kInt4).ToString(), "");
+}
+
+TEST(ValueTest, IntegerArithmeticIsChecked) {
+  Value max4 = Value::Int4(INT32_MAX), min4 = Value::Int4(INT32_MIN);
+  EXPECT_EQ(Str(Value::Add(max4, Value::Int4(1))), "integer out of range");
+  EXPECT_EQ(Str(Value::Sub(min4, Value::Int4(1))), "integer out of range");
+  EXPECT_EQ(Str(Value::Mul(Value::Int4(65536), Value::Int4(65536))), "integer out of range");
+  EXPECT_EQ(Str(Value::Div(min4, Value::Int4(-1))), "integer out of range");
+  EXPECT_EQ(Str(Value::Mod(min4, Value::Int4(-1))), "0");
+  EXPECT_EQ(Str(Value::Add(Value::Int2(32767), Value::Int2(1))), "smallint out of range");
+  EXPECT_EQ(Str(Value::Add(Value::Int2(32767), Value::Int4(1))), "32768");
+  EXPECT_EQ(Str(Value::Add(max4, Value::Int8(1))), "2147483648");
+  EXPECT_EQ(Str(Value::Mul(Value::Int8(INT64_MAX), Value::Int8(2))), "bigint out of range");
+  EXPECT_EQ(Str(Value::Negate(Value::Int8(INT64_MIN))), "bigint out of range");
+  EXPECT_EQ(Str(Value::Div(Value::Int4(-7), Value::Int4(2))), "-3");
+  EXPECT_EQ(Str(Value::Div(Value::Int4(7), Value::Int4(-2))), "-3");
+  EXPECT_EQ(Str(Value::Mod(Value::Int4(-7), Value::Int4(2))), "-1");
+  EXPECT_EQ(Str(Value::Mod(Value::Int4(7), Value::Int4(-2))), "1");
+  EXPECT_EQ(Str(Value::Div(Value::Int4(1), Value::Int4(0))), "division by zero");
+  EXPECT_EQ(Str(Value::Mod(Value::Int8(1), Value::Int8(0))), "division by zero");
+  EXPECT_EQ(Value::Add(Value::Int2(1), Value::Int2(1))->type(), SqlType::kInt2);
+  EXPECT_EQ(Value::Add(Value::Int2(1), Value::Int8(1))->type(), SqlType::kInt8);
+}
+
+TEST(ValueTest, MixedArithmeticPromotes) {
+  Value n = V(SqlType::kNumeric, "1.50");
+  Result<Value> r = Value::Add(Value::Int4(2), n);
+  EXPECT_EQ(r->type(), SqlType::kNumeric);
+  EXPECT_EQ(r->ToString(), "3.50");
+  EXPECT_EQ(Str(Value::Div(Value::Int8(1), V(SqlType::kNumeric, "3"))), "0.33333333333333333333");
+  EXPECT_EQ(Value::Mul(Value::Int4(2), Value::Float8(0.5))->type(), SqlType::kFloat8);
+  EXPECT_EQ(Value::Mul(Value::Float4(2), Value::Float4(0.5))->type(), SqlType::kFloat4);
+  EXPECT_FALSE(Value::Add(Value::Text("a"), Value::Int4(1)).ok());
+}
+
+TEST(ValueTest, FloatArithmeticFollowsPostgresChecks) {
+  EXPECT_EQ(Str(Value::Mul(Value::Float8(1e308), Value::Float8(10))),
+            "value out of range: overflow");
+  EXPECT_EQ(Str(Value::Add(Value::Float8(1.7e308), Value::Float8(1.7e308))),
+            "value out of range: overflow");
+  EXPECT_EQ(Str(Value::Mul(Value::Float8(1e-300), Value::Float8(1e-300))),
+            "value out of range: underflow");
+  EXPECT_EQ(Str(Value::Div(Value::Float8(1), Value::Float8(0))), "division by zero");
+  EXPECT_EQ(Str(Value::Add(Value::Float8(INFINITY), Value::Float8(1))), "Infinity");
+  EXPECT_EQ(Str(Value::Div(Value::Float8(1), Value::Float8(INFINITY))), "0");
+  EXPECT_EQ(Str(Value::Add(Value::Float8(0.1), Value::Float8(0.2))), "0.30000000000000004");
+  EXPECT_EQ(Str(Value::Mul(Value::Float4(3e38f), Value::Float4(10))),
+            "value out of range: overflow");
+}
+
+TEST(ValueTest, ComparesWithPostgresRules) {
+  EXPECT_GT(Value::Compare(Value::Float8(NAN), Value::Float8(INFINITY)), 0);
+  EXPECT_EQ(Value::Compare(Value::Float8(NAN), Value::Float8(NAN)), 0);
+  EXPECT_EQ(Value::Compare(Value::Float8(-0.0), Value::Float8(0.0)), 0);
+  EXPECT_EQ(Value::Compare(Value::Int4(2), Value::Int8(2)), 0);
+  EXPECT_LT(Value::Compare(Value::Int8(INT64_MAX), V(SqlType::kNumeric, "9223372036854775807.5")),
+            0);
+  EXPECT_EQ(Value::Compare(Value::Int4(2), V(SqlType::kNumeric, "2.000")), 0);
+  EXPECT_LT(Value::Compare(Value::Text("a"), Value::Text("b")), 0);
+  EXPECT_LT(Value::Compare(Value::Text("B"), Value::Text("a")), 0);  // bytes, not a collation
+  EXPECT_LT(Value::Compare(Value::Text("ab"), Value::Text("ab\x01")), 0);
+  EXPECT_GT(Value::Compare(Value::Null(SqlType::kInt4), Value::Int4(INT32_MAX)), 0);
+  EXPECT_EQ(Value::Compare(Value::Null(SqlType::kInt4), Value::Null(SqlType::kInt4)), 0);
+  EXPECT_EQ(Value::Compare(V(SqlType::kInterval, "1 mon"), V(SqlType::kInterval, "30 days")), 0);
+  EXPECT_LT(Value::Compare(V(SqlType::kInterval, "1 day"), V(SqlType::kInterval, "24:00:01")), 0);
+  EXPECT_EQ(Value::Compare(V(SqlType::kDate, "2024-01-02"),
+                           V(SqlType::kTimestamp, "2024-01-02 00:00:00")),
+            0);
+  EXPECT_LT(Value::Compare(V(SqlType::kDate, "2024-01-02"),
+                           V(SqlType::kTimestamp, "2024-01-02 00:00:01")),
+            0);
+  EXPECT_LT(Value::Compare(Value::Bool(false), Value::Bool(true)), 0);
+  EXPECT_LT(Value::Compare(V(SqlType::kTimestamp, "-infinity"),
+                           V(SqlType::kTimestamp, "4713-01-01 00:00:00 BC")),
+            0);
+}
+
+}  // namespace
+}  // namespace walflow::sql
