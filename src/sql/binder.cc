@@ -1,0 +1,850 @@
+#include "sql/binder.h"
+
+#include <algorithm>
+#include <optional>
+
+#include "sql/evaluator.h"
+#include "sql/parser.h"
+
+namespace walflow::sql {
+
+bool BoundExpr::ContainsAggregate() const {
+  if (kind == Kind::kAggregate) return true;
+  return std::any_of(children.begin(), children.end(),
+                     [](const BoundExpr& c) { return c.ContainsAggregate(); });
+}
+
+namespace {
+
+using Kind = BoundExpr::Kind;
+
+bool IsNumericCategory(SqlType t) {
+  return IsIntegerType(t) || IsFloatType(t) || t == SqlType::kNumeric;
+}
+bool IsDateTime(SqlType t) {
+  return t == SqlType::kDate || t == SqlType::kTimestamp || t == SqlType::kTimestampTz;
+}
+// Order of implicit casts inside a category (select_common_type's choice).
+int PromotionRank(SqlType t) {
+  switch (t) {
+    case SqlType::kInt2: return 1;
+    case SqlType::kInt4: return 2;
+    case SqlType::kInt8: return 3;
+    case SqlType::kNumeric: return 4;
+    case SqlType::kFloat4: return 5;
+    case SqlType::kFloat8: return 6;
+    case SqlType::kDate: return 1;
+    case SqlType::kTimestamp: return 2;
+    case SqlType::kTimestampTz: return 3;
+    default: return 0;
+  }
+}
+bool SameCategory(SqlType a, SqlType b) {
+  if (IsNumericCategory(a)) return IsNumericCategory(b);
+  if (IsDateTime(a)) return IsDateTime(b);
+  return a == b;
+}
+
+std::string TypeLabel(const BoundExpr& e) {
+  return e.unknown_literal ? "unknown" : SqlTypeName(e.type);
+}
+
+class ExprBinder {
+ public:
+  ExprBinder(const InputSchema& schema, std::string_view sql, const BindOptions& options)
+      : schema_(schema), sql_(sql), options_(options) {}
+
+  Result<BoundExpr> Bind(const Expr& e) {
+    return std::visit([&](const auto& node) { return BindNode(node, e.location); }, e.node);
+  }
+
+  // Resolves a remaining unknown literal as text.
+  Result<BoundExpr> BindResolved(const Expr& e) {
+    WF_ASSIGN_OR_RETURN(BoundExpr b, Bind(e));
+    if (b.unknown_literal) b.unknown_literal = false;
+    return b;
+  }
+
+  Status Error(const std::string& message, int location) const {
+    return InvalidArgument(FormatSqlError(message, sql_, location));
+  }
+
+  // Coerces `e` to `target`: an unknown literal is read as `target` (errors as the input
+  // function's); a typed value gets an implicit cast node.
+  Result<BoundExpr> Coerce(BoundExpr e, SqlType target) {
+    if (e.unknown_literal) {
+      e.unknown_literal = false;
+      if (e.constant.is_null()) {
+        e.constant = Value::Null(target);
+      } else {
+        if (target == SqlType::kJsonb) {
+          return Error("jsonb literals are not supported yet", e.location);
+        }
+        Result<Value> v = ParseInput(target, e.constant.text_value());
+        if (!v.ok()) return Error(v.status().message(), e.location);
+        e.constant = std::move(v).value();
+      }
+      e.type = target;
+      return e;
+    }
+    if (e.type == target) return e;
+    if (e.kind == Kind::kConstant) {
+      Result<Value> v = CastValue(e.constant, target);
+      if (!v.ok()) return Error(v.status().message(), e.location);
+      e.constant = std::move(v).value();
+      e.type = target;
+      return e;
+    }
+    BoundExpr cast;
+    cast.kind = Kind::kCast;
+    cast.type = target;
+    cast.location = e.location;
+    cast.children.push_back(std::move(e));
+    return cast;
+  }
+
+  Status RequireBool(BoundExpr* e, const char* what) {
+    if (e->unknown_literal) {
+      WF_ASSIGN_OR_RETURN(*e, Coerce(std::move(*e), SqlType::kBool));
+    }
+    if (e->type != SqlType::kBool) {
+      return Error(std::string("argument of ") + what + " must be type boolean, not type " +
+                       SqlTypeName(e->type),
+                   e->location);
+    }
+    return Status::OK();
+  }
+
+  // select_common_type over `items`, then coerces every item to it.
+  Status UnifyTypes(std::vector<BoundExpr*> items, const char* context) {
+    std::optional<SqlType> common;
+    for (BoundExpr* e : items) {
+      if (e->unknown_literal) continue;
+      if (!common) {
+        common = e->type;
+      } else if (!SameCategory(*common, e->type)) {
+        return Error(std::string(context) + " types " + SqlTypeName(*common) + " and " +
+                         SqlTypeName(e->type) + " cannot be matched",
+                     e->location);
+      } else if (PromotionRank(e->type) > PromotionRank(*common)) {
+        common = e->type;
+      }
+    }
+    SqlType t = common.value_or(SqlType::kText);
+    for (BoundExpr* e : items) {
+      WF_ASSIGN_OR_RETURN(*e, Coerce(std::move(*e), t));
+    }
+    return Status::OK();
+  }
+
+  // Types both sides of a comparison; errors as PostgreSQL's operator lookup.
+  Status UnifyComparison(BoundExpr* l, BoundExpr* r, const char* op, int location) {
+    if (l->unknown_literal && r->unknown_literal) {
+      WF_ASSIGN_OR_RETURN(*l, Coerce(std::move(*l), SqlType::kText));
+      WF_ASSIGN_OR_RETURN(*r, Coerce(std::move(*r), SqlType::kText));
+    } else if (l->unknown_literal) {
+      WF_ASSIGN_OR_RETURN(*l, Coerce(std::move(*l), r->type));
+    } else if (r->unknown_literal) {
+      WF_ASSIGN_OR_RETURN(*r, Coerce(std::move(*r), l->type));
+    }
+    if (l->type == SqlType::kJsonb || r->type == SqlType::kJsonb) {
+      return Error(std::string("operator is not supported yet: ") + SqlTypeName(l->type) + " " +
+                       op + " " + SqlTypeName(r->type),
+                   location);
+    }
+    if (!SameCategory(l->type, r->type)) {
+      return Error(std::string("operator does not exist: ") + SqlTypeName(l->type) + " " + op +
+                       " " + SqlTypeName(r->type),
+                   location);
+    }
+    return Status::OK();
+  }
+
+  Result<BoundExpr> MakeCompare(BinaryOperator op, BoundExpr l, BoundExpr r, int location) {
+    WF_RETURN_IF_ERROR(UnifyComparison(&l, &r, BinaryOperatorSql(op), location));
+    BoundExpr out;
+    out.kind = Kind::kCompare;
+    out.op = op;
+    out.type = SqlType::kBool;
+    out.location = location;
+    out.children.push_back(std::move(l));
+    out.children.push_back(std::move(r));
+    return out;
+  }
+
+  Result<BoundExpr> BindNode(const ColumnRef& ref, int location) {
+    if (!ref.qualifier.empty()) {
+      const std::string& visible = schema_.alias.empty() ? schema_.table : schema_.alias;
+      if (ref.qualifier != visible) {
+        return Error("missing FROM-clause entry for table \"" + ref.qualifier + "\"", location);
+      }
+    }
+    for (size_t i = 0; i < schema_.columns.size(); ++i) {
+      if (schema_.columns[i].name == ref.name) {
+        BoundExpr out;
+        out.kind = Kind::kColumn;
+        out.column = static_cast<int>(i);
+        out.type = schema_.columns[i].type;
+        out.location = location;
+        return out;
+      }
+    }
+    std::string name =
+        ref.qualifier.empty() ? "\"" + ref.name + "\"" : ref.qualifier + "." + ref.name;
+    return Error("column " + name + " does not exist", location);
+  }
+
+  Result<BoundExpr> BindNode(const Constant& c, int location) {
+    BoundExpr out;
+    out.kind = Kind::kConstant;
+    out.location = location;
+    switch (c.kind) {
+      case ConstantKind::kNull:
+        out.unknown_literal = true;
+        out.constant = Value::Null(SqlType::kText);
+        break;
+      case ConstantKind::kBool: out.constant = Value::Bool(c.text == "true"); break;
+      case ConstantKind::kInteger:
+        if (c.integer >= INT32_MIN && c.integer <= INT32_MAX) {
+          out.constant = Value::Int4(static_cast<int32_t>(c.integer));
+        } else {
+          out.constant = Value::Int8(c.integer);
+        }
+        break;
+      case ConstantKind::kNumeric: {
+        Result<Decimal> d = Decimal::Parse(c.text);
+        if (!d.ok()) return Error(d.status().message(), location);
+        out.constant = Value::Numeric(std::move(d).value());
+        break;
+      }
+      case ConstantKind::kString:
+        out.unknown_literal = true;
+        out.constant = Value::Text(c.text);
+        break;
+    }
+    out.type = out.constant.type();
+    return out;
+  }
+
+  Result<BoundExpr> BindNode(const BinaryExpr& b, int location) {
+    WF_ASSIGN_OR_RETURN(BoundExpr l, Bind(*b.left));
+    WF_ASSIGN_OR_RETURN(BoundExpr r, Bind(*b.right));
+    const char* op = BinaryOperatorSql(b.op);
+    switch (b.op) {
+      case BinaryOperator::kEqual:
+      case BinaryOperator::kNotEqual:
+      case BinaryOperator::kLess:
+      case BinaryOperator::kLessEqual:
+      case BinaryOperator::kGreater:
+      case BinaryOperator::kGreaterEqual:
+        return MakeCompare(b.op, std::move(l), std::move(r), location);
+      case BinaryOperator::kJsonField:
+      case BinaryOperator::kJsonFieldText:
+        return Error(std::string("operator is not supported yet: ") + op, location);
+      case BinaryOperator::kConcat: {
+        bool l_text = l.unknown_literal || l.type == SqlType::kText;
+        bool r_text = r.unknown_literal || r.type == SqlType::kText;
+        if ((!l_text && !r_text) || l.type == SqlType::kJsonb || r.type == SqlType::kJsonb) {
+          std::string message = (l.type == SqlType::kJsonb || r.type == SqlType::kJsonb)
+                                    ? "operator is not supported yet: "
+                                    : "operator does not exist: ";
+          return Error(message + TypeLabel(l) + " || " + TypeLabel(r), location);
+        }
+        if (l.unknown_literal) l.unknown_literal = false, l.type = SqlType::kText;
+        if (r.unknown_literal) r.unknown_literal = false, r.type = SqlType::kText;
+        BoundExpr out;
+        out.kind = Kind::kConcat;
+        out.type = SqlType::kText;
+        out.location = location;
+        out.children.push_back(std::move(l));
+        out.children.push_back(std::move(r));
+        return out;
+      }
+      default: break;
+    }
+    // Arithmetic.
+    if (l.unknown_literal && !r.unknown_literal && IsNumericCategory(r.type)) {
+      WF_ASSIGN_OR_RETURN(l, Coerce(std::move(l), r.type));
+    } else if (r.unknown_literal && !l.unknown_literal && IsNumericCategory(l.type)) {
+      WF_ASSIGN_OR_RETURN(r, Coerce(std::move(r), l.type));
+    }
+    bool numeric = !l.unknown_literal && !r.unknown_literal && IsNumericCategory(l.type) &&
+                   IsNumericCategory(r.type);
+    if (numeric && b.op == BinaryOperator::kModulo &&
+        (IsFloatType(l.type) || IsFloatType(r.type))) {
+      numeric = false;
+    }
+    if (!numeric) {
+      bool temporal = (IsDateTime(l.type) || l.type == SqlType::kInterval || IsDateTime(r.type) ||
+                       r.type == SqlType::kInterval) &&
+                      !l.unknown_literal && !r.unknown_literal;
+      std::string message =
+          temporal ? "operator is not supported yet: " : "operator does not exist: ";
+      return Error(message + TypeLabel(l) + " " + op + " " + TypeLabel(r), location);
+    }
+    BoundExpr out;
+    out.kind = Kind::kArithmetic;
+    out.op = b.op;
+    out.location = location;
+    int rank = std::max(PromotionRank(l.type), PromotionRank(r.type));
+    if (rank == 5 && l.type != r.type) rank = 6;  // float4 op other → float8
+    if (rank == 5 || rank == 6) {
+      out.type = rank == 5 ? SqlType::kFloat4 : SqlType::kFloat8;
+    } else {
+      out.type = rank == 1   ? SqlType::kInt2
+                 : rank == 2 ? SqlType::kInt4
+                 : rank == 3 ? SqlType::kInt8
+                             : SqlType::kNumeric;
+    }
+    out.children.push_back(std::move(l));
+    out.children.push_back(std::move(r));
+    return out;
+  }
+
+  Result<BoundExpr> BindNode(const UnaryExpr& u, int location) {
+    WF_ASSIGN_OR_RETURN(BoundExpr operand, Bind(*u.operand));
+    BoundExpr out;
+    out.location = location;
+    if (u.op == UnaryOperator::kNot) {
+      WF_RETURN_IF_ERROR(RequireBool(&operand, "NOT"));
+      out.kind = Kind::kNot;
+      out.type = SqlType::kBool;
+    } else {
+      if (operand.unknown_literal ||
+          !(IsNumericCategory(operand.type) || operand.type == SqlType::kInterval)) {
+        return Error("operator does not exist: - " + TypeLabel(operand), location);
+      }
+      out.kind = Kind::kNegate;
+      out.type = operand.type;
+    }
+    out.children.push_back(std::move(operand));
+    return out;
+  }
+
+  Result<BoundExpr> BindNode(const LogicalExpr& l, int location) {
+    BoundExpr out;
+    out.kind = l.op == LogicalOperator::kAnd ? Kind::kAnd : Kind::kOr;
+    out.type = SqlType::kBool;
+    out.location = location;
+    for (const Expr& e : l.operands) {
+      WF_ASSIGN_OR_RETURN(BoundExpr b, Bind(e));
+      WF_RETURN_IF_ERROR(RequireBool(&b, l.op == LogicalOperator::kAnd ? "AND" : "OR"));
+      out.children.push_back(std::move(b));
+    }
+    return out;
+  }
+
+  Result<BoundExpr> BindNode(const IsNullExpr& n, int location) {
+    WF_ASSIGN_OR_RETURN(BoundExpr operand, BindResolved(*n.operand));
+    BoundExpr out;
+    out.kind = Kind::kIsNull;
+    out.negated = n.negated;
+    out.type = SqlType::kBool;
+    out.location = location;
+    out.children.push_back(std::move(operand));
+    return out;
+  }
+
+  Result<BoundExpr> BindNode(const IsDistinctExpr& d, int location) {
+    WF_ASSIGN_OR_RETURN(BoundExpr l, Bind(*d.left));
+    WF_ASSIGN_OR_RETURN(BoundExpr r, Bind(*d.right));
+    WF_RETURN_IF_ERROR(UnifyComparison(&l, &r, "=", location));
+    BoundExpr out;
+    out.kind = Kind::kIsDistinct;
+    out.negated = d.negated;
+    out.type = SqlType::kBool;
+    out.location = location;
+    out.children.push_back(std::move(l));
+    out.children.push_back(std::move(r));
+    return out;
+  }
+
+  Result<BoundExpr> BindNode(const InListExpr& in, int location) {
+    BoundExpr out;
+    out.kind = Kind::kIn;
+    out.negated = in.negated;
+    out.type = SqlType::kBool;
+    out.location = location;
+    WF_ASSIGN_OR_RETURN(BoundExpr operand, Bind(*in.operand));
+    out.children.push_back(std::move(operand));
+    for (const Expr& e : in.list) {
+      WF_ASSIGN_OR_RETURN(BoundExpr item, Bind(e));
+      out.children.push_back(std::move(item));
+    }
+    std::vector<BoundExpr*> items;
+    for (BoundExpr& c : out.children) items.push_back(&c);
+    WF_RETURN_IF_ERROR(UnifyTypes(items, "IN"));
+    if (out.children[0].type == SqlType::kJsonb) {
+      return Error("operator is not supported yet: jsonb = jsonb", location);
+    }
+    return out;
+  }
+
+  Result<BoundExpr> BindNode(const BetweenExpr& b, int location) {
+    // PostgreSQL rewrites x BETWEEN a AND b as x >= a AND x <= b (NOT: x < a OR x > b).
+    WF_ASSIGN_OR_RETURN(BoundExpr x, Bind(*b.operand));
+    WF_ASSIGN_OR_RETURN(BoundExpr low, Bind(*b.low));
+    WF_ASSIGN_OR_RETURN(BoundExpr high, Bind(*b.high));
+    BoundExpr x2 = x;
+    WF_ASSIGN_OR_RETURN(BoundExpr first, MakeCompare(b.negated ? BinaryOperator::kLess
+                                                               : BinaryOperator::kGreaterEqual,
+                                                     std::move(x), std::move(low), location));
+    WF_ASSIGN_OR_RETURN(BoundExpr second, MakeCompare(b.negated ? BinaryOperator::kGreater
+                                                                : BinaryOperator::kLessEqual,
+                                                      std::move(x2), std::move(high), location));
+    BoundExpr out;
+    out.kind = b.negated ? Kind::kOr : Kind::kAnd;
+    out.type = SqlType::kBool;
+    out.location = location;
+    out.children.push_back(std::move(first));
+    out.children.push_back(std::move(second));
+    return out;
+  }
+
+  Result<BoundExpr> BindNode(const LikeExpr& l, int location) {
+    WF_ASSIGN_OR_RETURN(BoundExpr operand, Bind(*l.operand));
+    WF_ASSIGN_OR_RETURN(BoundExpr pattern, Bind(*l.pattern));
+    const char* op = l.case_insensitive ? (l.negated ? "!~~*" : "~~*") : (l.negated ? "!~~" : "~~");
+    bool ok = (operand.unknown_literal || operand.type == SqlType::kText) &&
+              (pattern.unknown_literal || pattern.type == SqlType::kText);
+    if (!ok) {
+      return Error(
+          "operator does not exist: " + TypeLabel(operand) + " " + op + " " + TypeLabel(pattern),
+          location);
+    }
+    WF_ASSIGN_OR_RETURN(operand, Coerce(std::move(operand), SqlType::kText));
+    WF_ASSIGN_OR_RETURN(pattern, Coerce(std::move(pattern), SqlType::kText));
+    BoundExpr out;
+    out.kind = Kind::kLike;
+    out.negated = l.negated;
+    out.case_insensitive = l.case_insensitive;
+    out.type = SqlType::kBool;
+    out.location = location;
+    out.children.push_back(std::move(operand));
+    out.children.push_back(std::move(pattern));
+    return out;
+  }
+
+  Result<BoundExpr> BindNode(const CaseExpr& c, int location) {
+    BoundExpr out;
+    out.kind = Kind::kCase;
+    out.location = location;
+    std::optional<BoundExpr> operand;
+    if (c.operand) {
+      WF_ASSIGN_OR_RETURN(BoundExpr o, Bind(**c.operand));
+      operand = std::move(o);
+    }
+    std::vector<size_t> results;
+    for (const CaseWhen& w : c.whens) {
+      WF_ASSIGN_OR_RETURN(BoundExpr cond, Bind(*w.condition));
+      if (operand) {
+        int at = w.condition->location >= 0 ? w.condition->location : location;
+        WF_ASSIGN_OR_RETURN(cond,
+                            MakeCompare(BinaryOperator::kEqual, *operand, std::move(cond), at));
+      } else {
+        WF_RETURN_IF_ERROR(RequireBool(&cond, "CASE/WHEN"));
+      }
+      WF_ASSIGN_OR_RETURN(BoundExpr result, Bind(*w.result));
+      out.children.push_back(std::move(cond));
+      results.push_back(out.children.size());
+      out.children.push_back(std::move(result));
+    }
+    if (c.otherwise) {
+      WF_ASSIGN_OR_RETURN(BoundExpr e, Bind(**c.otherwise));
+      out.has_else = true;
+      results.push_back(out.children.size());
+      out.children.push_back(std::move(e));
+    }
+    std::vector<BoundExpr*> items;
+    for (size_t i : results) items.push_back(&out.children[i]);
+    WF_RETURN_IF_ERROR(UnifyTypes(items, "CASE"));
+    out.type = out.children[results[0]].type;
+    return out;
+  }
+
+  Result<BoundExpr> BindNode(const ConditionalExpr& c, int location) {
+    BoundExpr out;
+    out.location = location;
+    for (const Expr& e : c.args) {
+      WF_ASSIGN_OR_RETURN(BoundExpr b, Bind(e));
+      out.children.push_back(std::move(b));
+    }
+    if (c.kind == ConditionalKind::kNullIf) {
+      WF_ASSIGN_OR_RETURN(BoundExpr cmp, MakeCompare(BinaryOperator::kEqual, out.children[0],
+                                                     out.children[1], location));
+      out.kind = Kind::kNullIf;
+      out.children = std::move(cmp.children);
+      out.type = out.children[0].type;
+      return out;
+    }
+    const char* name = "COALESCE";
+    out.kind = Kind::kCoalesce;
+    if (c.kind == ConditionalKind::kGreatest) name = "GREATEST", out.kind = Kind::kGreatest;
+    if (c.kind == ConditionalKind::kLeast) name = "LEAST", out.kind = Kind::kLeast;
+    std::vector<BoundExpr*> items;
+    for (BoundExpr& b : out.children) items.push_back(&b);
+    WF_RETURN_IF_ERROR(UnifyTypes(items, name));
+    out.type = out.children[0].type;
+    if (out.kind != Kind::kCoalesce && out.type == SqlType::kJsonb) {
+      return Error(std::string(name) + " over jsonb is not supported yet", location);
+    }
+    return out;
+  }
+
+  Result<BoundExpr> BindNode(const CastExpr& c, int location) {
+    WF_ASSIGN_OR_RETURN(BoundExpr operand, Bind(*c.operand));
+    const TypeName& t = c.type;
+    int at = t.location >= 0 ? t.location : location;
+    static const std::pair<const char*, SqlType> kTypes[] = {
+        {"bool", SqlType::kBool},           {"int2", SqlType::kInt2},
+        {"int4", SqlType::kInt4},           {"int8", SqlType::kInt8},
+        {"float4", SqlType::kFloat4},       {"float8", SqlType::kFloat8},
+        {"numeric", SqlType::kNumeric},     {"text", SqlType::kText},
+        {"varchar", SqlType::kText},        {"date", SqlType::kDate},
+        {"timestamp", SqlType::kTimestamp}, {"timestamptz", SqlType::kTimestampTz},
+        {"interval", SqlType::kInterval},   {"jsonb", SqlType::kJsonb},
+    };
+    std::optional<SqlType> target;
+    if (t.schema.empty()) {
+      for (const auto& [name, type] : kTypes) {
+        if (t.name == name) target = type;
+      }
+    }
+    if (!target) return Error("type " + t.name + " is not supported yet", at);
+    int precision = -1, scale = 0;
+    if (!t.modifiers.empty()) {
+      if (*target != SqlType::kNumeric || t.modifiers.size() > 2) {
+        return Error("type modifiers of " + t.name + " are not supported yet", at);
+      }
+      precision = static_cast<int>(t.modifiers[0]);
+      if (t.modifiers.size() == 2) scale = static_cast<int>(t.modifiers[1]);
+      if (precision < 1 || precision > 1000) {
+        return Error(
+            "NUMERIC precision " + std::to_string(precision) + " must be between 1 and 1000", at);
+      }
+      if (scale < -1000 || scale > 1000) {
+        return Error("NUMERIC scale " + std::to_string(scale) + " must be between -1000 and 1000",
+                     at);
+      }
+    }
+    if (operand.unknown_literal && !operand.constant.is_null()) {
+      if (*target == SqlType::kJsonb) return Error("jsonb literals are not supported yet", at);
+      WF_ASSIGN_OR_RETURN(
+          operand,
+          Coerce(std::move(operand), *target == SqlType::kNumeric ? SqlType::kNumeric : *target));
+      if (precision < 0) return operand;
+    } else if (operand.unknown_literal) {
+      operand.unknown_literal = false;
+      operand.constant = Value::Null(*target);
+      operand.type = *target;
+      return operand;
+    }
+    SqlType from = operand.type;
+    bool allowed = from == *target || (IsNumericCategory(from) && IsNumericCategory(*target)) ||
+                   *target == SqlType::kText ||
+                   (from == SqlType::kText && *target != SqlType::kJsonb) ||
+                   (IsDateTime(from) && IsDateTime(*target) &&
+                    !(from != SqlType::kDate && *target == SqlType::kDate && false)) ||
+                   (from == SqlType::kBool && *target == SqlType::kInt4) ||
+                   (from == SqlType::kInt4 && *target == SqlType::kBool);
+    if (from == SqlType::kText && *target == SqlType::kJsonb) {
+      return Error("cast from text to jsonb is not supported yet", at);
+    }
+    if (!allowed) {
+      return Error(
+          std::string("cannot cast type ") + SqlTypeName(from) + " to " + SqlTypeName(*target),
+          location);
+    }
+    BoundExpr out;
+    out.kind = Kind::kCast;
+    out.type = *target;
+    out.location = location;
+    out.numeric_precision = precision;
+    out.numeric_scale = scale;
+    out.children.push_back(std::move(operand));
+    return out;
+  }
+
+  Result<BoundExpr> BindNode(const FunctionCall& f, int location);
+
+ private:
+  Result<BoundExpr> BindAggregate(const FunctionCall& f, AggregateFunction kind, int location);
+  Result<BoundExpr> BindScalarFunction(const FunctionCall& f, int location);
+  Status NoSuchFunction(const std::string& name, const std::vector<BoundExpr>& args,
+                        int location) const {
+    std::string sig = name + "(";
+    for (size_t i = 0; i < args.size(); ++i) {
+      if (i) sig += ", ";
+      sig += TypeLabel(args[i]);
+    }
+    return Error("function " + sig + ") does not exist", location);
+  }
+
+  const InputSchema& schema_;
+  std::string_view sql_;
+  const BindOptions& options_;
+  bool in_aggregate_ = false;
+};
+
+Result<BoundExpr> ExprBinder::BindNode(const FunctionCall& f, int location) {
+  if (!f.schema.empty() && f.schema != "pg_catalog") {
+    return Error("function " + f.schema + "." + f.name + " is not supported yet", location);
+  }
+  static const std::pair<const char*, AggregateFunction> kAggregates[] = {
+      {"count", AggregateFunction::kCount},    {"sum", AggregateFunction::kSum},
+      {"avg", AggregateFunction::kAvg},        {"min", AggregateFunction::kMin},
+      {"max", AggregateFunction::kMax},        {"bool_and", AggregateFunction::kBoolAnd},
+      {"bool_or", AggregateFunction::kBoolOr},
+  };
+  for (const auto& [name, kind] : kAggregates) {
+    if (f.name == name) return BindAggregate(f, kind, location);
+  }
+  if (f.distinct) {
+    return Error("DISTINCT specified, but " + f.name + " is not an aggregate function", location);
+  }
+  if (f.filter) {
+    return Error("FILTER specified, but " + f.name + " is not an aggregate function", location);
+  }
+  if (f.star) {
+    return Error(f.name + "(*) specified, but " + f.name + " is not an aggregate function",
+                 location);
+  }
+  return BindScalarFunction(f, location);
+}
+
+Result<BoundExpr> ExprBinder::BindAggregate(const FunctionCall& f, AggregateFunction kind,
+                                            int location) {
+  if (!options_.allow_aggregates) {
+    return Error("aggregate functions are not allowed in " + options_.clause, location);
+  }
+  if (in_aggregate_) return Error("aggregate function calls cannot be nested", location);
+  in_aggregate_ = true;
+  BoundExpr out;
+  out.kind = Kind::kAggregate;
+  out.aggregate = kind;
+  out.distinct = f.distinct;
+  out.location = location;
+  Status status = [&]() -> Status {
+    if (f.star) {
+      if (kind != AggregateFunction::kCount) {
+        return Error(
+            f.name + "(*) specified, but " + f.name + " is not a parameterless aggregate function",
+            location);
+      }
+      out.aggregate = AggregateFunction::kCountStar;
+      out.type = SqlType::kInt8;
+    } else {
+      if (f.args.size() != 1) {
+        std::vector<BoundExpr> args;
+        for (const Expr& e : f.args) {
+          WF_ASSIGN_OR_RETURN(BoundExpr b, Bind(e));
+          args.push_back(std::move(b));
+        }
+        return NoSuchFunction(f.name, args, location);
+      }
+      WF_ASSIGN_OR_RETURN(BoundExpr arg, Bind(f.args[0]));
+      if (arg.unknown_literal && kind != AggregateFunction::kCount) {
+        if (kind == AggregateFunction::kBoolAnd || kind == AggregateFunction::kBoolOr) {
+          WF_ASSIGN_OR_RETURN(arg, Coerce(std::move(arg), SqlType::kBool));
+        } else {
+          return Error("function " + f.name + "(unknown) is not unique", location);
+        }
+      }
+      if (arg.unknown_literal) arg.unknown_literal = false;
+      SqlType t = arg.type;
+      std::optional<SqlType> result;
+      switch (kind) {
+        case AggregateFunction::kCount: result = SqlType::kInt8; break;
+        case AggregateFunction::kSum:
+          if (t == SqlType::kInt2 || t == SqlType::kInt4) result = SqlType::kInt8;
+          if (t == SqlType::kInt8 || t == SqlType::kNumeric) result = SqlType::kNumeric;
+          if (IsFloatType(t) || t == SqlType::kInterval) result = t;
+          break;
+        case AggregateFunction::kAvg:
+          if (IsIntegerType(t) || t == SqlType::kNumeric) result = SqlType::kNumeric;
+          if (IsFloatType(t)) result = SqlType::kFloat8;
+          if (t == SqlType::kInterval) result = t;
+          break;
+        case AggregateFunction::kMin:
+        case AggregateFunction::kMax:
+          if (t != SqlType::kBool && t != SqlType::kJsonb) result = t;
+          break;
+        case AggregateFunction::kBoolAnd:
+        case AggregateFunction::kBoolOr:
+          if (t == SqlType::kBool) result = t;
+          break;
+        case AggregateFunction::kCountStar: break;
+      }
+      if (!result) {
+        std::vector<BoundExpr> args;
+        args.push_back(arg);
+        return NoSuchFunction(f.name, args, location);
+      }
+      out.type = *result;
+      out.children.push_back(std::move(arg));
+    }
+    if (f.filter) {
+      WF_ASSIGN_OR_RETURN(BoundExpr filter, Bind(**f.filter));
+      WF_RETURN_IF_ERROR(RequireBool(&filter, "FILTER"));
+      out.has_filter = true;
+      out.children.push_back(std::move(filter));
+    }
+    return Status::OK();
+  }();
+  in_aggregate_ = false;
+  if (!status.ok()) return status;
+  return out;
+}
+
+Result<BoundExpr> ExprBinder::BindScalarFunction(const FunctionCall& f, int location) {
+  std::vector<BoundExpr> args;
+  for (const Expr& e : f.args) {
+    WF_ASSIGN_OR_RETURN(BoundExpr b, Bind(e));
+    args.push_back(std::move(b));
+  }
+  auto finish = [&](ScalarFunction fn, SqlType type) -> Result<BoundExpr> {
+    BoundExpr out;
+    out.kind = Kind::kFunction;
+    out.function = fn;
+    out.type = type;
+    out.location = location;
+    out.children = std::move(args);
+    return out;
+  };
+  // Checks a fixed signature of text and int4 parameters ('t', 'i').
+  auto signature = [&](std::string_view params) -> Status {
+    if (args.size() != params.size()) return NoSuchFunction(f.name, args, location);
+    for (size_t i = 0; i < params.size(); ++i) {
+      SqlType want = params[i] == 't' ? SqlType::kText : SqlType::kInt4;
+      BoundExpr& a = args[i];
+      bool ok = a.unknown_literal || a.type == want ||
+                (want == SqlType::kInt4 && a.type == SqlType::kInt2);
+      if (!ok) return NoSuchFunction(f.name, args, location);
+    }
+    for (size_t i = 0; i < params.size(); ++i) {
+      WF_ASSIGN_OR_RETURN(
+          args[i], Coerce(std::move(args[i]), params[i] == 't' ? SqlType::kText : SqlType::kInt4));
+    }
+    return Status::OK();
+  };
+  const std::string& n = f.name;
+  if (n == "lower" || n == "upper") {
+    WF_RETURN_IF_ERROR(signature("t"));
+    return finish(n == "lower" ? ScalarFunction::kLower : ScalarFunction::kUpper, SqlType::kText);
+  }
+  if (n == "length" || n == "char_length" || n == "character_length") {
+    WF_RETURN_IF_ERROR(signature("t"));
+    return finish(ScalarFunction::kLength, SqlType::kInt4);
+  }
+  if (n == "substr" || n == "substring") {
+    WF_RETURN_IF_ERROR(signature(args.size() == 2 ? "ti" : "tii"));
+    return finish(ScalarFunction::kSubstr, SqlType::kText);
+  }
+  if (n == "btrim" || n == "ltrim" || n == "rtrim") {
+    WF_RETURN_IF_ERROR(signature(args.size() == 1 ? "t" : "tt"));
+    return finish(n == "btrim"   ? ScalarFunction::kBtrim
+                  : n == "ltrim" ? ScalarFunction::kLtrim
+                                 : ScalarFunction::kRtrim,
+                  SqlType::kText);
+  }
+  if (n == "replace") {
+    WF_RETURN_IF_ERROR(signature("ttt"));
+    return finish(ScalarFunction::kReplace, SqlType::kText);
+  }
+  if (n == "split_part") {
+    WF_RETURN_IF_ERROR(signature("tti"));
+    return finish(ScalarFunction::kSplitPart, SqlType::kText);
+  }
+  if (n == "left" || n == "right") {
+    WF_RETURN_IF_ERROR(signature("ti"));
+    return finish(n == "left" ? ScalarFunction::kLeft : ScalarFunction::kRight, SqlType::kText);
+  }
+  if (n == "concat") {
+    if (args.empty()) return NoSuchFunction(f.name, args, location);
+    for (BoundExpr& a : args) {
+      if (a.unknown_literal) {
+        WF_ASSIGN_OR_RETURN(a, Coerce(std::move(a), SqlType::kText));
+      }
+    }
+    return finish(ScalarFunction::kConcat, SqlType::kText);
+  }
+  if (n == "abs") {
+    if (args.size() != 1 || args[0].unknown_literal || !IsNumericCategory(args[0].type)) {
+      return NoSuchFunction(f.name, args, location);
+    }
+    return finish(ScalarFunction::kAbs, args[0].type);
+  }
+  if (n == "round" || n == "floor" || n == "ceil" || n == "ceiling") {
+    ScalarFunction fn = n == "round"   ? ScalarFunction::kRound
+                        : n == "floor" ? ScalarFunction::kFloor
+                                       : ScalarFunction::kCeil;
+    bool numeric_arg = !args.empty() && !args[0].unknown_literal && IsNumericCategory(args[0].type);
+    if (args.size() == 1 && numeric_arg) {
+      // Only numeric stays numeric: integers and floats go to the float8 variant, float8
+      // being the preferred type of the numeric category.
+      SqlType t = args[0].type == SqlType::kNumeric ? SqlType::kNumeric : SqlType::kFloat8;
+      WF_ASSIGN_OR_RETURN(args[0], Coerce(std::move(args[0]), t));
+      return finish(fn, t);
+    }
+    if (fn == ScalarFunction::kRound && args.size() == 2 && numeric_arg &&
+        !IsFloatType(args[0].type) &&
+        (args[1].unknown_literal || args[1].type == SqlType::kInt4 ||
+         args[1].type == SqlType::kInt2)) {
+      WF_ASSIGN_OR_RETURN(args[0], Coerce(std::move(args[0]), SqlType::kNumeric));
+      WF_ASSIGN_OR_RETURN(args[1], Coerce(std::move(args[1]), SqlType::kInt4));
+      return finish(fn, SqlType::kNumeric);
+    }
+    return NoSuchFunction(f.name, args, location);
+  }
+  if (n == "mod") {
+    for (BoundExpr& a : args) {
+      if (a.unknown_literal) {
+        const BoundExpr& other = &a == &args[0] ? args.back() : args[0];
+        if (!other.unknown_literal) {
+          WF_ASSIGN_OR_RETURN(a, Coerce(std::move(a), other.type));
+        }
+      }
+    }
+    bool ok = args.size() == 2;
+    for (const BoundExpr& a : args) {
+      ok = ok && !a.unknown_literal && (IsIntegerType(a.type) || a.type == SqlType::kNumeric);
+    }
+    if (!ok) return NoSuchFunction(f.name, args, location);
+    int rank = std::max(PromotionRank(args[0].type), PromotionRank(args[1].type));
+    SqlType t = rank == 1   ? SqlType::kInt2
+                : rank == 2 ? SqlType::kInt4
+                : rank == 3 ? SqlType::kInt8
+                            : SqlType::kNumeric;
+    return finish(ScalarFunction::kMod, t);
+  }
+  static const char* const kKnownUnsupported[] = {
+      "date_trunc",   "date_part",    "extract",
+      "date_bin",     "timezone",     "position",
+      "strpos",       "to_char",      "to_date",
+      "to_timestamp", "now",          "random",
+      "coalesce",     "trunc",        "sqrt",
+      "power",        "exp",          "ln",
+      "log",          "sign",         "repeat",
+      "reverse",      "lpad",         "rpad",
+      "initcap",      "md5",          "regexp_replace",
+      "age",          "make_date",    "jsonb_extract_path",
+      "overlay",      "octet_length", "bit_length",
+      "ascii",        "chr",          "string_agg",
+      "array_agg",    "every",        "stddev",
+      "variance",     "format",       "concat_ws",
+      "translate",    "starts_with"};
+  for (const char* name : kKnownUnsupported) {
+    if (n == name) return Error("function " + n + " is not supported yet", location);
+  }
+  return NoSuchFunction(f.name, args, location);
+}
+
+}  // namespace
+
+Result<BoundExpr> Bind(const Expr& expr, const InputSchema& schema, std::string_view sql,
+                       const BindOptions& options) {
+  ExprBinder binder(schema, sql, options);
+  return binder.BindResolved(expr);
+}
+
+}  // namespace walflow::sql

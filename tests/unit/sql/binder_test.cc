@@ -1,0 +1,155 @@
+// sql::Bind: result types as PostgreSQL resolves them, and errors with PostgreSQL's
+// messages and a caret under the position.
+#include "sql/binder.h"
+
+#include <gtest/gtest.h>
+
+#include "sql/parser.h"
+
+namespace walflow::sql {
+namespace {
+
+InputSchema Schema() {
+  return {"t",
+          "",
+          {{"id", SqlType::kInt4},
+           {"i2", SqlType::kInt2},
+           {"b", SqlType::kInt8},
+           {"n", SqlType::kNumeric},
+           {"f", SqlType::kFloat8},
+           {"r", SqlType::kFloat4},
+           {"s", SqlType::kText},
+           {"d", SqlType::kDate},
+           {"ok", SqlType::kBool},
+           {"j", SqlType::kJsonb}}};
+}
+
+Result<BoundExpr> BindSelect(const std::string& expr, const std::string& from = "t",
+                             BindOptions options = {"SELECT", true}) {
+  std::string sql = "SELECT " + expr + " FROM " + from;
+  Result<SelectStatement> stmt = Parse(sql);
+  if (!stmt.ok()) return stmt.status();
+  InputSchema schema = Schema();
+  schema.alias = stmt->from.alias;
+  return Bind(std::get<Expr>(stmt->items[0].value), schema, sql, options);
+}
+
+SqlType TypeOf(const std::string& expr) {
+  Result<BoundExpr> b = BindSelect(expr);
+  EXPECT_TRUE(b.ok()) << expr << ": " << b.status().ToString();
+  return b.ok() ? b->type : SqlType::kJsonb;
+}
+
+std::string ErrorOf(const std::string& expr, const std::string& from = "t",
+                    BindOptions options = {"SELECT", true}) {
+  Result<BoundExpr> b = BindSelect(expr, from, options);
+  return b.ok() ? "ok" : b.status().message();
+}
+
+TEST(BinderTest, ConstantsTakePostgresTypes) {
+  EXPECT_EQ(TypeOf("1"), SqlType::kInt4);
+  EXPECT_EQ(TypeOf("3000000000"), SqlType::kInt8);
+  EXPECT_EQ(TypeOf("1.5"), SqlType::kNumeric);
+  EXPECT_EQ(TypeOf("'abc'"), SqlType::kText);
+  EXPECT_EQ(TypeOf("true"), SqlType::kBool);
+  EXPECT_EQ(TypeOf("d > '2026-01-01'"), SqlType::kBool);
+}
+
+TEST(BinderTest, OperatorsPromoteAsPostgres) {
+  EXPECT_EQ(TypeOf("i2 + i2"), SqlType::kInt2);
+  EXPECT_EQ(TypeOf("i2 + id"), SqlType::kInt4);
+  EXPECT_EQ(TypeOf("id * b"), SqlType::kInt8);
+  EXPECT_EQ(TypeOf("id + n"), SqlType::kNumeric);
+  EXPECT_EQ(TypeOf("n / f"), SqlType::kFloat8);
+  EXPECT_EQ(TypeOf("r + r"), SqlType::kFloat4);
+  EXPECT_EQ(TypeOf("r + id"), SqlType::kFloat8);
+  EXPECT_EQ(TypeOf("s || id"), SqlType::kText);
+  EXPECT_EQ(TypeOf("id || 'x'"), SqlType::kText);
+  EXPECT_EQ(TypeOf("'1' + id"), SqlType::kInt4);
+  EXPECT_EQ(TypeOf("-n"), SqlType::kNumeric);
+  EXPECT_EQ(TypeOf("CASE WHEN ok THEN id ELSE b END"), SqlType::kInt8);
+  EXPECT_EQ(TypeOf("COALESCE(id, 1.5)"), SqlType::kNumeric);
+  EXPECT_EQ(TypeOf("GREATEST(i2, f)"), SqlType::kFloat8);
+  EXPECT_EQ(TypeOf("NULLIF(s, 'a')"), SqlType::kText);
+  EXPECT_EQ(TypeOf("length(s)"), SqlType::kInt4);
+  EXPECT_EQ(TypeOf("round(n, 2)"), SqlType::kNumeric);
+  EXPECT_EQ(TypeOf("round(f)"), SqlType::kFloat8);
+  EXPECT_EQ(TypeOf("mod(id, b)"), SqlType::kInt8);
+  EXPECT_EQ(TypeOf("abs(i2)"), SqlType::kInt2);
+  EXPECT_EQ(TypeOf("n::numeric(10,2)"), SqlType::kNumeric);
+  EXPECT_EQ(TypeOf("CAST(s AS int)"), SqlType::kInt4);
+  EXPECT_EQ(TypeOf("id IN (1, 2.5)"), SqlType::kBool);
+}
+
+TEST(BinderTest, ColumnsResolveByAliasOrTable) {
+  Result<BoundExpr> b = BindSelect("x.s", "t AS x");
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ(b->kind, BoundExpr::Kind::kColumn);
+  EXPECT_EQ(b->column, 6);
+  EXPECT_TRUE(BindSelect("t.s").ok());
+  EXPECT_EQ(ErrorOf("t.s", "t AS x"),
+            "missing FROM-clause entry for table \"t\"\n  SELECT t.s FROM t AS x\n         ^");
+}
+
+TEST(BinderTest, ErrorsNamePostgresMessagesWithCaret) {
+  EXPECT_EQ(ErrorOf("1 + nope"),
+            "column \"nope\" does not exist\n  SELECT 1 + nope FROM t\n"
+            "             ^");
+  EXPECT_EQ(ErrorOf("s + 1"),
+            "operator does not exist: text + integer\n  SELECT s + 1 FROM t\n           ^");
+  EXPECT_EQ(ErrorOf("id = s"),
+            "operator does not exist: integer = text\n  SELECT id = s FROM t\n            ^");
+  EXPECT_EQ(ErrorOf("date_bin(d)"),
+            "function date_bin is not supported yet\n  SELECT date_bin(d) FROM t\n         ^");
+  EXPECT_EQ(ErrorOf("lower(id)"),
+            "function lower(integer) does not exist\n  SELECT lower(id) FROM t\n         ^");
+  EXPECT_EQ(ErrorOf("id + 'x'"),
+            "invalid input syntax for type integer: \"x\"\n  SELECT id + 'x' FROM t\n"
+            "              ^");
+  EXPECT_EQ(ErrorOf("CASE WHEN ok THEN 1 ELSE 'a'::text END"),
+            "CASE types integer and text cannot be matched\n"
+            "  SELECT CASE WHEN ok THEN 1 ELSE 'a'::text END FROM t\n"
+            "                                  ^");
+  EXPECT_EQ(ErrorOf("NOT id"),
+            "argument of NOT must be type boolean, not type integer\n  SELECT NOT id FROM t\n"
+            "             ^");
+  EXPECT_EQ(ErrorOf("j -> 'a'"),
+            "operator is not supported yet: ->\n  SELECT j -> 'a' FROM t\n           ^");
+  EXPECT_EQ(ErrorOf("d::int"),
+            "cannot cast type date to integer\n  SELECT d::int FROM t\n          ^");
+  EXPECT_EQ(ErrorOf("d + 1"),
+            "operator is not supported yet: date + integer\n"
+            "  SELECT d + 1 FROM t\n           ^");
+}
+
+TEST(BinderTest, AggregatesAreMarkedOrRefused) {
+  Result<BoundExpr> b = BindSelect("count(DISTINCT s) FILTER (WHERE ok) + 1");
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_TRUE(b->ContainsAggregate());
+  const BoundExpr& agg = b->children[0];
+  EXPECT_EQ(agg.kind, BoundExpr::Kind::kAggregate);
+  EXPECT_EQ(agg.aggregate, AggregateFunction::kCount);
+  EXPECT_TRUE(agg.distinct);
+  EXPECT_TRUE(agg.has_filter);
+  EXPECT_EQ(b->type, SqlType::kInt8);
+  EXPECT_EQ(TypeOf("sum(id)"), SqlType::kInt8);
+  EXPECT_EQ(TypeOf("sum(b)"), SqlType::kNumeric);
+  EXPECT_EQ(TypeOf("avg(id)"), SqlType::kNumeric);
+  EXPECT_EQ(TypeOf("avg(f)"), SqlType::kFloat8);
+  EXPECT_EQ(TypeOf("min(d)"), SqlType::kDate);
+  EXPECT_EQ(TypeOf("count(*)"), SqlType::kInt8);
+  EXPECT_EQ(ErrorOf("sum(id)", "t", {"WHERE", false}),
+            "aggregate functions are not allowed in WHERE\n  SELECT sum(id) FROM t\n"
+            "         ^");
+  EXPECT_EQ(ErrorOf("sum(max(id))"),
+            "aggregate function calls cannot be nested\n"
+            "  SELECT sum(max(id)) FROM t\n             ^");
+  EXPECT_EQ(ErrorOf("sum(s)"),
+            "function sum(text) does not exist\n  SELECT sum(s) FROM t\n         ^");
+  EXPECT_EQ(ErrorOf("lower(DISTINCT s)"),
+            "DISTINCT specified, but lower is not an aggregate function\n"
+            "  SELECT lower(DISTINCT s) FROM t\n         ^");
+}
+
+}  // namespace
+}  // namespace walflow::sql
