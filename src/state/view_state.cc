@@ -166,12 +166,9 @@ void StateIterator::SeekToLast() {
   if (impl_->upper.empty()) {
     impl_->it->SeekToLast();
   } else {
-    impl_->it->Seek(ToSlice(impl_->upper));
-    if (impl_->it->Valid()) {
-      impl_->it->Prev();
-    } else {
-      impl_->it->SeekToLast();
-    }
+    // Backwards from the bound itself (Clamp steps off a key equal to it): a Seek forward and
+    // a Prev lose the batch's keys when the committed side has nothing at or past the bound.
+    impl_->it->SeekForPrev(ToSlice(impl_->upper));
   }
   impl_->Clamp(false);
 }

@@ -138,6 +138,32 @@ TEST(ViewStateTest, ReadsInsideABatchSeeItsOwnWrites) {
   EXPECT_EQ(Keys(*after), Strings({"g1/a", "g1/b", "g1/c", "g1/f"}));
 }
 
+// A group that exists only in the batch, with or without committed keys around it: its
+// last key (a max) is found backwards as well as forwards.
+TEST(ViewStateTest, BackwardScanOfKeysOnlyInTheBatch) {
+  for (int around = 0; around < 4; ++around) {
+    SCOPED_TRACE("around " + std::to_string(around));
+    ScratchDir dir;
+    auto store = OpenOrDie(dir.path(), "v");
+    ASSERT_NE(store, nullptr);
+    if (around & 1) {
+      StateBatch committed = store->NewBatch();
+      committed.Put(Family::kMultisets, "g0/x", "1");
+      committed.Put(Family::kMultisets, "g2/x", "1");
+      ASSERT_TRUE(store->Commit(std::move(committed)).ok());
+    }
+    StateBatch batch = store->NewBatch();
+    batch.Put(Family::kMultisets, "g1/a", "1");
+    batch.Put(Family::kMultisets, "g1/b", "1");
+    if (around & 2) batch.Put(Family::kMultisets, "g3/a", "1");  // above, in the batch
+    auto it = store->ScanPrefix(Family::kMultisets, "g1/", &batch);
+    EXPECT_EQ(Keys(*it, /*backward=*/true), Strings({"g1/b", "g1/a"}));
+    it->SeekToLast();
+    ASSERT_TRUE(it->Valid());
+    EXPECT_EQ(it->key(), "g1/b");
+  }
+}
+
 TEST(ViewStateTest, ScansHonourBounds) {
   ScratchDir dir;
   auto store = OpenOrDie(dir.path(), "v");
