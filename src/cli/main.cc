@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli/signal_watcher.h"
+#include "cli/view_commands.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "format/debezium_json.h"
@@ -35,6 +36,8 @@ void PrintUsage(FILE* to) {
                "  walflow check CONFIG                     check the config and the database\n"
                "  walflow snapshot CONFIG --table S.T ...  re-read tables while the pipeline "
                "streams\n"
+               "  walflow peek CONFIG VIEW [--json]        print a view's current rows (pipeline "
+               "stopped)\n"
                "  walflow version\n"
                "\n"
                "Exit codes: 0 success (check: all passed), 1 error or failed check, 2 usage or "
@@ -63,7 +66,9 @@ int RunCommand(const std::string& config_path, const std::string& log_level) {
   walflow::cli::SignalWatcher signals(controller);
   WF_LOG_INFO("walflow", "walflow {} starting pipeline {}", walflow::format::kWalflowVersion,
               config_path);
-  walflow::runtime::Pipeline pipeline(std::move(config).value(), controller, metrics);
+  const PipelineConfig& cfg = *config;
+  walflow::runtime::Pipeline pipeline(cfg, controller, metrics,
+                                      walflow::cli::ViewOperators(cfg, &metrics));
   Status s = pipeline.Run();
   if (!s.ok()) {
     WF_LOG_ERROR("walflow", "{}", s.message());
@@ -115,6 +120,7 @@ int CheckCommand(const std::string& config_path) {
     }
     std::printf("%s %s\n", tag, line.text.c_str());
   }
+  failed = !walflow::cli::CheckViews(*config, conn->get()) || failed;
   // Sinks: writable, and what they already hold must still be streamable from the slot.
   walflow::Lsn held;  // smallest position a sink holds
   for (const auto& sink : config->sinks) {
@@ -280,6 +286,18 @@ int main(int argc, char** argv) {
       }
     }
     return command == "run" ? RunCommand(config, log_level) : CheckCommand(config);
+  }
+  if (command == "peek" && argc >= 4) {
+    bool json = false;
+    for (int i = 4; i < argc; ++i) {
+      if (std::string(argv[i]) == "--json") {
+        json = true;
+      } else {
+        std::fprintf(stderr, "walflow: unknown argument '%s'\n", argv[i]);
+        return kExitUsage;
+      }
+    }
+    return walflow::cli::PeekCommand(argv[2], argv[3], json);
   }
   if (command == "snapshot" && argc >= 3) {
     std::vector<std::string> tables;

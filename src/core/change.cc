@@ -49,6 +49,19 @@ void ChangeBatch::Retain(const TableSchemaPtr& schema) {
   }
 }
 
+std::shared_ptr<ChangeBatch> ChangeBatch::CloneValues() const {
+  auto b = std::make_shared<ChangeBatch>();
+  b->datums_ = datums_;
+  b->bytes_ = bytes_;
+  b->schemas_ = schemas_;
+  b->held_by_ = held_by_;
+  b->source_stream_ = source_stream_;
+  b->source_state_ = source_state_;
+  b->changes_.reserve(changes_.size());
+  b->markers_.reserve(markers_.size());
+  return b;
+}
+
 int32_t ChangeBatch::AddRow(size_t ncols) {
   auto first = static_cast<int32_t>(datums_.size());
   datums_.resize(datums_.size() + ncols);

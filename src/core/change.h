@@ -175,6 +175,10 @@ class ChangeBatch {
   // and stops the process with a message rather than wrap an offset.
   void SetText(int32_t index, std::string_view text);
   void AddMarker(const TxMarker& marker) { markers_.push_back(marker); }
+  // A batch holding this one's values, schemas, holders and source position but no changes
+  // or markers: an operator re-adds the changes (their datum indexes stay valid) with its
+  // own output in between.
+  std::shared_ptr<ChangeBatch> CloneValues() const;
   std::vector<TxMarker>& mutable_markers() { return markers_; }
   void Clear();
 

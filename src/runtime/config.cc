@@ -2,10 +2,12 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <functional>
 #include <map>
 #include <set>
 
 #include "kafka/properties_config.h"
+#include "sql/parser.h"
 #include "storage/file_io.h"
 
 namespace walflow::runtime {
@@ -22,12 +24,22 @@ std::string QualifiedName(const std::string& name) {
 // its records, so any name is taken). Names are stored qualified.
 Status ResolveFrom(const PipelineConfig& cfg, sink::SinkSpec& spec) {
   std::vector<std::string>& from = spec.from;
+  if (from.empty() && !cfg.views.empty()) {
+    // Without from: a sink gets the tables of source.postgres.tables, as before views:
+    // neither the views nor the tables captured only for them.
+    for (const TableRef& t : cfg.postgres.tables) {
+      if (!t.for_views) from.push_back(t.Qualified());
+    }
+    spec.from_locations.assign(from.size(), spec.location);
+    return Status::OK();
+  }
   std::set<std::string> seen;
   for (size_t i = 0; i < from.size(); ++i) {
-    from[i] = QualifiedName(from[i]);
+    const ViewConfig* view = FindView(cfg, from[i]);
+    from[i] = view ? view->Qualified() : QualifiedName(from[i]);
     const ConfigLocation& at = spec.from_locations[i];
     if (!seen.insert(from[i]).second) return ConfigError(at, from[i] + " is listed twice");
-    if (cfg.source_type != SourceType::kPostgres) continue;
+    if (view || cfg.source_type != SourceType::kPostgres) continue;
     bool known = false;
     for (const TableRef& t : cfg.postgres.tables) known = known || t.Qualified() == from[i];
     if (!known) {
@@ -35,10 +47,12 @@ Status ResolveFrom(const PipelineConfig& cfg, sink::SinkSpec& spec) {
       for (const TableRef& t : cfg.postgres.tables) {
         tables += (tables.empty() ? "" : ", ") + t.Qualified();
       }
+      std::string views;
+      for (const ViewConfig& v : cfg.views) views += (views.empty() ? "" : ", ") + v.name;
       return ConfigError(at, "'" + from[i] +
                                  "' is not a table of the source (source.postgres."
                                  "tables: " +
-                                 tables + ")");
+                                 tables + ")" + (views.empty() ? "" : " nor a view (" + views + ")"));
     }
   }
   return Status::OK();
@@ -154,7 +168,133 @@ Status ParseKafkaSource(const YAML::Node& node, const std::string& file, KafkaSo
   return r.Finish();
 }
 
+Status ParseView(const YAML::Node& n, const std::string& file, size_t index, ViewConfig* v) {
+  const std::string path = "views[" + std::to_string(index) + "]";
+  ConfigReader r(n, path, file);
+  WF_RETURN_IF_ERROR(r.CheckIsMap());
+  v->location = r.Here();
+  std::string name;
+  WF_RETURN_IF_ERROR(r.String("name", &name, true));
+  auto dot = name.find('.');
+  if (dot != std::string::npos) {
+    v->schema = name.substr(0, dot);
+    v->name = name.substr(dot + 1);
+  } else {
+    v->name = name;
+  }
+  if (v->schema.empty() || v->name.empty() || v->name.find('.') != std::string::npos ||
+      v->name.find('/') != std::string::npos || v->schema.find('/') != std::string::npos) {
+    return ConfigError(r.At("name"), "expected a view name such as by_country or "
+                                     "analytics.by_country, got '" + name + "'");
+  }
+  WF_RETURN_IF_ERROR(r.String("sql", &v->sql, true));
+  std::vector<ConfigLocation> key_at;
+  bool has_key = false;
+  WF_RETURN_IF_ERROR(r.StringList("key", &v->key, &key_at, &has_key));
+  WF_RETURN_IF_ERROR(r.Enum<ViewErrorPolicy>(
+      "on_error", {{"stop", ViewErrorPolicy::kStop}, {"dead_letter", ViewErrorPolicy::kDeadLetter}},
+      &v->on_error));
+  WF_RETURN_IF_ERROR(r.String("dead_letter_path", &v->dead_letter_path));
+  if (!v->dead_letter_path.empty() && v->on_error != ViewErrorPolicy::kDeadLetter) {
+    return ConfigError(r.At("dead_letter_path"), "applies only with on_error: dead_letter");
+  }
+  WF_RETURN_IF_ERROR(r.Finish());
+  auto parsed = sql::Parse(v->sql);
+  if (!parsed.ok()) {
+    return ConfigError(r.At("sql"), "view " + v->Qualified() + ": " + parsed.status().message());
+  }
+  v->statement = std::make_shared<const sql::SelectStatement>(std::move(parsed).value());
+  return Status::OK();
+}
+
+// Reads `views:`, resolves each FROM item to a view or a table, orders the views so that
+// each follows the views it reads, and adds the tables they read to the source.
+Status ParseViews(const YAML::Node& node, const std::string& file, PipelineConfig* cfg) {
+  if (!node.IsDefined() || node.IsNull()) return Status::OK();
+  if (!node.IsSequence()) {
+    return ConfigError(LocationOf(node, file, "views"), "expected a list of views");
+  }
+  std::vector<ViewConfig> views;
+  std::set<std::string> names;
+  for (size_t i = 0; i < node.size(); ++i) {
+    ViewConfig v;
+    WF_RETURN_IF_ERROR(ParseView(node[i], file, i, &v));
+    if (!names.insert(v.Qualified()).second) {
+      return ConfigError(v.location, "view " + v.Qualified() + " is defined twice");
+    }
+    views.push_back(std::move(v));
+  }
+  auto find = [&](const sql::TableRef& from) -> int {
+    for (size_t i = 0; i < views.size(); ++i) {
+      const ViewConfig& v = views[i];
+      if (from.schema.empty() ? v.name == from.name
+                              : (v.schema == from.schema && v.name == from.name)) {
+        return static_cast<int>(i);
+      }
+    }
+    return -1;
+  };
+  std::vector<int> reads(views.size(), -1);
+  for (size_t i = 0; i < views.size(); ++i) {
+    ViewConfig& v = views[i];
+    const sql::TableRef& from = v.statement->from;
+    reads[i] = find(from);
+    v.input_is_view = reads[i] >= 0;
+    v.input = reads[i] >= 0 ? views[reads[i]].Qualified()
+                            : (from.schema.empty() ? "public" : from.schema) + "." + from.name;
+    if (cfg->source_type != SourceType::kPostgres) {
+      return ConfigError(v.location,
+                         "view " + v.Qualified() +
+                             ": views read the PostgreSQL source; over the Kafka source a "
+                             "consumer group member sees only its partitions");
+    }
+  }
+  // Dependency order (depth-first), refusing cycles.
+  std::vector<int> state(views.size(), 0);  // 0 new, 1 visiting, 2 done
+  std::vector<int> order;
+  std::function<Status(int, std::string)> visit = [&](int i, std::string path) -> Status {
+    if (state[i] == 2) return Status::OK();
+    path += (path.empty() ? "" : " -> ") + views[i].Qualified();
+    if (state[i] == 1) {
+      return ConfigError(views[i].location, "views read each other in a cycle: " + path);
+    }
+    state[i] = 1;
+    if (reads[i] >= 0) WF_RETURN_IF_ERROR(visit(reads[i], path));
+    state[i] = 2;
+    order.push_back(i);
+    return Status::OK();
+  };
+  for (size_t i = 0; i < views.size(); ++i) WF_RETURN_IF_ERROR(visit(static_cast<int>(i), ""));
+  for (int i : order) {
+    ViewConfig& v = views[i];
+    if (!v.input_is_view) {
+      bool listed = false;
+      for (const TableRef& t : cfg->postgres.tables) listed = listed || t.Qualified() == v.input;
+      if (!listed) {
+        TableRef t;
+        auto dot = v.input.find('.');
+        t.schema = v.input.substr(0, dot);
+        t.name = v.input.substr(dot + 1);
+        t.location = v.location;
+        t.for_views = true;
+        cfg->postgres.tables.push_back(std::move(t));
+      }
+    }
+    cfg->views.push_back(std::move(v));
+  }
+  return Status::OK();
+}
+
 }  // namespace
+
+const ViewConfig* FindView(const PipelineConfig& config, const std::string& name) {
+  for (const ViewConfig& v : config.views) {
+    if (v.Qualified() == name || (name.find('.') == std::string::npos && v.name == name)) {
+      return &v;
+    }
+  }
+  return nullptr;
+}
 
 Result<PipelineConfig> ParseConfig(const std::string& text, const std::string& file) {
   YAML::Node root;
@@ -191,6 +331,8 @@ Result<PipelineConfig> ParseConfig(const std::string& text, const std::string& f
       cfg.source_type = SourceType::kKafka;
       WF_RETURN_IF_ERROR(ParseKafkaSource(kafka, file, &cfg.kafka));
     }
+
+    WF_RETURN_IF_ERROR(ParseViews(top.Get("views"), file, &cfg));
 
     YAML::Node sinks = top.Get("sinks");
     if (!sinks.IsDefined() || sinks.IsNull()) {

@@ -13,6 +13,7 @@
 #include "core/status.h"
 #include "kafka/client.h"
 #include "sink/registry.h"
+#include "sql/ast.h"
 
 namespace walflow::runtime {
 
@@ -24,6 +25,9 @@ struct TableRef {
   std::string schema;
   std::string name;
   ConfigLocation location;
+  // Captured only because a view reads it (not in source.postgres.tables): sinks without
+  // from: do not receive it.
+  bool for_views = false;
   std::string Qualified() const { return schema + "." + name; }
 };
 
@@ -69,6 +73,25 @@ struct KafkaSourceConfig {
 
 enum class SourceType { kPostgres, kKafka };
 
+enum class ViewErrorPolicy { kStop, kDeadLetter };
+
+// One entry of `views:`. The SQL is parsed here (errors name the view and point into the
+// SQL); names and types are resolved when the pipeline starts (view/compile.h).
+struct ViewConfig {
+  std::string schema = "views";  // a bare name is in schema "views"
+  std::string name;
+  std::string sql;
+  std::shared_ptr<const sql::SelectStatement> statement;
+  std::vector<std::string> key;  // key: output columns (views without GROUP BY)
+  ViewErrorPolicy on_error = ViewErrorPolicy::kStop;
+  std::string dead_letter_path;  // on_error: dead_letter; default <data_dir>/dead-letters/<view>
+  // The FROM item: a table of the source or another view (qualified).
+  std::string input;
+  bool input_is_view = false;
+  ConfigLocation location;
+  std::string Qualified() const { return schema + "." + name; }
+};
+
 struct PipelineConfig {
   std::string file;
   SourceType source_type = SourceType::kPostgres;
@@ -76,11 +99,17 @@ struct PipelineConfig {
   KafkaSourceConfig kafka;
   // Each sink's options, read by its type (sink/registry.h).
   std::vector<std::shared_ptr<const sink::SinkSpec>> sinks;
+  // In dependency order: a view comes after the views it reads.
+  std::vector<ViewConfig> views;
   std::string data_dir = ".walflow-state";
   LogLevel log_level = LogLevel::kInfo;
   std::chrono::milliseconds progress_interval{10000};
   size_t queue_batches = 16;  // per sink: how far the reader may run ahead
 };
+
+// The view named `name` as a from: entry or a FROM item names it ("by_country",
+// "views.by_country"), or null.
+const ViewConfig* FindView(const PipelineConfig& config, const std::string& name);
 
 Result<PipelineConfig> LoadConfig(const std::string& path);
 // `file` names the text in messages.

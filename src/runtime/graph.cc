@@ -17,6 +17,12 @@ Result<std::unique_ptr<Graph>> Graph::Open(const PipelineConfig& config, GraphOp
     WF_ASSIGN_OR_RETURN(Lsn held, op->Open());
     WF_LOG_INFO("graph", "operator {}: {}", op->name(),
                 held.valid() ? "state up to " + held.ToString() : "empty");
+    if (op->stateful()) {
+      SinkHolding h{op->holding_name(), held, {}};
+      h.is_operator = true;
+      h.tables = op->input_tables();
+      g->operator_holdings_.push_back(std::move(h));
+    }
   }
   for (const auto& spec : config.sinks) {
     const sink::SinkCapabilities caps = spec->capabilities();
@@ -47,6 +53,8 @@ Result<std::unique_ptr<Graph>> Graph::Open(const PipelineConfig& config, GraphOp
     g->holdings_.push_back(std::move(h));
     g->workers_.push_back(std::move(w));
   }
+  for (auto& h : g->operator_holdings_) g->holdings_.push_back(std::move(h));
+  g->operator_holdings_.clear();
   return g;
 }
 
@@ -63,11 +71,20 @@ Status Graph::Health() const {
   return Status::OK();
 }
 
+Status Graph::Tick() {
+  if (operators_.empty()) return Status::OK();
+  const Lsn sinks = SinksDurable();
+  for (auto& op : operators_) WF_RETURN_IF_ERROR(op->Tick(sinks));
+  return Status::OK();
+}
+
 Status Graph::Deliver(const ChangeBatchPtr& batch, const std::function<Status()>& while_full) {
-  std::vector<ChangeBatchPtr> outputs;
+  // Each operator sees what the ones before it handed on (a view reads another's output).
+  std::vector<ChangeBatchPtr> current{batch}, next;
   for (auto& op : operators_) {
-    WF_ASSIGN_OR_RETURN(ChangeBatchPtr out, op->Apply(batch));
-    if (out && !out->empty()) outputs.push_back(std::move(out));
+    next.clear();
+    for (const auto& b : current) WF_RETURN_IF_ERROR(op->Apply(b, &next));
+    current.swap(next);
   }
   auto push = [&](const ChangeBatchPtr& b) -> Status {
     for (auto& w : workers_) {
@@ -78,9 +95,19 @@ Status Graph::Deliver(const ChangeBatchPtr& batch, const std::function<Status()>
     }
     return Status::OK();
   };
-  // Operator outputs before the input: an input batch's markers then cover them.
-  for (const auto& out : outputs) WF_RETURN_IF_ERROR(push(out));
-  return push(batch);
+  for (const auto& b : current) WF_RETURN_IF_ERROR(push(b));
+  return Tick();
+}
+
+Lsn Graph::SinksDurable() const {
+  Lsn m;
+  bool first = true;
+  for (const auto& w : workers_) {
+    const Lsn d = w->durable();
+    if (first || d < m) m = d;
+    first = false;
+  }
+  return m;
 }
 
 Lsn Graph::Durable() const {

@@ -23,10 +23,13 @@
 namespace walflow::runtime {
 
 // What one sink holds when the graph opens.
+// (Stateful operators are listed too, under their holding_name(), with the tables they read.)
 struct SinkHolding {
   std::string name;
   Lsn durable;            // Lsn() when it holds nothing
   SourceOffsets offsets;  // partitioned sources: the next offset of each partition it holds
+  bool is_operator = false;
+  std::vector<std::string> tables;  // operators: the source tables they read
 };
 
 struct GraphOptions {
@@ -52,11 +55,16 @@ class Graph {
   // sink, ends the wait with that error.
   Status Deliver(const ChangeBatchPtr& batch, const std::function<Status()>& while_full);
 
+  // Lets operators commit what is due while no batch arrives (call it every ~100 ms).
+  Status Tick();
+
   // The first failure of a sink, or OK.
   Status Health() const;
   // The coordinator: every transaction ending at or below this is durable in every sink
   // and every stateful operator.
   Lsn Durable() const;
+  // The smallest position every sink is durable up to (operators left out).
+  Lsn SinksDurable() const;
   // Waits until Durable() >= target; false on timeout or a failed sink.
   bool WaitDurable(Lsn target, std::chrono::milliseconds timeout) const;
   // What each sink holds or has been handed per partition (partitioned sources).
@@ -74,6 +82,7 @@ class Graph {
   std::vector<std::unique_ptr<Operator>> operators_;
   std::vector<std::unique_ptr<SinkWorker>> workers_;
   std::vector<SinkHolding> holdings_;
+  std::vector<SinkHolding> operator_holdings_;
   bool finished_ = false;
   Status finish_status_;
 };

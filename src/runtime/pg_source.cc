@@ -189,6 +189,7 @@ Status PostgresSource::KeepAlive() {
   Attempt& a = *run_;
   // Until streaming starts the server needs no status updates.
   if (!a.incremental) return Status::OK();
+  WF_RETURN_IF_ERROR(a.graph->Tick());
   WF_RETURN_IF_ERROR(a.incremental->error());
   if (Clock::now() >= a.next_status) return SendStatus(*a.graph, false);
   return Status::OK();
@@ -273,6 +274,22 @@ Status PostgresSource::StartIncrementalSnapshots() {
   for (const auto& [name, durable] : a.sink_positions) {
     (durable == Lsn(0) ? empty : holding).push_back(name);
   }
+  // Only views are empty (added, or rebuilt): only the tables they read are read again.
+  std::vector<std::string> fill_tables;
+  bool empty_sink = false;
+  for (const SinkHolding& h : a.graph->holdings()) {
+    if (h.durable.valid()) continue;
+    empty_sink = empty_sink || !h.is_operator;
+    for (const std::string& t : h.tables) {
+      if (std::find(fill_tables.begin(), fill_tables.end(), t) == fill_tables.end()) {
+        fill_tables.push_back(t);
+      }
+    }
+  }
+  if (empty_sink) {
+    fill_tables.clear();
+    for (const TableRef& t : pg_.tables) fill_tables.push_back(t.Qualified());
+  }
   const bool fill_empty_sinks = !a.exported && pg_.snapshot != SnapshotMode::kNever &&
                                 !holding.empty() && !empty.empty() && a.snapshot_state.empty();
   a.incremental = std::make_unique<IncrementalSnapshot>(
@@ -283,13 +300,13 @@ Status PostgresSource::StartIncrementalSnapshots() {
     WF_LOG_INFO("snapshot", "reading {} table(s) while streaming ({})", pg_.tables.size(),
                 backfill ? "every sink is empty" : "snapshot: always");
   } else if (fill_empty_sinks) {
-    for (const TableRef& t : pg_.tables) {
-      WF_RETURN_IF_ERROR(a.incremental->AddTable(t.Qualified(), holding));
+    for (const std::string& t : fill_tables) {
+      WF_RETURN_IF_ERROR(a.incremental->AddTable(t, holding));
     }
     WF_LOG_INFO("snapshot",
-                "sink(s) {} empty while the others hold data: reading {} table(s) "
-                "for them while streaming",
-                fmt::join(empty, ", "), pg_.tables.size());
+                "{} empty while the others hold data: reading {} table(s) ({}) for them "
+                "while streaming",
+                fmt::join(empty, ", "), fill_tables.size(), fmt::join(fill_tables, ", "));
   }
   return a.incremental->Start();
 }
@@ -389,6 +406,7 @@ Status PostgresSource::StreamLoop(Graph& graph, bool* made_progress) {
       if (!a.assembler->in_transaction() || Clock::now() > stop_deadline) break;
     }
     WF_RETURN_IF_ERROR(graph.Health());
+    WF_RETURN_IF_ERROR(graph.Tick());
     WF_RETURN_IF_ERROR(a.incremental->error());
     WF_RETURN_IF_ERROR(HandleRequests());
     if (pg_.snapshot == SnapshotMode::kInitialOnly && a.incremental->finished()) {

@@ -39,10 +39,12 @@ Status RunWithRetries(Controller& controller,
   }
 }
 
-Pipeline::Pipeline(PipelineConfig config, Controller& controller, MetricsRegistry& metrics)
+Pipeline::Pipeline(PipelineConfig config, Controller& controller, MetricsRegistry& metrics,
+                   OperatorFactory operators)
     : config_(std::move(config)),
       controller_(controller),
       metrics_(metrics),
+      operators_(std::move(operators)),
       source_(MakeSource(config_, controller_, metrics_)) {}
 
 Pipeline::~Pipeline() = default;
@@ -64,7 +66,11 @@ Status Pipeline::RunOnce(bool* made_progress) {
   options.sink_context.stop = controller_.stop_token();
   options.partitioned_source = source_->partitioned();
   options.metrics = &metrics_;
-  WF_ASSIGN_OR_RETURN(auto graph, Graph::Open(config_, std::move(options)));
+  std::vector<std::unique_ptr<Operator>> operators;
+  if (operators_) {
+    WF_ASSIGN_OR_RETURN(operators, operators_());
+  }
+  WF_ASSIGN_OR_RETURN(auto graph, Graph::Open(config_, std::move(options), std::move(operators)));
   Status streamed = source_->Stream(*graph, made_progress);
   if (streamed.code() == StatusCode::kCancelled) streamed = Status::OK();
   Status finished = graph->Finish(streamed);

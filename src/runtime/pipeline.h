@@ -12,6 +12,7 @@
 #include "core/status.h"
 #include "runtime/config.h"
 #include "runtime/controller.h"
+#include "runtime/operator.h"
 #include "runtime/source.h"
 
 namespace walflow::runtime {
@@ -27,9 +28,13 @@ std::unique_ptr<Source> MakeSource(const PipelineConfig& config, Controller& con
 Status RunWithRetries(Controller& controller,
                       const std::function<Status(bool* made_progress)>& once);
 
+// Makes the graph's operators (the views) anew for each attempt.
+using OperatorFactory = std::function<Result<std::vector<std::unique_ptr<Operator>>>()>;
+
 class Pipeline {
  public:
-  Pipeline(PipelineConfig config, Controller& controller, MetricsRegistry& metrics);
+  Pipeline(PipelineConfig config, Controller& controller, MetricsRegistry& metrics,
+           OperatorFactory operators = nullptr);
   ~Pipeline();
 
   // Streams until the controller says stop or an error that retrying cannot fix.
@@ -41,6 +46,7 @@ class Pipeline {
   const PipelineConfig config_;
   Controller& controller_;
   MetricsRegistry& metrics_;
+  OperatorFactory operators_;
   std::unique_ptr<Source> source_;
 };
 

@@ -126,7 +126,7 @@ class TestSinkSpec final : public sink::SinkSpec {
 };
 
 // An operator of the test: its durable position is set by the test, its output computed by
-// `apply` (nothing when unset).
+// `apply` (nothing when unset) and handed on before its input.
 class TestOperator final : public Operator {
  public:
   using ApplyFn = std::function<Result<ChangeBatchPtr>(const ChangeBatchPtr&)>;
@@ -141,10 +141,18 @@ class TestOperator final : public Operator {
     ++opens;
     return Lsn(durable_.load());
   }
-  Result<ChangeBatchPtr> Apply(const ChangeBatchPtr& input) override {
+  Status Apply(const ChangeBatchPtr& input, std::vector<ChangeBatchPtr>* out) override {
     inputs.push_back(input.get());
-    if (!apply_) return ChangeBatchPtr();
-    return apply_(input);
+    if (apply_) {
+      WF_ASSIGN_OR_RETURN(ChangeBatchPtr extra, apply_(input));
+      if (extra && !extra->empty()) out->push_back(std::move(extra));
+    }
+    out->push_back(input);
+    return Status::OK();
+  }
+  Status Tick(Lsn) override {
+    ++ticks;
+    return Status::OK();
   }
   bool stateful() const override { return stateful_; }
   Lsn durable() const override { return Lsn(durable_.load()); }
@@ -158,6 +166,7 @@ class TestOperator final : public Operator {
   // Read by the test once the graph's thread (the test's) is done with the operator.
   int opens = 0;
   int closes = 0;
+  int ticks = 0;
   std::vector<const ChangeBatch*> inputs;
   Status close_status;
 
@@ -300,11 +309,15 @@ TEST_F(GraphTest, DurableIsTheMinimumOverSinksAndStatefulOperators) {
   ASSERT_NE(g, nullptr);
   EXPECT_EQ(view_op->opens, 1);
   EXPECT_EQ(filter_op->opens, 1);
-  ASSERT_EQ(g->holdings().size(), 2u);
+  // The sinks, then the stateful operators (the source starts from the smallest of all).
+  ASSERT_EQ(g->holdings().size(), 3u);
   EXPECT_EQ(g->holdings()[0].name, "s1");
   EXPECT_EQ(g->holdings()[0].durable, Lsn(0x300));
   EXPECT_EQ(g->holdings()[1].name, "s2");
   EXPECT_EQ(g->holdings()[1].durable, Lsn(0x200));
+  EXPECT_EQ(g->holdings()[2].name, "operator:view");
+  EXPECT_TRUE(g->holdings()[2].is_operator);
+  EXPECT_EQ(g->holdings()[2].durable, Lsn(0x250));
 
   EXPECT_EQ(g->Durable(), Lsn(0x200)) << "the stateless operator's 0x10 does not count";
   view_op->set_durable(Lsn(0x180));
@@ -370,7 +383,9 @@ TEST_F(GraphTest, AnOperatorsOutputReachesTheSinksBeforeItsInput) {
   ASSERT_EQ(view_op->inputs.size(), 2u);
   EXPECT_EQ(view_op->inputs[0], stream[0].get());
   EXPECT_EQ(view_op->inputs[1], stream[1].get());
-  EXPECT_EQ(empty_op->inputs.size(), 2u);
+  // The second operator sees what the first handed on: its output and the input.
+  EXPECT_EQ(empty_op->inputs.size(), 4u);
+  EXPECT_GE(view_op->ticks, 2);
   EXPECT_EQ(all->journal->Changes(), (SeenList{{"public.v", 0x100},
                                                {"public.v", 0x100},
                                                {"public.v", 0x100},

@@ -1,0 +1,158 @@
+#include "view/compile.h"
+
+#include <fmt/format.h>
+
+#include "pg/catalog.h"
+#include "pg/connection.h"
+#include "sql/parser.h"
+
+namespace walflow::view {
+
+DescribeTableFn CatalogDescriber(pg::Connection* conn) {
+  return [conn](const std::string& schema,
+                const std::string& name) -> Result<std::vector<InputColumnInfo>> {
+    WF_ASSIGN_OR_RETURN(
+        pg::QueryResult r,
+        conn->Query(
+            "SELECT a.attname, a.atttypid::int8, format_type(a.atttypid, a.atttypmod), "
+            "  coalesce((SELECT k.n FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(att, n) "
+            "            WHERE i.indrelid = c.oid AND i.indisprimary AND k.att = a.attnum), "
+            "           (SELECT k.n FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(att, n) "
+            "            WHERE i.indrelid = c.oid AND i.indisreplident AND k.att = a.attnum), 0) "
+            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "JOIN pg_attribute a ON a.attrelid = c.oid "
+            "WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p') "
+            "  AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+            {schema, name}));
+    if (r.rows.empty()) return NotFound("relation \"" + schema + "." + name + "\" does not exist");
+    std::vector<InputColumnInfo> out;
+    for (size_t i = 0; i < r.rows.size(); ++i) {
+      InputColumnInfo c;
+      c.name = r.Text(i, 0);
+      c.type_oid = static_cast<uint32_t>(std::stoul(r.Text(i, 1)));
+      c.type_name = r.Text(i, 2);
+      c.key_position = std::stoi(r.Text(i, 3)) - 1;
+      out.push_back(std::move(c));
+    }
+    return out;
+  };
+}
+
+namespace {
+
+Result<TableSchemaPtr> OutputSchema(const runtime::ViewConfig& config, const sql::ViewPlan& plan,
+                                    uint32_t relid) {
+  auto t = std::make_shared<TableSchema>();
+  t->relid = Oid(relid);
+  t->schema = config.schema;
+  t->name = config.name;
+  t->replica_identity = 'f';
+  for (size_t i = 0; i < plan.columns.size(); ++i) {
+    ColumnSchema c;
+    c.name = plan.columns[i].name;
+    WF_ASSIGN_OR_RETURN(c.type,
+                        pg::ResolveType(Oid(static_cast<uint32_t>(plan.columns[i].type)), -1,
+                                        nullptr));
+    t->columns.push_back(std::move(c));
+  }
+  for (size_t k = 0; k < plan.key.size(); ++k) {
+    ColumnSchema& c = t->columns[plan.key[k]];
+    c.replica_key = true;
+    c.primary_key_position = static_cast<int>(k);
+    c.optional = plan.grouped;  // GROUP BY keys may be NULL; an input key is not
+    t->key_columns.push_back(plan.key[k]);
+  }
+  return TableSchemaPtr(std::move(t));
+}
+
+std::string Fingerprint(const CompiledView& v) {
+  std::string f = "walflow view v1\n" + sql::ToSql(*v.config.statement) + "\nkey:";
+  for (const std::string& k : v.config.key) f += " " + k;
+  f += "\ninput " + v.config.input + ":";
+  for (int c : v.plan.used_columns) {
+    f += fmt::format(" {}:{}", v.input.schema.columns[c].name,
+                     static_cast<uint32_t>(v.input.schema.columns[c].type));
+  }
+  for (const InputColumnInfo& c : v.input_columns) {
+    if (c.key_position >= 0) f += fmt::format(" key{}={}", c.key_position, c.name);
+  }
+  return f;
+}
+
+}  // namespace
+
+Result<std::vector<std::shared_ptr<const CompiledView>>> CompileViews(
+    const runtime::PipelineConfig& config, const DescribeTableFn& describe) {
+  std::vector<std::shared_ptr<const CompiledView>> out;
+  uint32_t next_relid = 0xFFF00000u;
+  for (const runtime::ViewConfig& vc : config.views) {
+    auto v = std::make_shared<CompiledView>();
+    v->config = vc;
+    auto context = [&](const Status& s) {
+      return InvalidArgument(vc.location.ToString() + ": view " + vc.Qualified() + ": " +
+                             s.message());
+    };
+    if (vc.input_is_view) {
+      const CompiledView* up = nullptr;
+      for (const auto& c : out) {
+        if (c->config.Qualified() == vc.input) up = c.get();
+      }
+      if (!up) return Internal("view " + vc.input + " compiled after its reader");
+      for (size_t i = 0; i < up->plan.columns.size(); ++i) {
+        InputColumnInfo c;
+        c.name = up->plan.columns[i].name;
+        c.type_oid = static_cast<uint32_t>(up->plan.columns[i].type);
+        c.type_name = sql::SqlTypeName(up->plan.columns[i].type);
+        for (size_t k = 0; k < up->plan.key.size(); ++k) {
+          if (up->plan.key[k] == static_cast<int>(i)) c.key_position = static_cast<int>(k);
+        }
+        v->input_columns.push_back(std::move(c));
+      }
+    } else {
+      auto dot = vc.input.find('.');
+      auto cols = describe(vc.input.substr(0, dot), vc.input.substr(dot + 1));
+      if (!cols.ok()) {
+        return context(Status(cols.status().code(),
+                              sql::FormatSqlError(cols.status().message(), vc.sql,
+                                                  vc.statement->from.location)));
+      }
+      v->input_columns = std::move(cols).value();
+    }
+    v->input.schema.table = vc.statement->from.name;
+    v->input.schema.alias = vc.statement->from.alias;
+    std::vector<std::pair<int, int>> key;  // (key position, schema index)
+    for (const InputColumnInfo& c : v->input_columns) {
+      sql::SqlType t;
+      if (!sql::SqlTypeFromOid(c.type_oid, &t)) {
+        v->input.unsupported.emplace_back(c.name, c.type_name);
+        continue;
+      }
+      if (c.key_position >= 0) {
+        key.emplace_back(c.key_position, static_cast<int>(v->input.schema.columns.size()));
+      }
+      v->input.schema.columns.push_back({c.name, t});
+    }
+    std::sort(key.begin(), key.end());
+    size_t key_columns = 0;
+    for (const InputColumnInfo& c : v->input_columns) key_columns += c.key_position >= 0;
+    if (key.size() == key_columns) {
+      for (const auto& [pos, index] : key) v->input.key.push_back(index);
+    }
+    auto plan = sql::PlanView(*vc.statement, vc.sql, v->input, vc.key);
+    if (!plan.ok()) return context(plan.status());
+    v->plan = std::move(plan).value();
+    if (key_columns == 0) {
+      return context(InvalidArgument("its input " + vc.input +
+                                     " has no primary key or replica identity index; views "
+                                     "keep their input's rows by key"));
+    }
+    auto schema = OutputSchema(vc, v->plan, next_relid++);
+    if (!schema.ok()) return context(schema.status());
+    v->output_schema = std::move(schema).value();
+    v->fingerprint = Fingerprint(*v);
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+}  // namespace walflow::view
