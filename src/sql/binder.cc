@@ -49,6 +49,17 @@ std::string TypeLabel(const BoundExpr& e) {
   return e.unknown_literal ? "unknown" : SqlTypeName(e.type);
 }
 
+// A node whose result is boolean (a comparison, a predicate, NOT/AND/OR) over `children`.
+template <typename... Children>
+BoundExpr BooleanNode(Kind kind, int location, Children&&... children) {
+  BoundExpr out;
+  out.kind = kind;
+  out.type = SqlType::kBool;
+  out.location = location;
+  (out.children.push_back(std::forward<Children>(children)), ...);
+  return out;
+}
+
 class ExprBinder {
  public:
   ExprBinder(const InputSchema& schema, std::string_view sql, const BindOptions& options)
@@ -162,13 +173,8 @@ class ExprBinder {
 
   Result<BoundExpr> MakeCompare(BinaryOperator op, BoundExpr l, BoundExpr r, int location) {
     WF_RETURN_IF_ERROR(UnifyComparison(&l, &r, BinaryOperatorSql(op), location));
-    BoundExpr out;
-    out.kind = Kind::kCompare;
+    BoundExpr out = BooleanNode(Kind::kCompare, location, std::move(l), std::move(r));
     out.op = op;
-    out.type = SqlType::kBool;
-    out.location = location;
-    out.children.push_back(std::move(l));
-    out.children.push_back(std::move(r));
     return out;
   }
 
@@ -303,29 +309,24 @@ class ExprBinder {
 
   Result<BoundExpr> BindNode(const UnaryExpr& u, int location) {
     WF_ASSIGN_OR_RETURN(BoundExpr operand, Bind(*u.operand));
-    BoundExpr out;
-    out.location = location;
     if (u.op == UnaryOperator::kNot) {
       WF_RETURN_IF_ERROR(RequireBool(&operand, "NOT"));
-      out.kind = Kind::kNot;
-      out.type = SqlType::kBool;
-    } else {
-      if (operand.unknown_literal ||
-          !(IsNumericCategory(operand.type) || operand.type == SqlType::kInterval)) {
-        return Error("operator does not exist: - " + TypeLabel(operand), location);
-      }
-      out.kind = Kind::kNegate;
-      out.type = operand.type;
+      return BooleanNode(Kind::kNot, location, std::move(operand));
     }
+    if (operand.unknown_literal ||
+        !(IsNumericCategory(operand.type) || operand.type == SqlType::kInterval)) {
+      return Error("operator does not exist: - " + TypeLabel(operand), location);
+    }
+    BoundExpr out;
+    out.kind = Kind::kNegate;
+    out.type = operand.type;
+    out.location = location;
     out.children.push_back(std::move(operand));
     return out;
   }
 
   Result<BoundExpr> BindNode(const LogicalExpr& l, int location) {
-    BoundExpr out;
-    out.kind = l.op == LogicalOperator::kAnd ? Kind::kAnd : Kind::kOr;
-    out.type = SqlType::kBool;
-    out.location = location;
+    BoundExpr out = BooleanNode(l.op == LogicalOperator::kAnd ? Kind::kAnd : Kind::kOr, location);
     for (const Expr& e : l.operands) {
       WF_ASSIGN_OR_RETURN(BoundExpr b, Bind(e));
       WF_RETURN_IF_ERROR(RequireBool(&b, l.op == LogicalOperator::kAnd ? "AND" : "OR"));
@@ -336,12 +337,8 @@ class ExprBinder {
 
   Result<BoundExpr> BindNode(const IsNullExpr& n, int location) {
     WF_ASSIGN_OR_RETURN(BoundExpr operand, BindResolved(*n.operand));
-    BoundExpr out;
-    out.kind = Kind::kIsNull;
+    BoundExpr out = BooleanNode(Kind::kIsNull, location, std::move(operand));
     out.negated = n.negated;
-    out.type = SqlType::kBool;
-    out.location = location;
-    out.children.push_back(std::move(operand));
     return out;
   }
 
@@ -349,22 +346,14 @@ class ExprBinder {
     WF_ASSIGN_OR_RETURN(BoundExpr l, Bind(*d.left));
     WF_ASSIGN_OR_RETURN(BoundExpr r, Bind(*d.right));
     WF_RETURN_IF_ERROR(UnifyComparison(&l, &r, "=", location));
-    BoundExpr out;
-    out.kind = Kind::kIsDistinct;
+    BoundExpr out = BooleanNode(Kind::kIsDistinct, location, std::move(l), std::move(r));
     out.negated = d.negated;
-    out.type = SqlType::kBool;
-    out.location = location;
-    out.children.push_back(std::move(l));
-    out.children.push_back(std::move(r));
     return out;
   }
 
   Result<BoundExpr> BindNode(const InListExpr& in, int location) {
-    BoundExpr out;
-    out.kind = Kind::kIn;
+    BoundExpr out = BooleanNode(Kind::kIn, location);
     out.negated = in.negated;
-    out.type = SqlType::kBool;
-    out.location = location;
     WF_ASSIGN_OR_RETURN(BoundExpr operand, Bind(*in.operand));
     out.children.push_back(std::move(operand));
     for (const Expr& e : in.list) {
@@ -392,13 +381,8 @@ class ExprBinder {
     WF_ASSIGN_OR_RETURN(BoundExpr second, MakeCompare(b.negated ? BinaryOperator::kGreater
                                                                 : BinaryOperator::kLessEqual,
                                                       std::move(x2), std::move(high), location));
-    BoundExpr out;
-    out.kind = b.negated ? Kind::kOr : Kind::kAnd;
-    out.type = SqlType::kBool;
-    out.location = location;
-    out.children.push_back(std::move(first));
-    out.children.push_back(std::move(second));
-    return out;
+    return BooleanNode(b.negated ? Kind::kOr : Kind::kAnd, location, std::move(first),
+                       std::move(second));
   }
 
   Result<BoundExpr> BindNode(const LikeExpr& l, int location) {
@@ -414,14 +398,9 @@ class ExprBinder {
     }
     WF_ASSIGN_OR_RETURN(operand, Coerce(std::move(operand), SqlType::kText));
     WF_ASSIGN_OR_RETURN(pattern, Coerce(std::move(pattern), SqlType::kText));
-    BoundExpr out;
-    out.kind = Kind::kLike;
+    BoundExpr out = BooleanNode(Kind::kLike, location, std::move(operand), std::move(pattern));
     out.negated = l.negated;
     out.case_insensitive = l.case_insensitive;
-    out.type = SqlType::kBool;
-    out.location = location;
-    out.children.push_back(std::move(operand));
-    out.children.push_back(std::move(pattern));
     return out;
   }
 
