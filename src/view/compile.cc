@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <set>
+
 #include "pg/catalog.h"
 #include "pg/connection.h"
 #include "sql/parser.h"
@@ -18,9 +20,14 @@ DescribeTableFn CatalogDescriber(pg::Connection* conn) {
             "  coalesce((SELECT k.n FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(att, n) "
             "            WHERE i.indrelid = c.oid AND i.indisprimary AND k.att = a.attnum), "
             "           (SELECT k.n FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(att, n) "
-            "            WHERE i.indrelid = c.oid AND i.indisreplident AND k.att = a.attnum), 0) "
+            "            WHERE i.indrelid = c.oid AND i.indisreplident AND k.att = a.attnum), 0), "
+            "  CASE WHEN a.attcollation = 0 THEN '' "
+            "       WHEN co.collname = 'default' THEN (SELECT datcollate FROM pg_database "
+            "                                         WHERE datname = current_database()) "
+            "       WHEN co.collprovider = 'c' THEN co.collcollate ELSE co.collname END "
             "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "JOIN pg_attribute a ON a.attrelid = c.oid "
+            "LEFT JOIN pg_collation co ON co.oid = a.attcollation "
             "WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p') "
             "  AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
             {schema, name}));
@@ -32,6 +39,7 @@ DescribeTableFn CatalogDescriber(pg::Connection* conn) {
       c.type_oid = static_cast<uint32_t>(std::stoul(r.Text(i, 1)));
       c.type_name = r.Text(i, 2);
       c.key_position = std::stoi(r.Text(i, 3)) - 1;
+      c.collation = r.Text(i, 4);
       out.push_back(std::move(c));
     }
     return out;
@@ -63,6 +71,70 @@ Result<TableSchemaPtr> OutputSchema(const runtime::ViewConfig& config, const sql
     t->key_columns.push_back(plan.key[k]);
   }
   return TableSchemaPtr(std::move(t));
+}
+
+// The input columns an expression reads; `group_row`: it is over [groups…, aggregates…].
+void InputColumnsOf(const sql::ViewPlan& p, const sql::BoundExpr& e, bool group_row,
+                    std::set<int>* out) {
+  if (e.kind == sql::BoundExpr::Kind::kColumn) {
+    if (!group_row) {
+      out->insert(e.column);
+    } else if (e.column < static_cast<int>(p.groups.size())) {
+      InputColumnsOf(p, p.groups[e.column], false, out);
+    } else {
+      const auto& a = p.aggregates[e.column - p.groups.size()];
+      if (a.arg) InputColumnsOf(p, *a.arg, false, out);
+    }
+  }
+  for (const auto& c : e.children) InputColumnsOf(p, c, group_row, out);
+}
+
+// Input columns whose text some part of `e` orders (<, >, BETWEEN, GREATEST/LEAST).
+void OrderedTextColumns(const sql::ViewPlan& p, const sql::BoundExpr& e, bool group_row,
+                        std::set<int>* out) {
+  using K = sql::BoundExpr::Kind;
+  const bool orders =
+      (e.kind == K::kCompare && e.op != sql::BinaryOperator::kEqual &&
+       e.op != sql::BinaryOperator::kNotEqual && !e.children.empty() &&
+       e.children[0].type == sql::SqlType::kText) ||
+      ((e.kind == K::kGreatest || e.kind == K::kLeast) && e.type == sql::SqlType::kText);
+  if (orders) InputColumnsOf(p, e, group_row, out);
+  for (const auto& c : e.children) OrderedTextColumns(p, c, group_row, out);
+}
+
+// Views order text by its bytes (the C collation). A view that orders text read from a
+// column of another collation would silently disagree with PostgreSQL: refuse it.
+Status CheckCollations(const CompiledView& v) {
+  const sql::ViewPlan& p = v.plan;
+  std::set<int> ordered;
+  if (p.where) OrderedTextColumns(p, *p.where, false, &ordered);
+  for (const auto& e : p.outputs) OrderedTextColumns(p, e, p.grouped, &ordered);
+  for (const auto& e : p.groups) OrderedTextColumns(p, e, false, &ordered);
+  if (p.having) OrderedTextColumns(p, *p.having, true, &ordered);
+  for (const auto& a : p.aggregates) {
+    if (a.arg) OrderedTextColumns(p, *a.arg, false, &ordered);
+    if (a.filter) OrderedTextColumns(p, *a.filter, false, &ordered);
+    if ((a.spec.kind == sql::AggregateKind::kMin || a.spec.kind == sql::AggregateKind::kMax) &&
+        a.spec.arg_type == sql::SqlType::kText && a.arg) {
+      InputColumnsOf(p, *a.arg, false, &ordered);
+    }
+  }
+  for (int i : ordered) {
+    const std::string& name = v.input.schema.columns[i].name;
+    for (const InputColumnInfo& c : v.input_columns) {
+      if (c.name != name || c.collation.empty() || c.collation == "C" || c.collation == "POSIX" ||
+          c.collation == "ucs_basic") {
+        continue;
+      }
+      return InvalidArgument(
+          "it orders text (min/max, <, >, GREATEST/LEAST) of column " + name +
+          ", whose collation is \"" + c.collation +
+          "\"; views compare text in byte order (the C collation) only so far, so its answers "
+          "would differ from PostgreSQL's. Declare the column COLLATE \"C\" (or use a database "
+          "created with LC_COLLATE C)");
+    }
+  }
+  return Status::OK();
 }
 
 std::string Fingerprint(const CompiledView& v) {
@@ -146,6 +218,7 @@ Result<std::vector<std::shared_ptr<const CompiledView>>> CompileViews(
                                      " has no primary key or replica identity index; views "
                                      "keep their input's rows by key"));
     }
+    if (Status s = CheckCollations(*v); !s.ok()) return context(s);
     auto schema = OutputSchema(vc, v->plan, next_relid++);
     if (!schema.ok()) return context(schema.status());
     v->output_schema = std::move(schema).value();

@@ -26,6 +26,8 @@ struct InputColumnInfo {
   uint32_t type_oid = 0;
   std::string type_name;  // format_type(): "integer", "character varying(20)", "uuid"
   int key_position = -1;  // position in the input's key, -1 if not part of it
+  // Text columns: the collation comparisons follow ("C", "en_US.UTF-8"); empty otherwise.
+  std::string collation;
 };
 
 // The columns of table `schema.name` in attnum order; NotFound when it does not exist.

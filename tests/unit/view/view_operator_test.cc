@@ -43,12 +43,24 @@ TableSchemaPtr CustomersSchema() {
 
 const std::vector<InputColumnInfo>& CustomerColumns() {
   static const std::vector<InputColumnInfo> cols = {
-      {"id", kInt4, "integer", 0},
-      {"country", kText, "text", -1},
-      {"balance", kNumeric, "numeric", -1},
-      {"note", kText, "text", -1},
+      {"id", kInt4, "integer", 0, ""},
+      {"country", kText, "text", -1, "C"},
+      {"balance", kNumeric, "numeric", -1, ""},
+      {"note", kText, "text", -1, "C"},
   };
   return cols;
+}
+
+Result<std::vector<std::shared_ptr<const CompiledView>>> CompileWith(
+    const std::string& views_yaml, const std::vector<InputColumnInfo>& columns) {
+  const std::string yaml =
+      "source:\n  postgres:\n    dsn: host=x\n    tables: [public.customers]\n"
+      "views:\n" +
+      views_yaml + "sinks:\n  - name: f\n    type: jsonl\n    path: /tmp/x\n";
+  auto config = runtime::ParseConfig(yaml, "test.yaml");
+  if (!config.ok()) return config.status();
+  return CompileViews(*config, [&](const std::string&, const std::string&)
+                                   -> Result<std::vector<InputColumnInfo>> { return columns; });
 }
 
 std::shared_ptr<const CompiledView> Compile(const std::string& views_yaml) {
@@ -154,8 +166,8 @@ std::vector<std::string> ViewChanges(const std::vector<ChangeBatchPtr>& batches,
         std::string s;
         for (size_t i = 0; i < c.table->columns.size(); ++i) {
           const Datum& d = b->Row(first)[i];
-          s += (i ? "|" : "") +
-               (d.kind == Datum::Kind::kText ? std::string(b->Text(d)) : std::string("NULL"));
+          if (i) s += '|';
+          s.append(d.kind == Datum::Kind::kText ? b->Text(d) : std::string_view("NULL"));
         }
         return s;
       };
@@ -384,12 +396,48 @@ TEST_F(ViewOperatorTest, PeekListsTheCurrentRows) {
   std::vector<std::string> rows;
   ASSERT_TRUE(op->ForEachRow([&](const std::vector<sql::Value>& r) {
                   std::string s;
-                  for (const auto& v : r) s += (s.empty() ? "" : "|") + v.ToString();
+                  for (const auto& v : r) {
+                    if (!s.empty()) s += '|';
+                    s += v.ToString();
+                  }
                   rows.push_back(s);
                   return Status::OK();
                 }).ok());
   EXPECT_EQ(rows, (std::vector<std::string>{"DE|1|5|5", "PL|1|1|1"}));
   ASSERT_TRUE(op->Close().ok());
+}
+
+TEST(ViewCompile, OrderingTextOfANonCCollationIsRefused) {
+  auto cols = CustomerColumns();
+  cols[1].collation = "en_US.UTF-8";
+  // Equality and grouping are byte-exact in every deterministic collation: fine.
+  EXPECT_TRUE(CompileWith("  - name: v\n    sql: SELECT country, count(*) FROM customers GROUP "
+                          "BY country\n",
+                          cols)
+                  .ok());
+  for (const char* sql : {"SELECT country, max(note) FROM customers GROUP BY country",
+                          "SELECT id FROM customers WHERE country > 'M'",
+                          "SELECT min(country) FROM customers"}) {
+    auto r = CompileWith(std::string("  - name: v\n    sql: ") + sql + "\n", cols);
+    if (std::string(sql).find("max(note)") != std::string::npos) {
+      EXPECT_TRUE(r.ok()) << sql << ": note is C";
+      continue;
+    }
+    ASSERT_FALSE(r.ok()) << sql;
+    EXPECT_NE(r.status().message().find("views.v: it orders text"), std::string::npos)
+        << r.status().message();
+    EXPECT_NE(r.status().message().find("\"en_US.UTF-8\""), std::string::npos);
+  }
+}
+
+TEST(ViewCompile, ErrorsNameTheViewAndTheConfigLine) {
+  auto r = CompileWith("  - name: v\n    sql: SELECT id, nope FROM customers\n",
+                       CustomerColumns());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            "test.yaml:6:5: views[0]: view views.v: column \"nope\" does not exist\n"
+            "  SELECT id, nope FROM customers\n"
+            "             ^");
 }
 
 }  // namespace
