@@ -586,8 +586,12 @@ Status ViewOperator::Apply(const ChangeBatchPtr& input, std::vector<ChangeBatchP
     out->push_back(input);
     return Status::OK();
   }
+  // `nb`: the input's changes; `own`: where the view's output and the markers go — the
+  // same batch, except for a snapshot chunk some sinks hold (held_by): they skip the
+  // chunk, but not the view's output, which then travels in a batch of its own.
   std::shared_ptr<ChangeBatch> nb = in.CloneValues();
   const bool held = !in.held_by().empty();
+  std::shared_ptr<ChangeBatch> own = held ? std::make_shared<ChangeBatch>() : nb;
   size_t next = 0;
   auto copy_until = [&](size_t end) -> Status {
     for (; next < end; ++next) {
@@ -602,8 +606,8 @@ Status ViewOperator::Apply(const ChangeBatchPtr& input, std::vector<ChangeBatchP
   };
   for (const TxMarker& m : in.markers()) {
     const Lsn first_commit = next < m.change_end ? in.changes()[next].commit_lsn : m.commit_lsn;
-    // Recorded output of transactions before this one (only if this one is new here).
-    if (!tx_open_) EmitRecordsUpTo(nb.get(), first_commit, true);
+    // Recorded output of earlier transactions the stream does not bring again.
+    if (!tx_open_) EmitRecordsUpTo(own.get(), first_commit, true);
     if (init_global_ && m.end_lsn > open_position_) {
       bool created = false;
       Touched& t = Touch(keys_.Encode({}), &created);
@@ -620,71 +624,29 @@ Status ViewOperator::Apply(const ChangeBatchPtr& input, std::vector<ChangeBatchP
     }
     WF_RETURN_IF_ERROR(copy_until(m.change_end));
     if (m.end_lsn > open_position_) {
-      WF_RETURN_IF_ERROR(FinishTransaction(nb.get(), m));
+      WF_RETURN_IF_ERROR(FinishTransaction(own.get(), m));
       batch_->SetInputPosition(std::max(m.end_lsn, committed_));
     } else {
       // Replayed: the state has it; a sink that lacks its output gets the record.
       touched_.clear();
       touched_index_.clear();
-      EmitRecordsUpTo(nb.get(), m.end_lsn, false);
+      EmitRecordsUpTo(own.get(), m.end_lsn, false);
     }
     TxMarker moved = m;
-    moved.change_end = static_cast<uint32_t>(nb->changes().size());
-    if (!held) nb->AddMarker(moved);
+    moved.change_end = static_cast<uint32_t>(own->changes().size());
+    own->AddMarker(moved);
     if (m.end_lsn > last_end_) last_end_ = m.end_lsn;
     tx_open_ = false;
-    if (std::chrono::steady_clock::now() - last_commit_ >= options_.commit_interval) WF_RETURN_IF_ERROR(CommitNow());
+    if (std::chrono::steady_clock::now() - last_commit_ >= options_.commit_interval) {
+      WF_RETURN_IF_ERROR(CommitNow());
+    }
   }
   // A transaction still open: its state is committed only with its end.
   tx_open_ = tx_open_ || next < in.changes().size();
   WF_RETURN_IF_ERROR(copy_until(in.changes().size()));
   PublishDurable();
-  if (!held) {
-    out->push_back(std::move(nb));
-    return Status::OK();
-  }
-  // Sinks holding the chunk skip it, but not the view's output: that goes in a batch of
-  // its own, which carries the chunk's end.
-  auto input_part = in.CloneValues();
-  for (const Change& c : in.changes()) input_part->AddChange() = c;
-  std::shared_ptr<ChangeBatch> own = std::make_shared<ChangeBatch>();
-  own->Retain(view_->output_schema);
-  for (size_t i = in.changes().size(); i < nb->changes().size(); ++i) {
-    const Change& c = nb->changes()[i];
-    Change& copy = own->AddChange();
-    copy = c;
-    if (c.before >= 0) {
-      TextRow r;
-      for (size_t k = 0; k < view_->output_schema->columns.size(); ++k) {
-        const Datum& d = nb->Row(c.before)[k];
-        if (d.kind == Datum::Kind::kText) {
-          r.emplace_back(std::string(nb->Text(d)));
-        } else {
-          r.emplace_back();
-        }
-      }
-      AddRowTo(own.get(), r, &copy.before);
-    }
-    if (c.after >= 0) {
-      TextRow r;
-      for (size_t k = 0; k < view_->output_schema->columns.size(); ++k) {
-        const Datum& d = nb->Row(c.after)[k];
-        if (d.kind == Datum::Kind::kText) {
-          r.emplace_back(std::string(nb->Text(d)));
-        } else {
-          r.emplace_back();
-        }
-      }
-      AddRowTo(own.get(), r, &copy.after);
-    }
-  }
-  for (const TxMarker& m : in.markers()) {
-    TxMarker moved = m;
-    moved.change_end = static_cast<uint32_t>(own->changes().size());
-    own->AddMarker(moved);
-  }
-  out->push_back(std::move(input_part));
-  out->push_back(std::move(own));
+  out->push_back(std::move(nb));
+  if (held) out->push_back(std::move(own));
   return Status::OK();
 }
 

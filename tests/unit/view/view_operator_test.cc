@@ -390,6 +390,34 @@ TEST_F(ViewOperatorTest, AChangedDefinitionRebuildsTheViewStartingWithATruncate)
   ASSERT_TRUE(op->Close().ok());
 }
 
+TEST_F(ViewOperatorTest, ASnapshotChunkOthersHoldStillBringsTheViewsOutput) {
+  auto op = Open(kByCountry);
+  auto chunk = Tx(1000);
+  chunk.Read({"1", "PL", "1", "a"});
+  auto batch = chunk.End();
+  batch->set_held_by({"files"});
+  auto out = Apply(*op, batch);
+  ASSERT_EQ(out.size(), 2u);
+  // The chunk itself, for the sinks that lack it, without its end…
+  EXPECT_EQ(out[0]->held_by(), std::vector<std::string>{"files"});
+  EXPECT_EQ(out[0]->changes().size(), 1u);
+  EXPECT_TRUE(out[0]->markers().empty());
+  // …then the view's output with the end, for every sink.
+  EXPECT_TRUE(out[1]->held_by().empty());
+  EXPECT_EQ(ViewChanges({out[1]}), (std::vector<std::string>{"c - -> PL|1|1|1"}));
+  ASSERT_EQ(out[1]->markers().size(), 1u);
+  EXPECT_EQ(out[1]->markers()[0].end_lsn, Lsn(1008));
+  // A chunk the view holds passes untouched.
+  auto again = Tx(2000);
+  again.Read({"1", "PL", "1", "a"});
+  auto b2 = again.End();
+  b2->set_held_by({"view:views.v"});
+  out = Apply(*op, b2);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].get(), b2.get());
+  ASSERT_TRUE(op->Close().ok());
+}
+
 TEST_F(ViewOperatorTest, PeekListsTheCurrentRows) {
   auto op = Open(kByCountry);
   Apply(*op, Tx(1000).Insert({"1", "PL", "1", "a"}).Insert({"2", "DE", "5", "b"}).End());
