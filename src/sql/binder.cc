@@ -549,14 +549,29 @@ class ExprBinder {
  private:
   Result<BoundExpr> BindAggregate(const FunctionCall& f, AggregateFunction kind, int location);
   Result<BoundExpr> BindScalarFunction(const FunctionCall& f, int location);
+  Result<BoundExpr> BindDateTimeFunction(const FunctionCall& f, std::vector<BoundExpr> args,
+                                         int location);
   Status NoSuchFunction(const std::string& name, const std::vector<BoundExpr>& args,
                         int location) const {
+    return Error("function " + Signature(name, args) + " does not exist", location);
+  }
+  // Two or more variants fit equally well (an unknown literal where they differ).
+  Status AmbiguousFunction(const std::string& name, const std::vector<BoundExpr>& args,
+                           int location) const {
+    return Error("function " + Signature(name, args) + " is not unique", location);
+  }
+  static std::string Signature(const std::string& name, const std::vector<BoundExpr>& args) {
     std::string sig = name + "(";
     for (size_t i = 0; i < args.size(); ++i) {
       if (i) sig += ", ";
       sig += TypeLabel(args[i]);
     }
-    return Error("function " + sig + ") does not exist", location);
+    return sig + ")";
+  }
+  // The function's name as written, as PostgreSQL's messages print it: EXTRACT and the
+  // other SQL-syntax forms are pg_catalog.extract, ...
+  static std::string WrittenName(const FunctionCall& f) {
+    return f.schema.empty() ? f.name : f.schema + "." + f.name;
   }
 
   const InputSchema& schema_;
@@ -692,13 +707,13 @@ Result<BoundExpr> ExprBinder::BindScalarFunction(const FunctionCall& f, int loca
   };
   // Checks a fixed signature of text and int4 parameters ('t', 'i').
   auto signature = [&](std::string_view params) -> Status {
-    if (args.size() != params.size()) return NoSuchFunction(f.name, args, location);
+    if (args.size() != params.size()) return NoSuchFunction(WrittenName(f), args, location);
     for (size_t i = 0; i < params.size(); ++i) {
       SqlType want = params[i] == 't' ? SqlType::kText : SqlType::kInt4;
       BoundExpr& a = args[i];
       bool ok = a.unknown_literal || a.type == want ||
                 (want == SqlType::kInt4 && a.type == SqlType::kInt2);
-      if (!ok) return NoSuchFunction(f.name, args, location);
+      if (!ok) return NoSuchFunction(WrittenName(f), args, location);
     }
     for (size_t i = 0; i < params.size(); ++i) {
       WF_ASSIGN_OR_RETURN(
@@ -739,7 +754,7 @@ Result<BoundExpr> ExprBinder::BindScalarFunction(const FunctionCall& f, int loca
     return finish(n == "left" ? ScalarFunction::kLeft : ScalarFunction::kRight, SqlType::kText);
   }
   if (n == "concat") {
-    if (args.empty()) return NoSuchFunction(f.name, args, location);
+    if (args.empty()) return NoSuchFunction(WrittenName(f), args, location);
     for (BoundExpr& a : args) {
       if (a.unknown_literal) {
         WF_ASSIGN_OR_RETURN(a, Coerce(std::move(a), SqlType::kText));
@@ -749,7 +764,7 @@ Result<BoundExpr> ExprBinder::BindScalarFunction(const FunctionCall& f, int loca
   }
   if (n == "abs") {
     if (args.size() != 1 || args[0].unknown_literal || !IsNumericCategory(args[0].type)) {
-      return NoSuchFunction(f.name, args, location);
+      return NoSuchFunction(WrittenName(f), args, location);
     }
     return finish(ScalarFunction::kAbs, args[0].type);
   }
@@ -773,7 +788,10 @@ Result<BoundExpr> ExprBinder::BindScalarFunction(const FunctionCall& f, int loca
       WF_ASSIGN_OR_RETURN(args[1], Coerce(std::move(args[1]), SqlType::kInt4));
       return finish(fn, SqlType::kNumeric);
     }
-    return NoSuchFunction(f.name, args, location);
+    return NoSuchFunction(WrittenName(f), args, location);
+  }
+  if (n == "date_trunc" || n == "extract" || n == "date_part" || n == "date_bin") {
+    return BindDateTimeFunction(f, std::move(args), location);
   }
   if (n == "mod") {
     for (BoundExpr& a : args) {
@@ -788,7 +806,7 @@ Result<BoundExpr> ExprBinder::BindScalarFunction(const FunctionCall& f, int loca
     for (const BoundExpr& a : args) {
       ok = ok && !a.unknown_literal && (IsIntegerType(a.type) || a.type == SqlType::kNumeric);
     }
-    if (!ok) return NoSuchFunction(f.name, args, location);
+    if (!ok) return NoSuchFunction(WrittenName(f), args, location);
     int rank = std::max(PromotionRank(args[0].type), PromotionRank(args[1].type));
     SqlType t = rank == 1   ? SqlType::kInt2
                 : rank == 2 ? SqlType::kInt4
@@ -797,25 +815,85 @@ Result<BoundExpr> ExprBinder::BindScalarFunction(const FunctionCall& f, int loca
     return finish(ScalarFunction::kMod, t);
   }
   static const char* const kKnownUnsupported[] = {
-      "date_trunc",   "date_part",    "extract",
-      "date_bin",     "timezone",     "position",
-      "strpos",       "to_char",      "to_date",
-      "to_timestamp", "now",          "random",
-      "coalesce",     "trunc",        "sqrt",
-      "power",        "exp",          "ln",
-      "log",          "sign",         "repeat",
-      "reverse",      "lpad",         "rpad",
-      "initcap",      "md5",          "regexp_replace",
-      "age",          "make_date",    "jsonb_extract_path",
-      "overlay",      "octet_length", "bit_length",
-      "ascii",        "chr",          "string_agg",
-      "array_agg",    "every",        "stddev",
-      "variance",     "format",       "concat_ws",
-      "translate",    "starts_with"};
+      "timezone",     "position",   "strpos",
+      "to_char",      "to_date",    "to_timestamp",
+      "now",          "random",     "coalesce",
+      "trunc",        "sqrt",       "power",
+      "exp",          "ln",         "log",
+      "sign",         "repeat",     "reverse",
+      "lpad",         "rpad",       "initcap",
+      "md5",          "age",        "regexp_replace",
+      "make_date",    "overlay",    "jsonb_extract_path",
+      "octet_length", "bit_length", "ascii",
+      "chr",          "string_agg", "array_agg",
+      "every",        "stddev",     "variance",
+      "format",       "concat_ws",  "translate",
+      "starts_with"};
   for (const char* name : kKnownUnsupported) {
     if (n == name) return Error("function " + n + " is not supported yet", location);
   }
-  return NoSuchFunction(f.name, args, location);
+  return NoSuchFunction(WrittenName(f), args, location);
+}
+
+Result<BoundExpr> ExprBinder::BindDateTimeFunction(const FunctionCall& f,
+                                                   std::vector<BoundExpr> args, int location) {
+  const std::string name = WrittenName(f);
+  auto finish = [&](ScalarFunction fn, SqlType type) -> Result<BoundExpr> {
+    BoundExpr out;
+    out.kind = Kind::kFunction;
+    out.function = fn;
+    out.type = type;
+    out.location = location;
+    out.children = std::move(args);
+    return out;
+  };
+  auto is_datetime_arg = [](const BoundExpr& a) { return a.unknown_literal || IsDateTime(a.type); };
+  if (f.name == "date_bin") {
+    // date_bin(interval, timestamp, timestamp) and (interval, timestamptz, timestamptz).
+    if (args.size() != 3 || !(args[0].unknown_literal || args[0].type == SqlType::kInterval) ||
+        !is_datetime_arg(args[1]) || !is_datetime_arg(args[2])) {
+      return NoSuchFunction(name, args, location);
+    }
+    // The timestamp variant wins on an exact timestamp argument, unless a timestamptz one
+    // rules it out (timestamptz → timestamp is no implicit cast); else timestamptz, the
+    // preferred type, wins (dates, unknown literals).
+    auto has = [&](SqlType t) {
+      return (!args[1].unknown_literal && args[1].type == t) ||
+             (!args[2].unknown_literal && args[2].type == t);
+    };
+    SqlType t = has(SqlType::kTimestamp) && !has(SqlType::kTimestampTz) ? SqlType::kTimestamp
+                                                                        : SqlType::kTimestampTz;
+    WF_ASSIGN_OR_RETURN(args[0], Coerce(std::move(args[0]), SqlType::kInterval));
+    WF_ASSIGN_OR_RETURN(args[1], Coerce(std::move(args[1]), t));
+    WF_ASSIGN_OR_RETURN(args[2], Coerce(std::move(args[2]), t));
+    return finish(ScalarFunction::kDateBin, t);
+  }
+  if (f.name == "date_trunc" && args.size() == 3) {
+    return Error("function date_trunc with a time zone is not supported yet", location);
+  }
+  // (text, source): the variants differ in the source only.
+  if (args.size() != 2 || !(args[0].unknown_literal || args[0].type == SqlType::kText)) {
+    return NoSuchFunction(name, args, location);
+  }
+  BoundExpr& source = args[1];
+  if (source.unknown_literal) return AmbiguousFunction(name, args, location);
+  if (!IsDateTime(source.type) && source.type != SqlType::kInterval) {
+    return NoSuchFunction(name, args, location);
+  }
+  WF_ASSIGN_OR_RETURN(args[0], Coerce(std::move(args[0]), SqlType::kText));
+  if (f.name == "extract") return finish(ScalarFunction::kExtract, SqlType::kNumeric);
+  if (f.name == "date_part") {
+    // date_part(text, date) is the SQL function date_part($1, $2::timestamp).
+    if (source.type == SqlType::kDate) {
+      WF_ASSIGN_OR_RETURN(source, Coerce(std::move(source), SqlType::kTimestamp));
+    }
+    return finish(ScalarFunction::kDatePart, SqlType::kFloat8);
+  }
+  // date_trunc has no date variant: a date goes to timestamptz, the preferred type.
+  if (source.type == SqlType::kDate) {
+    WF_ASSIGN_OR_RETURN(source, Coerce(std::move(source), SqlType::kTimestampTz));
+  }
+  return finish(ScalarFunction::kDateTrunc, source.type);
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // sql::Bind: a parsed expression (ast.h) resolved against one input's columns into a typed
 // tree the evaluator (evaluator.h) runs. Types follow PostgreSQL's operator and function
 // resolution for the types of value.h; what cannot be computed exactly yet is refused at
-// bind time ("function date_bin is not supported yet"), never approximated.
+// bind time ("function to_char is not supported yet"), never approximated.
 #pragma once
 
 #include <string>
@@ -45,6 +45,10 @@ enum class ScalarFunction {
   kFloor,
   kCeil,
   kMod,
+  kDateTrunc,  // {units, timestamp | timestamptz | interval}
+  kExtract,    // {units, timestamp | timestamptz | date | interval}: numeric
+  kDatePart,   // {units, timestamp | timestamptz | interval}: double precision
+  kDateBin,    // {stride, source, origin}, source and origin of one type
 };
 
 enum class AggregateFunction { kCountStar, kCount, kSum, kAvg, kMin, kMax, kBoolAnd, kBoolOr };

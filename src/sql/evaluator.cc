@@ -3,6 +3,8 @@
 #include <cmath>
 #include <string>
 
+#include "sql/datetime.h"
+
 namespace walflow::sql {
 namespace {
 
@@ -605,6 +607,10 @@ Result<Value> Evaluator::Function(const BoundExpr& e) {
       return Value::Numeric(std::move(t));
     }
     case ScalarFunction::kMod: return Value::Mod(a, *args[1]);
+    case ScalarFunction::kDateTrunc: return DateTrunc(text(0), *args[1]);
+    case ScalarFunction::kExtract: return Extract(text(0), *args[1]);
+    case ScalarFunction::kDatePart: return DatePart(text(0), *args[1]);
+    case ScalarFunction::kDateBin: return DateBin(a.interval_value(), *args[1], *args[2]);
     case ScalarFunction::kConcat: break;
   }
   return Internal("unknown function");

@@ -100,7 +100,7 @@ TEST(BinderTest, ErrorsNamePostgresMessagesWithCaret) {
   EXPECT_EQ(ErrorOf("id = s"),
             "operator does not exist: integer = text\n  SELECT id = s FROM t\n            ^");
   EXPECT_EQ(ErrorOf("date_bin(d)"),
-            "function date_bin is not supported yet\n  SELECT date_bin(d) FROM t\n         ^");
+            "function date_bin(date) does not exist\n  SELECT date_bin(d) FROM t\n         ^");
   EXPECT_EQ(ErrorOf("lower(id)"),
             "function lower(integer) does not exist\n  SELECT lower(id) FROM t\n         ^");
   EXPECT_EQ(ErrorOf("id + 'x'"),
@@ -120,6 +120,39 @@ TEST(BinderTest, ErrorsNamePostgresMessagesWithCaret) {
   EXPECT_EQ(ErrorOf("d + 1"),
             "operator is not supported yet: date + integer\n"
             "  SELECT d + 1 FROM t\n           ^");
+}
+
+TEST(BinderTest, DateTimeFunctionsResolveAsPostgres) {
+  InputSchema schema = Schema();
+  EXPECT_EQ(TypeOf("date_trunc('day', d)"), SqlType::kTimestampTz);
+  EXPECT_EQ(TypeOf("date_trunc(s, '1 day'::interval)"), SqlType::kInterval);
+  EXPECT_EQ(TypeOf("extract(year from d)"), SqlType::kNumeric);
+  EXPECT_EQ(TypeOf("date_part('year', d)"), SqlType::kFloat8);
+  EXPECT_EQ(TypeOf("date_bin('01:00:00', d, d)"), SqlType::kTimestampTz);
+  EXPECT_EQ(TypeOf("date_bin('01:00:00', d, '2000-01-01 00:00:00'::timestamp)"),
+            SqlType::kTimestamp);
+  EXPECT_EQ(TypeOf("date_bin('01:00:00', '2000-01-01 00:00:00', NULL)"), SqlType::kTimestampTz);
+  // date_part(text, date) is date_part($1, $2::timestamp): the date is cast.
+  Result<BoundExpr> part = BindSelect("date_part('dow', d)");
+  ASSERT_TRUE(part.ok()) << part.status().ToString();
+  EXPECT_EQ(part->function, ScalarFunction::kDatePart);
+  EXPECT_EQ(part->children[1].kind, BoundExpr::Kind::kCast);
+  EXPECT_EQ(part->children[1].type, SqlType::kTimestamp);
+  EXPECT_EQ(ErrorOf("extract(day from s)"),
+            "function pg_catalog.extract(unknown, text) does not exist\n"
+            "  SELECT extract(day from s) FROM t\n         ^");
+  EXPECT_EQ(ErrorOf("date_trunc('day', NULL)"),
+            "function date_trunc(unknown, unknown) is not unique\n"
+            "  SELECT date_trunc('day', NULL) FROM t\n         ^");
+  EXPECT_EQ(ErrorOf("date_trunc(id, d)"),
+            "function date_trunc(integer, date) does not exist\n"
+            "  SELECT date_trunc(id, d) FROM t\n         ^");
+  EXPECT_EQ(ErrorOf("date_bin(s, d, d)"),
+            "function date_bin(text, date, date) does not exist\n"
+            "  SELECT date_bin(s, d, d) FROM t\n         ^");
+  EXPECT_EQ(ErrorOf("date_bin('01:00:00', id, d)"),
+            "function date_bin(unknown, integer, date) does not exist\n"
+            "  SELECT date_bin('01:00:00', id, d) FROM t\n         ^");
 }
 
 TEST(BinderTest, AggregatesAreMarkedOrRefused) {

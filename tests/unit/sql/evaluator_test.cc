@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "pg_server.h"
+#include "sql/datetime.h"
 #include "sql/parser.h"
 
 // GCC 12 warns falsely on chains of std::string operator+ (GCC bug 105329).
@@ -128,6 +129,102 @@ TEST(EvaluatorTest, LikeAndText) {
   EXPECT_EQ(EvaluateHere("split_part(s, ',', -1)"),
             "text: Hello | a_b%c | NULL |   pad   |  | c |");
   EXPECT_EQ(EvaluateHere("substr(s, 2, 3)"), "text: ell | _b% | NULL |  pa |  | ,b, |");
+}
+
+TEST(EvaluatorTest, DateTimeFunctions) {
+  EXPECT_EQ(EvaluateHere("date_trunc('week', ts)"),
+            "timestamp without time zone: 2026-01-12 00:00:00 | 2025-12-29 00:00:00 | NULL | "
+            "1999-12-27 00:00:00 | 1999-02-22 00:00:00 | 2026-02-23 00:00:00 |");
+  EXPECT_EQ(EvaluateHere("date_trunc('quarter', ts)"),
+            "timestamp without time zone: 2026-01-01 00:00:00 | 2025-10-01 00:00:00 | NULL | "
+            "2000-01-01 00:00:00 | 1999-01-01 00:00:00 | 2026-01-01 00:00:00 |");
+  // A date goes to timestamptz, PostgreSQL's preferred type of the category.
+  EXPECT_EQ(EvaluateHere("date_trunc('month', d)"),
+            "timestamp with time zone: 2026-01-01 00:00:00+00 | 2025-12-01 00:00:00+00 | NULL | "
+            "2000-01-01 00:00:00+00 | 1999-02-01 00:00:00+00 | 2026-03-01 00:00:00+00 |");
+  EXPECT_EQ(EvaluateHere("extract(second from ts)"),
+            "numeric: 0.000000 | 59.500000 | NULL | 0.000000 | 0.000000 | 1.000000 |");
+  EXPECT_EQ(EvaluateHere("extract(epoch from ts)"),
+            "numeric: 1768473000.000000 | 1767225599.500000 | NULL | 946684800.000000 | "
+            "920203200.000000 | 1772323201.000000 |");
+  EXPECT_EQ(EvaluateHere("date_part('epoch', ts)"),
+            "double precision: 1768473000 | 1767225599.5 | NULL | 946684800 | 920203200 | "
+            "1772323201 |");
+  EXPECT_EQ(EvaluateHere("extract(isoyear from d)"),
+            "numeric: 2026 | 2026 | NULL | 1999 | 1999 | 2026 |");
+  EXPECT_EQ(EvaluateHere("extract(julian from d)"),
+            "numeric: 2461056 | 2461041 | NULL | 2451545 | 2451238 | 2461101 |");
+  EXPECT_EQ(EvaluateHere("date_part('dow', d)"), "double precision: 4 | 3 | NULL | 6 | 0 | 0 |");
+  EXPECT_EQ(EvaluateHere("date_bin('06:00:00', ts, '2000-01-01 03:00:00')"),
+            "timestamp without time zone: 2026-01-15 09:00:00 | 2025-12-31 21:00:00 | NULL | "
+            "1999-12-31 21:00:00 | 1999-02-28 09:00:00 | 2026-02-28 21:00:00 |");
+  EXPECT_EQ(EvaluateHere("date_trunc('fortnight', ts)"),
+            "error: unit \"fortnight\" not recognized for type timestamp without time zone");
+  EXPECT_EQ(EvaluateHere("extract(hour from d)"),
+            "error: unit \"hour\" not supported for type date");
+  EXPECT_EQ(EvaluateHere("date_bin('1 mon', ts, ts)"),
+            "error: timestamps cannot be binned into intervals containing months or years");
+  EXPECT_EQ(EvaluateHere("date_bin('-01:00:00', ts, ts)"),
+            "error: stride must be greater than zero");
+}
+
+Value Ts(const char* text) { return *Value::Parse(SqlType::kTimestamp, text); }
+Value Iv(const char* text) { return *Value::Parse(SqlType::kInterval, text); }
+std::string Text(const Result<Value>& v) {
+  if (!v.ok()) return "error: " + v.status().message();
+  return v->is_null() ? "NULL" : v->ToString();
+}
+
+// Infinities and the ends of the ranges, with PostgreSQL 15's answers.
+TEST(EvaluatorTest, DateTimeEdges) {
+  Value inf = Ts("infinity"), minus_inf = Ts("-infinity");
+  EXPECT_EQ(Text(DateTrunc("day", inf)), "infinity");
+  EXPECT_EQ(Text(DateTrunc("no such unit", minus_inf)), "-infinity");  // units not read
+  EXPECT_EQ(Text(Extract("hour", inf)), "NULL");
+  EXPECT_EQ(Text(Extract("year", minus_inf)), "-Infinity");
+  EXPECT_EQ(Text(DatePart("epoch", inf)), "Infinity");
+  EXPECT_EQ(Text(Extract("timezone", inf)), "NULL");
+  EXPECT_EQ(Text(Extract("timezone", Ts("2020-01-01 00:00:00"))),
+            "error: unit \"timezone\" not supported for type timestamp without time zone");
+  EXPECT_EQ(Text(Extract("timezone_hour",
+                         *Value::Parse(SqlType::kTimestampTz, "2020-01-01 00:00:00+00"))),
+            "0");
+  EXPECT_EQ(Text(Extract("epoch", *Value::Parse(SqlType::kDate, "infinity"))), "Infinity");
+  EXPECT_EQ(Text(Extract("dow", *Value::Parse(SqlType::kDate, "-infinity"))), "NULL");
+  // Past year 294246 PostgreSQL divides in numeric at the division's own scale.
+  Value last = Ts("294276-12-31 23:59:59.999999");
+  EXPECT_EQ(Text(Extract("epoch", last)), "9224318016000.000000");
+  EXPECT_EQ(Text(DatePart("epoch", last)), "9224318016000");
+  Value first = Ts("4714-11-24 00:00:00 BC");
+  EXPECT_EQ(Text(Extract("julian", first)), "0.0000000000000000000000000000");
+  EXPECT_EQ(Text(DateTrunc("week", Ts("4714-11-26 00:00:00 BC"))), "4714-11-24 00:00:00 BC");
+  EXPECT_EQ(Text(DateTrunc("century", Ts("0150-06-01 00:00:00 BC"))), "0200-01-01 00:00:00 BC");
+  EXPECT_EQ(Text(Extract("decade", *Value::Parse(SqlType::kDate, "0012-01-01 BC"))), "-2");
+  Value extreme = Value::MakeInterval({INT32_MAX, INT32_MAX, INT64_MAX});
+  EXPECT_EQ(Text(Extract("epoch", extreme)), "5842218453753654.775807");
+  EXPECT_EQ(Text(DatePart("epoch", extreme)), "5.842218453753655e+15");
+  EXPECT_EQ(Text(DateTrunc("week", Iv("7 days"))),
+            "error: unit \"week\" not supported for type interval");
+  EXPECT_EQ(Text(DateTrunc("quarter", Iv("-1 years -5 mons -3 days -04:05:06"))),
+            "-1 years -3 mons");
+  EXPECT_EQ(Text(DateBin(Iv("01:00:00").interval_value(), last, first)),
+            "error: interval out of range");
+  EXPECT_EQ(Text(DateBin(Iv("106751992 days").interval_value(), first, first)),
+            "error: interval out of range");
+  EXPECT_EQ(Text(DateBin(Iv("1 day").interval_value(), Ts("4714-11-24 00:00:01 BC"),
+                         Ts("2000-01-01 12:00:00"))),
+            "error: timestamp out of range");
+  EXPECT_EQ(Text(DateBin(Iv("01:00:00").interval_value(), Ts("2020-01-01 00:00:00"), inf)),
+            "error: origin out of range");
+  EXPECT_EQ(Text(DateBin(Iv("1 mon").interval_value(), inf, Ts("2020-01-01 00:00:00"))),
+            "infinity");
+  // Before the origin a bin still starts at or before the source, also on a bin edge.
+  EXPECT_EQ(Text(DateBin(Iv("01:00:00").interval_value(), Ts("2000-01-01 00:00:00"),
+                         Ts("2000-01-01 02:00:00"))),
+            "2000-01-01 00:00:00");
+  EXPECT_EQ(Text(DateBin(Iv("01:00:00").interval_value(), Ts("2000-01-01 00:30:00"),
+                         Ts("2000-01-01 02:00:00"))),
+            "2000-01-01 00:00:00");
 }
 
 // --- Oracle --------------------------------------------------------------------------------
@@ -351,6 +448,17 @@ std::vector<std::string> Corpus() {
       "n::numeric(30,0)",
       "date_bin(d)",
       "date_trunc('day', ts)",
+      "date_trunc('week', d)",
+      "date_trunc('month', ts) = date_trunc('month', d)",
+      "extract(year from d) * 100 + extract(month from d)",
+      "extract(epoch from ts)",
+      "extract(doy from ts)",
+      "date_part('hour', d)",
+      "date_part('julian', ts)",
+      "date_bin('00:20:00', ts, '2000-01-01 00:07:00')",
+      "date_bin('1 day', d, ts)",
+      "extract(hour from s)",
+      "date_part(s, ts)",
       "substr(s, 1, -1)",
       "split_part(s, ',', 0)",
       "'abc'::int + i",
