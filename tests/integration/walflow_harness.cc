@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -99,7 +101,38 @@ std::string FromYaml(const std::vector<std::string>& from) {
   return line + "]\n";
 }
 
+// The `views:` block, or nothing. The SQL is a literal block scalar, kept line for line, so
+// that walflow's positions in it are the test's.
+std::string ViewsYaml(const std::vector<ViewSpec>& views) {
+  if (views.empty()) return "";
+  std::string y = "views:\n";
+  for (const ViewSpec& v : views) {
+    y += "  - name: " + YamlQuote(v.name) + "\n    sql: |\n";
+    size_t pos = 0;
+    while (pos < v.sql.size()) {
+      size_t nl = v.sql.find('\n', pos);
+      if (nl == std::string::npos) nl = v.sql.size();
+      y += "      " + v.sql.substr(pos, nl - pos) + "\n";
+      pos = nl + 1;
+    }
+    if (!v.key.empty()) {
+      y += "    key: [";
+      for (size_t i = 0; i < v.key.size(); ++i) y += (i ? ", " : "") + YamlQuote(v.key[i]);
+      y += "]\n";
+    }
+    if (!v.on_error.empty()) y += "    on_error: " + v.on_error + "\n";
+    if (!v.dead_letter_path.empty()) {
+      y += "    dead_letter_path: " + YamlQuote(v.dead_letter_path) + "\n";
+    }
+  }
+  return y;
+}
+
 }  // namespace
+
+std::string QualifiedViewName(const std::string& name) {
+  return name.find('.') == std::string::npos ? "views." + name : name;
+}
 
 std::string PipelineYaml(const PipelineSpec& spec, const std::filesystem::path& dir) {
   std::string tables;
@@ -121,7 +154,7 @@ std::string PipelineYaml(const PipelineSpec& spec, const std::filesystem::path& 
     << "    spool_memory_limit: " << spec.spool_memory_limit << "\n"
     << "data_dir: " << YamlQuote((dir / "state").string()) << "\n"
     << "log: { level: " << spec.log_level << ", progress_interval: 1s }\n"
-    << "sinks:\n";
+    << ViewsYaml(spec.views) << "sinks:\n";
   if (spec.jsonl_sink) {
     y << "  - name: files\n"
       << "    type: jsonl\n"
@@ -274,6 +307,14 @@ std::string WalflowPipeline::Stderr() const {
     out += ReadWholeFile(dir_.path() / ("run-" + std::to_string(i) + ".err"));
   }
   return out;
+}
+
+ProcessResult WalflowPipeline::RunCommand(const std::string& command,
+                                          const std::vector<std::string>& args,
+                                          milliseconds timeout) const {
+  std::vector<std::string> argv = {WalflowBinary(), command, config_path()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunProcess(argv, timeout);
 }
 
 std::string WalflowPipeline::LastStderr() const { return process_ ? process_->Stderr() : ""; }
@@ -688,6 +729,578 @@ void ExpectExactlyOnce(PgServer& pg, const std::string& db, const std::vector<Js
   EXPECT_TRUE(NoDuplicateEvents(events)) << Tail(context);
   for (const auto& t : tables) {
     EXPECT_TRUE(TableMatches(pg, db, oracle, "public." + t, {"id"})) << Tail(context, 2000);
+  }
+}
+
+// --- ViewReplay ---
+
+ViewReplay::ViewReplay(std::optional<std::vector<std::string>> key) : key_(std::move(key)) {}
+
+std::string ViewReplay::KeyOf(const Json& row) const {
+  if (!key_) return row.dump();
+  Json key = Json::array();
+  for (const std::string& column : *key_) {
+    key.push_back(row.contains(column) ? row.at(column)
+                                       : Json("<missing key column " + column + ">"));
+  }
+  return key.dump();
+}
+
+void ViewReplay::Anomaly(const Json& value, const std::string& what) {
+  std::string op = value.is_object() && value.contains("op") ? value.at("op").dump() : "?";
+  anomalies_.push_back("event " + std::to_string(applied_) + " (op " + op + "): " + what +
+                       "\n      event: " + value.dump().substr(0, 400));
+}
+
+void ViewReplay::Apply(const Json& event) {
+  ++applied_;
+  const Json& value = event.contains("payload") ? event.at("payload") : event;
+  if (!value.is_object() || !value.contains("op") || !value.at("op").is_string()) {
+    return Anomaly(value, "not a change event (no op)");
+  }
+  auto image = [&](const char* name) -> const Json* {
+    auto it = value.find(name);
+    return it != value.end() && it->is_object() ? &*it : nullptr;
+  };
+  const Json* before = image("before");
+  const Json* after = image("after");
+  auto insert = [&](const Json& row) {
+    std::string key = KeyOf(row);
+    auto [it, inserted] = rows_.emplace(key, row);
+    if (!inserted) {
+      Anomaly(value, "insert of key " + key + " already held (" + it->second.dump().substr(0, 200) +
+                         "): a double delivery or a lost removal");
+      it->second = row;
+    }
+  };
+  auto remove = [&](const Json& row) {
+    std::string key = KeyOf(row);
+    auto it = rows_.find(key);
+    if (it == rows_.end())
+      return Anomaly(value, "removal of key " + key + " not held: a lost insert");
+    if (it->second != row) {
+      Anomaly(value, "before differs from the row held for key " + key + ": held " +
+                         it->second.dump().substr(0, 200));
+    }
+    rows_.erase(it);
+  };
+  const std::string op = value.at("op").get<std::string>();
+  if (op == "t") {
+    rows_.clear();
+  } else if (op == "c" || op == "r") {
+    if (!after) return Anomaly(value, "no after image");
+    if (before) Anomaly(value, "a before image in an insert");
+    insert(*after);
+  } else if (op == "u") {
+    if (!before || !after) return Anomaly(value, "an update needs before and after images");
+    remove(*before);
+    insert(*after);
+  } else if (op == "d") {
+    if (!before) return Anomaly(value, "no before image");
+    if (after) Anomaly(value, "an after image in a delete");
+    remove(*before);
+  } else {
+    Anomaly(value, "unknown op");
+  }
+}
+
+std::vector<Json> ViewReplay::rows() const {
+  std::vector<Json> out;
+  out.reserve(rows_.size());
+  for (const auto& [key, row] : rows_) out.push_back(row);
+  return out;
+}
+
+// --- Debezium values as PostgreSQL text ---
+
+namespace {
+
+// PostgreSQL type OIDs (pg_type.dat) the conversion knows.
+enum PgTypeOid : uint32_t {
+  kBoolOid = 16,
+  kCharOid = 18,
+  kNameOid = 19,
+  kInt8Oid = 20,
+  kInt2Oid = 21,
+  kInt4Oid = 23,
+  kTextOid = 25,
+  kOidOid = 26,
+  kJsonOid = 114,
+  kFloat4Oid = 700,
+  kFloat8Oid = 701,
+  kBpcharOid = 1042,
+  kVarcharOid = 1043,
+  kDateOid = 1082,
+  kTimeOid = 1083,
+  kTimestampOid = 1114,
+  kTimestampTzOid = 1184,
+  kIntervalOid = 1186,
+  kNumericOid = 1700,
+  kJsonbOid = 3802,
+};
+
+bool IsNumericText(const std::string& s) {
+  if (s == "NaN" || s == "Infinity" || s == "-Infinity") return true;
+  size_t i = s[0] == '-' ? 1 : 0;
+  size_t digits = 0, dots = 0;
+  for (; i < s.size(); ++i) {
+    if (s[i] == '.') {
+      ++dots;
+    } else if (s[i] >= '0' && s[i] <= '9') {
+      ++digits;
+    } else {
+      return false;
+    }
+  }
+  return digits > 0 && dots <= 1;
+}
+
+// ISO-8601 as walflow writes timestamptz: 2024-01-15T11:45:30.12Z (years 1..9999).
+bool IsIsoTimestampUtc(const std::string& s) {
+  if (s == "infinity" || s == "-infinity") return true;
+  const std::string shape = "dddd-dd-ddTdd:dd:dd";
+  if (s.size() < shape.size() + 1 || s.back() != 'Z') return false;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == 'd' ? !std::isdigit(static_cast<unsigned char>(s[i])) : s[i] != shape[i]) {
+      return false;
+    }
+  }
+  std::string rest = s.substr(shape.size(), s.size() - shape.size() - 1);
+  if (rest.empty()) return true;
+  if (rest[0] != '.' || rest.size() == 1) return false;
+  return std::all_of(rest.begin() + 1, rest.end(), [](char c) { return std::isdigit(c); });
+}
+
+// `count` units since `epoch` (an SQL literal of the type), exact for any int64: whole
+// seconds and the rest, each well inside a double's integers.
+std::string SinceEpochSql(const std::string& epoch, int64_t count, int64_t per_second,
+                          const char* unit) {
+  int64_t seconds = count / per_second, rest = count % per_second;
+  if (rest < 0) rest += per_second, --seconds;
+  return "(" + epoch + " + " + std::to_string(seconds) + " * interval '1 second' + " +
+         std::to_string(rest) + " * interval '1 " + unit + "')";
+}
+
+}  // namespace
+
+std::vector<PgColumn> RelationColumns(PgConnection& conn, const std::string& relation) {
+  PgRows rows = conn.Query(
+      // format_type(oid, NULL) of char(n) is "character", which is char(1): bpchar keeps all.
+      "SELECT attname, atttypid::int8, atttypmod, CASE atttypid WHEN 1042 THEN 'bpchar' "
+      "WHEN 1560 THEN 'bit varying' ELSE format_type(atttypid, NULL) END, "
+      "format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = " +
+      SqlQuote(relation) + "::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum");
+  std::vector<PgColumn> columns;
+  for (const auto& r : rows) {
+    columns.push_back(
+        PgColumn{*r[0], static_cast<uint32_t>(std::stoll(*r[1])), std::stoi(*r[2]), *r[3], *r[4]});
+  }
+  return columns;
+}
+
+bool DebeziumValueSql(const Json& v, const PgColumn& column, std::string* sql, std::string* error) {
+  const std::string cast = "::" + column.base_type;
+  auto refuse = [&](const std::string& expected) {
+    *error = "column " + column.name + " (" + column.type + "): " + v.dump().substr(0, 80) +
+             " is not " + expected;
+    return false;
+  };
+  if (v.is_null()) {
+    *sql = "NULL" + cast;
+    return true;
+  }
+  switch (column.type_oid) {
+    case kBoolOid:
+      if (!v.is_boolean()) return refuse("a JSON boolean");
+      *sql = v.get<bool>() ? "true" : "false";
+      return true;
+    case kInt2Oid:
+    case kInt4Oid:
+    case kInt8Oid:
+    case kOidOid:
+      if (!v.is_number_integer()) return refuse("a JSON integer");
+      *sql = SqlQuote(v.dump()) + cast;
+      return true;
+    case kFloat4Oid:
+    case kFloat8Oid:
+      if (v.is_number()) {
+        *sql = SqlQuote(v.dump()) + cast;
+        return true;
+      }
+      if (v.is_string() && (v == "NaN" || v == "Infinity" || v == "-Infinity")) {
+        *sql = SqlQuote(v.get<std::string>()) + cast;
+        return true;
+      }
+      return refuse("a JSON number or \"NaN\", \"Infinity\", \"-Infinity\"");
+    case kNumericOid:
+      if (!v.is_string() || !IsNumericText(v.get<std::string>())) {
+        return refuse("numeric text in a JSON string (decimal_handling: string)");
+      }
+      *sql = SqlQuote(v.get<std::string>()) + cast;
+      return true;
+    case kDateOid: {
+      if (!v.is_number_integer()) return refuse("a JSON integer (days since 1970-01-01)");
+      int64_t days = v.get<int64_t>();
+      if (days == std::numeric_limits<int32_t>::max() ||
+          days == std::numeric_limits<int32_t>::min()) {
+        *sql = days > 0 ? "'infinity'::date" : "'-infinity'::date";
+      } else {
+        *sql = "('1970-01-01'::date + " + std::to_string(days) + ")";
+      }
+      return true;
+    }
+    case kTimestampOid: {
+      if (!v.is_number_integer()) return refuse("a JSON integer (time since 1970-01-01)");
+      int64_t n = v.get<int64_t>();
+      if (n == std::numeric_limits<int64_t>::max() || n == std::numeric_limits<int64_t>::min()) {
+        *sql = n > 0 ? "'infinity'::timestamp" : "'-infinity'::timestamp";
+        return true;
+      }
+      const bool millis = column.typmod >= 0 && column.typmod <= 3;
+      *sql = SinceEpochSql("'1970-01-01'::timestamp", n, millis ? 1000 : 1000000,
+                           millis ? "millisecond" : "microsecond");
+      return true;
+    }
+    case kTimeOid: {
+      if (!v.is_number_integer()) return refuse("a JSON integer (time since midnight)");
+      const bool millis = column.typmod >= 0 && column.typmod <= 3;
+      *sql = "(" +
+             SinceEpochSql("'00:00'::time", v.get<int64_t>(), millis ? 1000 : 1000000,
+                           millis ? "millisecond" : "microsecond") +
+             ")::time";
+      return true;
+    }
+    case kTimestampTzOid:
+      if (!v.is_string() || !IsIsoTimestampUtc(v.get<std::string>())) {
+        return refuse("an ISO-8601 UTC timestamp in a JSON string");
+      }
+      *sql = SqlQuote(v.get<std::string>()) + cast;
+      return true;
+    case kIntervalOid:
+      *error = "column " + column.name +
+               ": interval values are not compared (Debezium's microseconds count a month as "
+               "30.4375 days, PostgreSQL's text keeps months)";
+      return false;
+    case kJsonOid:
+    case kJsonbOid:
+      if (!v.is_string() || !Json::accept(v.get<std::string>())) {
+        return refuse("JSON text in a JSON string");
+      }
+      *sql = SqlQuote(v.get<std::string>()) + cast;
+      return true;
+    case kTextOid:
+    case kVarcharOid:
+    case kBpcharOid:
+    case kNameOid:
+    case kCharOid:
+    default:  // every other type is written as its text form
+      if (!v.is_string()) return refuse("a JSON string");
+      if (v.get<std::string>().find('\0') != std::string::npos) return refuse("text without NUL");
+      *sql = SqlQuote(v.get<std::string>()) + cast;
+      return true;
+  }
+}
+
+std::vector<TextRow> DebeziumRowsAsText(PgConnection& conn, const std::vector<PgColumn>& columns,
+                                        const std::vector<Json>& rows,
+                                        std::vector<std::string>* problems) {
+  constexpr size_t kRowsPerQuery = 500;
+  constexpr size_t kMaxProblems = 20;
+  auto problem = [&](const std::string& p) {
+    if (problems->size() < kMaxProblems) problems->push_back(p);
+  };
+  std::vector<TextRow> out(rows.size(), TextRow(columns.size()));
+  std::vector<std::vector<std::string>> exprs(rows.size());
+  std::set<std::string> extra;
+  for (size_t r = 0; r < rows.size(); ++r) {
+    const Json& row = rows[r];
+    for (size_t c = 0; c < columns.size(); ++c) {
+      std::string sql, error;
+      if (!row.is_object() || !row.contains(columns[c].name)) {
+        error = "no column " + columns[c].name + " in " + row.dump().substr(0, 200);
+      } else if (DebeziumValueSql(row.at(columns[c].name), columns[c], &sql, &error)) {
+        exprs[r].push_back(sql);
+        continue;
+      }
+      problem(error);
+      out[r][c] = "<invalid: " + error + ">";
+      exprs[r].push_back("NULL::" + columns[c].base_type);
+    }
+    if (!row.is_object()) continue;
+    for (auto it = row.begin(); it != row.end(); ++it) {
+      bool known = std::any_of(columns.begin(), columns.end(),
+                               [&](const PgColumn& c) { return c.name == it.key(); });
+      if (!known && extra.insert(it.key()).second) {
+        problem("column " + it.key() + " is not a column of the view (PostgreSQL's columns: " +
+                [&] {
+                  std::string names;
+                  for (const PgColumn& c : columns) names += (names.empty() ? "" : ", ") + c.name;
+                  return names;
+                }() +
+                ")");
+      }
+    }
+  }
+  // Converts rows [from, to); a batch the server refuses is retried row by row.
+  std::function<void(size_t, size_t)> convert = [&](size_t from, size_t to) {
+    std::string values, names = "n", select;
+    for (size_t c = 0; c < columns.size(); ++c) {
+      names += ", c" + std::to_string(c);
+      select += (c ? ", " : "") + std::string("c") + std::to_string(c) + "::text";
+    }
+    for (size_t r = from; r < to; ++r) {
+      values += (r > from ? ", (" : "(") + std::to_string(r);
+      for (const std::string& e : exprs[r]) values += ", " + e;
+      values += ")";
+    }
+    try {
+      PgRows text = conn.Query("SELECT " + select + " FROM (VALUES " + values + ") AS v(" + names +
+                               ") ORDER BY n");
+      for (size_t r = from; r < to; ++r) {
+        for (size_t c = 0; c < columns.size(); ++c) {
+          if (!out[r][c]) out[r][c] = text[r - from][c];
+        }
+      }
+    } catch (const PgError& e) {
+      if (to - from > 1) {
+        for (size_t r = from; r < to; ++r) convert(r, r + 1);
+        return;
+      }
+      problem("PostgreSQL cannot read " + rows[from].dump().substr(0, 200) + ": " + e.what());
+      for (auto& cell : out[from]) cell = "<invalid: unreadable row>";
+    }
+  };
+  if (columns.empty()) return out;
+  for (size_t from = 0; from < rows.size(); from += kRowsPerQuery) {
+    convert(from, std::min(rows.size(), from + kRowsPerQuery));
+  }
+  return out;
+}
+
+RowsDiff DiffRows(std::vector<TextRow> expected, std::vector<TextRow> actual) {
+  std::sort(expected.begin(), expected.end());
+  std::sort(actual.begin(), actual.end());
+  RowsDiff diff;
+  auto note = [](std::vector<std::pair<TextRow, size_t>>& side, const TextRow& row) {
+    if (!side.empty() && side.back().first == row) {
+      ++side.back().second;
+    } else {
+      side.emplace_back(row, 1);
+    }
+  };
+  size_t e = 0, a = 0;
+  while (e < expected.size() || a < actual.size()) {
+    if (a == actual.size() || (e < expected.size() && expected[e] < actual[a])) {
+      note(diff.only_expected, expected[e++]);
+    } else if (e == expected.size() || actual[a] < expected[e]) {
+      note(diff.only_actual, actual[a++]);
+    } else {
+      ++e, ++a;
+    }
+  }
+  return diff;
+}
+
+std::string FormatTextRow(const TextRow& row) {
+  constexpr size_t kMaxCell = 60;
+  std::string out;
+  for (size_t i = 0; i < row.size(); ++i) {
+    if (i) out += " | ";
+    if (!row[i]) {
+      out += "NULL";
+    } else if (row[i]->size() > kMaxCell) {
+      out += row[i]->substr(0, kMaxCell) + "...(" + std::to_string(row[i]->size()) + " chars)";
+    } else {
+      out += *row[i];
+    }
+  }
+  return out;
+}
+
+// --- TableWorkload ---
+
+namespace {
+
+// Values of a column's domain that fit its type modifier (a numeric's integer digits, a
+// string's length): few of them, so that rows share groups.
+std::vector<std::string> DomainOf(uint32_t oid, int typmod, const std::string& column) {
+  switch (oid) {
+    case kInt2Oid:
+    case kInt4Oid:
+    case kInt8Oid: return {"-1", "0", "1", "2", "3", "5", "10"};
+    case kFloat4Oid:
+    case kFloat8Oid: return {"-1.5", "0", "0.25", "2", "3.75", "1024", "-0.125"};
+    case kNumericOid: {
+      std::vector<std::string> all = {"0", "1", "-2.5", "3.25", "10.75", "0.01", "42"};
+      if (typmod < 4) return all;
+      const int integer_digits = (((typmod - 4) >> 16) & 0xffff) - ((typmod - 4) & 0xffff);
+      std::vector<std::string> fit;
+      for (const std::string& v : all) {
+        size_t start = v[0] == '-' ? 1 : 0;
+        size_t dot = v.find('.');
+        int digits = static_cast<int>((dot == std::string::npos ? v.size() : dot) - start);
+        if (v.substr(start, digits) == "0") digits = 0;
+        if (digits <= integer_digits) fit.push_back(v);
+      }
+      return fit;
+    }
+    case kTextOid:
+    case kVarcharOid:
+    case kBpcharOid: return {"a", "b", "c", "ab", "B", ""};
+    case kBoolOid: return {"true", "false"};
+    case kDateOid: return {"2024-01-01", "2024-01-02", "2024-02-29", "2023-12-31", "2024-01-31"};
+    case kTimestampOid:
+      return {"2024-01-01 00:00:00", "2024-01-01 12:30:00", "2024-01-02 00:00:00.5",
+              "2023-12-31 23:59:59.999999", "2024-02-29 08:00:00"};
+    case kTimestampTzOid:
+      return {"2024-01-01 00:00:00+00", "2024-01-01 12:30:00+02", "2024-01-02 00:00:00.5+00",
+              "2023-12-31 23:59:59.999999-05", "2024-02-29 08:00:00+00"};
+    default:
+      throw std::runtime_error("random: cannot generate values for column " + column +
+                               " (type OID " + std::to_string(oid) + ")");
+  }
+}
+
+}  // namespace
+
+TableWorkload::TableWorkload(std::string dsn, std::string table, uint32_t seed)
+    : conn_(std::make_unique<PgConnection>(dsn)), table_(std::move(table)), rng_(seed) {
+  const std::string rel = SqlQuote(table_) + "::regclass";
+  PgRows key = conn_->Query(
+      "SELECT quote_ident(a.attname), a.atttypid::int8 FROM pg_index i JOIN pg_attribute a ON "
+      "a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) WHERE i.indisprimary AND "
+      "i.indrelid = " +
+      rel);
+  if (key.size() != 1 || !(*key[0][1] == "20" || *key[0][1] == "21" || *key[0][1] == "23")) {
+    throw std::runtime_error("random: table " + table_ +
+                             " needs a primary key of one integer column");
+  }
+  key_ = *key[0][0];
+  PgRows cols = conn_->Query(
+      "SELECT quote_ident(attname), atttypid::int8, atttypmod, attnotnull FROM pg_attribute "
+      "WHERE attrelid = " +
+      rel +
+      " AND attnum > 0 AND NOT attisdropped AND attgenerated = '' "
+      "ORDER BY attnum");
+  for (const auto& c : cols) {
+    if (*c[0] == key_) continue;
+    Column column{*c[0], *c[3] == "f", {}};
+    std::string type = conn_->Scalar("SELECT format_type(" + *c[1] + ", " + *c[2] + ")");
+    const int typmod = std::stoi(*c[2]);
+    for (const std::string& v : DomainOf(static_cast<uint32_t>(std::stoll(*c[1])), typmod, *c[0])) {
+      // Strings longer than a varchar(n) / char(n) allows are left out.
+      if ((std::stoll(*c[1]) == kVarcharOid || std::stoll(*c[1]) == kBpcharOid) && typmod >= 4 &&
+          static_cast<int>(v.size()) > typmod - 4) {
+        continue;
+      }
+      column.literals.push_back(SqlQuote(v) + "::" + type);
+    }
+    if (column.literals.empty()) {
+      throw std::runtime_error("random: no value fits column " + column.name + " (" + type + ")");
+    }
+    columns_.push_back(std::move(column));
+  }
+  for (const auto& r : conn_->Query("SELECT " + key_ + " FROM " + table_ + " ORDER BY 1")) {
+    ids_.push_back(std::stoll(*r[0]));
+  }
+  next_id_ = ids_.empty() ? 1 : ids_.back() + 1;
+}
+
+TableWorkload::~TableWorkload() = default;
+
+std::string TableWorkload::Literal(const Column& c) {
+  if (c.nullable && rng_() % 8 == 0) return "NULL";
+  return c.literals[rng_() % c.literals.size()];
+}
+
+void TableWorkload::RemoveIds(std::vector<int64_t>& ids, const PgRows& removed) {
+  std::set<int64_t> gone;
+  for (const auto& r : removed) gone.insert(std::stoll(*r[0]));
+  ids.erase(std::remove_if(ids.begin(), ids.end(), [&](int64_t id) { return gone.count(id); }),
+            ids.end());
+}
+
+// One statement over `ids` (the rows present in the transaction), which it updates, except
+// for a bulk delete: its ids are read back (RETURNING) by Run().
+TableWorkload::Generated TableWorkload::Statement(std::vector<int64_t>& ids) {
+  const int choice = static_cast<int>(rng_() % 100);
+  auto values = [&](int64_t id) {
+    std::string v = "(" + std::to_string(id);
+    for (const Column& c : columns_) v += ", " + Literal(c);
+    return v + ")";
+  };
+  std::string names = key_;
+  for (const Column& c : columns_) names += ", " + c.name;
+  auto pick = [&] { return ids[rng_() % ids.size()]; };
+  auto where_equal = [&](const Column& c) {
+    std::string v = Literal(c);
+    return c.name + (v == "NULL" ? " IS NULL" : " = " + v);
+  };
+  if (ids.empty() || choice < 40) {
+    ids.push_back(next_id_);
+    return {"INSERT INTO " + table_ + " (" + names + ") VALUES " + values(next_id_++)};
+  }
+  if (choice < 48) {
+    std::string rows;
+    for (int n = 2 + static_cast<int>(rng_() % 4); n > 0; --n) {
+      rows += (rows.empty() ? "" : ", ") + values(next_id_);
+      ids.push_back(next_id_++);
+    }
+    return {"INSERT INTO " + table_ + " (" + names + ") VALUES " + rows};
+  }
+  if (!columns_.empty() && choice < 75) {
+    std::string set;
+    for (int n = 1 + static_cast<int>(rng_() % 2); n > 0; --n) {
+      const Column& c = columns_[rng_() % columns_.size()];
+      if (set.find(c.name + " =") != std::string::npos) continue;
+      set += (set.empty() ? "" : ", ") + c.name + " = " + Literal(c);
+    }
+    return {"UPDATE " + table_ + " SET " + set + " WHERE " + key_ + " = " + std::to_string(pick())};
+  }
+  if (!columns_.empty() && choice < 80) {
+    const Column& set = columns_[rng_() % columns_.size()];
+    const Column& where = columns_[rng_() % columns_.size()];
+    std::string value = Literal(set);
+    return {"UPDATE " + table_ + " SET " + set.name + " = " + value + " WHERE " +
+            where_equal(where)};
+  }
+  if (choice < 84) {
+    size_t at = rng_() % ids.size();
+    int64_t old_id = ids[at];
+    ids[at] = next_id_++;
+    return {"UPDATE " + table_ + " SET " + key_ + " = " + std::to_string(ids[at]) + " WHERE " +
+            key_ + " = " + std::to_string(old_id)};
+  }
+  if (columns_.empty() || choice < 98) {
+    size_t at = rng_() % ids.size();
+    int64_t id = ids[at];
+    ids.erase(ids.begin() + static_cast<std::ptrdiff_t>(at));
+    return {"DELETE FROM " + table_ + " WHERE " + key_ + " = " + std::to_string(id)};
+  }
+  return {"DELETE FROM " + table_ + " WHERE " + where_equal(columns_[rng_() % columns_.size()]) +
+              " RETURNING " + key_,
+          true};
+}
+
+void TableWorkload::Run(int statements) {
+  while (statements > 0) {
+    const int in_transaction = std::min(statements, 1 + static_cast<int>(rng_() % 4));
+    const bool rollback = rng_() % 10 == 0;
+    std::vector<int64_t> ids = ids_;
+    conn_->Exec("BEGIN");
+    for (int i = 0; i < in_transaction; ++i) {
+      Generated statement = Statement(ids);
+      PgRows removed = conn_->Query(statement.sql);
+      if (statement.returns_removed_ids) RemoveIds(ids, removed);
+    }
+    statements -= in_transaction;
+    if (rollback) {
+      conn_->Exec("ROLLBACK");  // next_id_ stays: the ids of rolled-back rows are not reused
+      continue;
+    }
+    conn_->Exec("COMMIT");
+    ids_ = std::move(ids);
+    committed_statements_ += static_cast<uint64_t>(in_transaction);
   }
 }
 

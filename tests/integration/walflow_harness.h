@@ -41,6 +41,18 @@ struct KafkaSinkSpec {
   std::vector<std::pair<std::string, std::string>> properties;
 };
 
+// A view in the pipeline's `views:` list. Empty strings leave the setting to walflow.
+struct ViewSpec {
+  std::string name;  // "by_country" (schema "views") or "analytics.by_country"
+  std::string sql;
+  std::vector<std::string> key;  // `key:` (views without GROUP BY); empty: the input's key
+  std::string on_error;          // "stop" or "dead_letter"
+  std::string dead_letter_path;
+};
+
+// "views.by_country" for "by_country"; a qualified name unchanged.
+std::string QualifiedViewName(const std::string& name);
+
 // The YAML a test runs walflow with; the defaults are the fast settings tests want.
 // A `type: parquet` sink in the pipeline's YAML. `path` empty: <dir>/lake. Empty strings
 // leave the setting to walflow's default; `s3_endpoint` set writes the s3 block.
@@ -97,6 +109,8 @@ struct PipelineSpec {
   std::vector<KafkaSinkSpec> kafka_sinks;
   // Parquet sinks, after the Kafka sinks.
   std::vector<ParquetSinkSpec> parquet_sinks;
+  // `views:`, in order (none: no `views:` key).
+  std::vector<ViewSpec> views;
 };
 
 // The jsonl sink's files in `dir` (full paths), in write order.
@@ -147,6 +161,11 @@ class WalflowPipeline {
   // Waits for the current run to end by itself.
   std::optional<int> WaitExit(std::chrono::milliseconds timeout);
   ChildProcess* process() { return process_.get(); }
+
+  // Runs `walflow COMMAND CONFIG ARGS...` to completion (e.g. "check", or "peek" with
+  // {view, "--json"}), beside any run in progress.
+  ProcessResult RunCommand(const std::string& command, const std::vector<std::string>& args = {},
+                           std::chrono::milliseconds timeout = std::chrono::seconds(60)) const;
 
   // stderr of every run so far, in order, runs separated by a header line.
   std::string Stderr() const;
@@ -299,6 +318,120 @@ class RandomWorkload {
 void ExpectExactlyOnce(PgServer& pg, const std::string& db, const std::vector<Json>& events,
                        const std::vector<std::string>& tables, uint64_t committed_changes,
                        const std::string& context);
+
+// --- Views: replaying their events and comparing them with PostgreSQL's answer ---
+
+// Rows in PostgreSQL's text form, one entry per column (NULL is nullopt).
+using TextRow = std::vector<std::optional<std::string>>;
+
+// Replays one view's change events as a consumer keyed by the view's key would: c and r
+// insert `after`, u removes the key of `before` and inserts `after`, d removes the key of
+// `before`, t clears. Records what exactly-once delivery cannot produce: an insert of a key
+// already held (a double delivery or a lost removal), a removal of a key not held (a lost
+// insert), a `before` that differs from the row held, a malformed event.
+class ViewReplay {
+ public:
+  // `key`: the view's key columns (empty for a view of at most one row); nullopt: the whole
+  // row is the key (a view's rows are distinct).
+  explicit ViewReplay(std::optional<std::vector<std::string>> key);
+
+  // One event: a jsonl line, the value or {schema, payload}.
+  void Apply(const Json& event);
+
+  // The rows held (`after` objects), in key order.
+  std::vector<Json> rows() const;
+  const std::vector<std::string>& anomalies() const { return anomalies_; }
+  size_t applied() const { return applied_; }
+
+ private:
+  std::string KeyOf(const Json& row) const;
+  void Anomaly(const Json& value, const std::string& what);
+
+  std::optional<std::vector<std::string>> key_;
+  std::map<std::string, Json> rows_;
+  std::vector<std::string> anomalies_;
+  size_t applied_ = 0;
+};
+
+// A column of a PostgreSQL relation, with what converting Debezium values of it needs.
+struct PgColumn {
+  std::string name;
+  uint32_t type_oid = 0;
+  int typmod = -1;
+  std::string base_type;  // format_type(oid, NULL): "numeric", "timestamp without time zone"
+  std::string type;       // format_type(oid, typmod): "numeric(12,2)"
+};
+
+// The columns of `relation` (an SQL name, e.g. "views.by_country"), in order. Throws PgError.
+std::vector<PgColumn> RelationColumns(PgConnection& conn, const std::string& relation);
+
+// An SQL expression of `column`'s type (without its modifier, so that a wrong scale shows)
+// for `value` as a jsonl sink with decimal_handling: string writes it (docs/events.md):
+// numbers for integers and floats, numeric as a string, date as days and timestamp as µs
+// (ms for timestamp(0..3)) since 1970-01-01, timestamptz as ISO-8601, bool, text. Returns
+// false, with the reason in *error, for JSON that no value of the type is written as.
+bool DebeziumValueSql(const Json& value, const PgColumn& column, std::string* sql,
+                      std::string* error);
+
+// Rows of Debezium values (objects by column name) in PostgreSQL's text form of each column,
+// the conversion done by the server. A missing or extra column, or a value DebeziumValueSql
+// refuses, is appended to *problems and its cell holds "<invalid ...>". Throws PgError.
+std::vector<TextRow> DebeziumRowsAsText(PgConnection& conn, const std::vector<PgColumn>& columns,
+                                        const std::vector<Json>& rows,
+                                        std::vector<std::string>* problems);
+
+// Rows of one side that the other lacks, as a multiset: (row, how many more times).
+struct RowsDiff {
+  std::vector<std::pair<TextRow, size_t>> only_expected;
+  std::vector<std::pair<TextRow, size_t>> only_actual;
+  bool empty() const { return only_expected.empty() && only_actual.empty(); }
+};
+RowsDiff DiffRows(std::vector<TextRow> expected, std::vector<TextRow> actual);
+
+// "DE | 3 | 12.50", NULL as NULL, long values cut.
+std::string FormatTextRow(const TextRow& row);
+
+// A random mix of INSERT, UPDATE and DELETE statements on any table with a one-column
+// integer primary key that accepts given values: values from small domains per column type
+// (groups collide), NULL in nullable columns, single-row and bulk statements (a whole group
+// moved or deleted), primary-key updates, in transactions of one to four statements of
+// which about one in ten is rolled back. The statements depend only on the seed and the
+// table's contents at construction. Columns of other types than int2/4/8, numeric,
+// float4/8, text, varchar, char, bool, date, timestamp and timestamptz are refused.
+class TableWorkload {
+ public:
+  // Reads the table's columns and keys. Throws std::runtime_error for a table it cannot
+  // generate changes for, PgError when the server fails.
+  TableWorkload(std::string dsn, std::string table, uint32_t seed);
+  ~TableWorkload();
+
+  // Runs `statements` statements. Throws PgError (with the statement) when one fails.
+  void Run(int statements);
+  uint64_t committed_statements() const { return committed_statements_; }
+
+ private:
+  struct Column {
+    std::string name;  // quoted
+    bool nullable = true;
+    std::vector<std::string> literals;
+  };
+  struct Generated {
+    std::string sql;
+    bool returns_removed_ids = false;
+  };
+  std::string Literal(const Column& c);
+  Generated Statement(std::vector<int64_t>& ids);
+  void RemoveIds(std::vector<int64_t>& ids, const PgRows& removed);
+
+  std::unique_ptr<PgConnection> conn_;
+  std::string table_;
+  std::string key_;              // the primary-key column, quoted
+  std::vector<Column> columns_;  // the others (generated columns left out)
+  std::mt19937_64 rng_;
+  std::vector<int64_t> ids_;  // rows present, in a deterministic order
+  int64_t next_id_ = 1;
+  uint64_t committed_statements_ = 0;
+};
 
 // A TCP port on 127.0.0.1 that nothing listens on (at the time of the call).
 int UnusedPort();
