@@ -1043,11 +1043,14 @@ TEST(SqlCorpusHarness, DebeziumValuesReadBackAsPostgresText) {
   before_epoch["ts"] = -1;
   before_epoch["f8"] = "-Infinity";
   before_epoch["n"] = "-0.50";
+  Json far = row;  // beyond a double's exact integers in microseconds
+  far["ts"] = 253402300799999999LL;
+  far["d"] = 2932896;
   std::vector<std::string> problems;
   std::vector<TextRow> text =
-      DebeziumRowsAsText(conn, columns, {row, nulls, before_epoch}, &problems);
+      DebeziumRowsAsText(conn, columns, {row, nulls, before_epoch, far}, &problems);
   EXPECT_TRUE(problems.empty()) << problems[0];
-  ASSERT_EQ(text.size(), 3u);
+  ASSERT_EQ(text.size(), 4u);
   EXPECT_EQ(
       FormatTextRow(text[0]),
       "true | 1 | -2 | 3 | 2500.00 | 12345.6789 | 2.25 | it's | 2024-01-15 | "
@@ -1058,6 +1061,8 @@ TEST(SqlCorpusHarness, DebeziumValuesReadBackAsPostgresText) {
   EXPECT_EQ(*text[2][9], "1969-12-31 23:59:59.999999");
   EXPECT_EQ(*text[2][6], "-Infinity");
   EXPECT_EQ(*text[2][4], "-0.50");
+  EXPECT_EQ(*text[3][8], "9999-12-31");
+  EXPECT_EQ(*text[3][9], "9999-12-31 23:59:59.999999");
 
   Json wrong = row;
   wrong["d"] = "2024-01-15";

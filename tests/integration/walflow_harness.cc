@@ -871,14 +871,18 @@ bool IsIsoTimestampUtc(const std::string& s) {
   return std::all_of(rest.begin() + 1, rest.end(), [](char c) { return std::isdigit(c); });
 }
 
-// `count` units since `epoch` (an SQL literal of the type), exact for any int64: whole
-// seconds and the rest, each well inside a double's integers.
+// `count` units since `epoch` (an SQL literal of the type), exact for any int64: days,
+// seconds and the rest, each multiplied by an interval well inside a double's integers.
 std::string SinceEpochSql(const std::string& epoch, int64_t count, int64_t per_second,
                           const char* unit) {
+  constexpr int64_t kSecondsPerDay = 86400;
   int64_t seconds = count / per_second, rest = count % per_second;
   if (rest < 0) rest += per_second, --seconds;
-  return "(" + epoch + " + " + std::to_string(seconds) + " * interval '1 second' + " +
-         std::to_string(rest) + " * interval '1 " + unit + "')";
+  int64_t days = seconds / kSecondsPerDay, in_day = seconds % kSecondsPerDay;
+  if (in_day < 0) in_day += kSecondsPerDay, --days;
+  return "(" + epoch + " + " + std::to_string(days) + " * interval '1 day' + " +
+         std::to_string(in_day) + " * interval '1 second' + " + std::to_string(rest) +
+         " * interval '1 " + unit + "')";
 }
 
 }  // namespace
