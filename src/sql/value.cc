@@ -2,12 +2,17 @@
 
 #include <algorithm>
 #include <bit>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
+#include <optional>
 #include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "pg/text_codec.h"
 #include "pg/text_format.h"
@@ -420,75 +425,713 @@ void AppendFloat8(double v, std::string* out) {
 
 void AppendFloat4(float v, std::string* out) { AppendShortestFloat<float, double>(v, 6, out); }
 
-bool ParseInterval(std::string_view text, Interval* out) {
-  Interval r;
-  std::string_view s = TrimSpaces(text);
-  bool any = false;
-  while (!s.empty()) {
-    size_t end = s.find(' ');
-    std::string_view token = s.substr(0, end);
-    s = end == std::string_view::npos ? std::string_view() : TrimSpaces(s.substr(end));
-    if (token.find(':') != std::string_view::npos) {
-      bool negative = false;
-      if (token[0] == '+' || token[0] == '-') {
-        negative = token[0] == '-';
-        token.remove_prefix(1);
-      }
-      int64_t h = 0, m = 0, sec = 0, frac = 0;
-      const char* p = token.data();
-      const char* e = token.data() + token.size();
-      auto r1 = std::from_chars(p, e, h);
-      if (r1.ec != std::errc() || r1.ptr == e || *r1.ptr != ':') return false;
-      auto r2 = std::from_chars(r1.ptr + 1, e, m);
-      if (r2.ec != std::errc()) return false;
-      p = r2.ptr;
-      if (p != e) {
-        if (*p != ':') return false;
-        auto r3 = std::from_chars(p + 1, e, sec);
-        if (r3.ec != std::errc()) return false;
-        p = r3.ptr;
-        if (p != e) {
-          if (*p != '.') return false;
-          ++p;
-          int digits = 0;
-          for (; p != e; ++p) {
-            if (*p < '0' || *p > '9') return false;
-            if (digits < 6) {
-              frac = frac * 10 + (*p - '0');
-              ++digits;
-            }
-          }
-          for (; digits < 6; ++digits) frac *= 10;
-        }
-      }
-      int64_t micros;
-      if (__builtin_mul_overflow(h, kMicrosPerHour, &micros)) return false;
-      micros += m * kMicrosPerMinute + sec * pg::kMicrosPerSecond + frac;
-      r.micros += negative ? -micros : micros;
-      any = true;
-      continue;
+namespace {
+
+// --- interval input: PostgreSQL 15's interval_in (IntervalStyle postgres, no typmod) -------
+//
+// The text is split into fields as ParseDateTime does (numbers, words, hh:mm times, signed
+// numbers, dates), the fields are read right to left as DecodeInterval does (a number takes
+// the unit to its right, bare seconds otherwise), and a text those reject as malformed is
+// tried as ISO 8601. Fields may not repeat a unit; 'ago' negates everything.
+
+// The two errors interval_in tells apart by message.
+enum class IntervalError { kNone, kSyntax, kFieldRange };
+
+constexpr int kMonthsPerYear = 12;
+constexpr int kDaysPerMonth = 30;
+
+bool IsAsciiSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+bool IsAsciiDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsAsciiAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool IsAsciiAlnum(char c) { return IsAsciiDigit(c) || IsAsciiAlpha(c); }
+bool IsAsciiPunct(char c) { return c > ' ' && c < 0x7f && !IsAsciiAlnum(c); }
+char AsciiLower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
+
+// strtol in base 10 from s[pos]: an optional sign and digits. `end` is where the digits stop,
+// or `pos` itself when there are none; an overflowing value saturates and sets `overflow`.
+struct ParsedLong {
+  int64_t value = 0;
+  size_t end = 0;
+  bool overflow = false;
+};
+
+ParsedLong ParseLong(std::string_view s, size_t pos) {
+  ParsedLong r;
+  r.end = pos;
+  size_t i = pos;
+  bool negative = false;
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) negative = s[i++] == '-';
+  if (i == s.size() || !IsAsciiDigit(s[i])) return r;
+  for (; i < s.size() && IsAsciiDigit(s[i]); ++i) {
+    int digit = s[i] - '0';
+    if (!r.overflow && (__builtin_mul_overflow(r.value, 10, &r.value) ||
+                        __builtin_add_overflow(r.value, negative ? -digit : digit, &r.value))) {
+      r.overflow = true;
     }
-    int64_t n = 0;
-    std::string_view num = token;
-    if (!num.empty() && num[0] == '+') num.remove_prefix(1);
-    auto rn = std::from_chars(num.data(), num.data() + num.size(), n);
-    if (rn.ec != std::errc() || rn.ptr != num.data() + num.size() || s.empty()) return false;
-    end = s.find(' ');
-    std::string_view unit = s.substr(0, end);
-    s = end == std::string_view::npos ? std::string_view() : TrimSpaces(s.substr(end));
-    if (unit == "year" || unit == "years") {
-      r.months += static_cast<int32_t>(n * 12);
-    } else if (unit == "mon" || unit == "mons") {
-      r.months += static_cast<int32_t>(n);
-    } else if (unit == "day" || unit == "days") {
-      r.days += static_cast<int32_t>(n);
-    } else {
-      return false;
-    }
-    any = true;
   }
-  if (!any) return false;
-  *out = r;
+  if (r.overflow) r.value = negative ? INT64_MIN : INT64_MAX;
+  r.end = i;
+  return r;
+}
+
+// ParseFraction: `s` starts at the '.'; "." alone is zero. False when strtod does not take
+// all of it.
+bool ParseFraction(std::string_view s, double* out) {
+  if (s.size() == 1) {
+    *out = 0;
+    return true;
+  }
+  std::string text(s);
+  char* end = nullptr;
+  errno = 0;
+  *out = std::strtod(text.c_str(), &end);
+  return end == text.c_str() + text.size() && errno == 0;
+}
+
+// interval_in's intermediate fields. Years stay apart from months so that an overflowing
+// total is "interval out of range" while an overflowing field is a field error.
+struct IntervalFields {
+  int32_t years = 0;
+  int32_t months = 0;
+  int32_t days = 0;
+  int64_t micros = 0;
+
+  // value * scale µs.
+  bool AddMicros(int64_t value, int64_t scale) {
+    int64_t product;
+    return !__builtin_mul_overflow(value, scale, &product) &&
+           !__builtin_add_overflow(micros, product, &micros);
+  }
+  // A fraction (|fraction| <= 1) of `scale` µs, to the nearest µs with halves toward zero.
+  bool AddFractionMicros(double fraction, int64_t scale) {
+    if (fraction == 0) return true;
+    fraction *= static_cast<double>(scale);
+    auto us = static_cast<int64_t>(fraction);
+    fraction -= static_cast<double>(us);
+    if (fraction > 0.5) {
+      ++us;
+    } else if (fraction < -0.5) {
+      --us;
+    }
+    return !__builtin_add_overflow(micros, us, &micros);
+  }
+  bool AddMicros(int64_t value, double fraction, int64_t scale) {
+    return AddMicros(value, scale) && AddFractionMicros(fraction, scale);
+  }
+  bool AddDays(int64_t value, int32_t scale) {
+    int32_t product;
+    return value >= INT32_MIN && value <= INT32_MAX &&
+           !__builtin_mul_overflow(static_cast<int32_t>(value), scale, &product) &&
+           !__builtin_add_overflow(days, product, &days);
+  }
+  // A fraction of `scale` days: whole days, the rest in µs.
+  bool AddFractionDays(double fraction, int32_t scale) {
+    if (fraction == 0) return true;
+    fraction *= scale;
+    auto whole = static_cast<int32_t>(fraction);
+    if (__builtin_add_overflow(days, whole, &days)) return false;
+    return AddFractionMicros(fraction - whole, pg::kMicrosPerDay);
+  }
+  bool AddMonths(int64_t value) {
+    return value >= INT32_MIN && value <= INT32_MAX &&
+           !__builtin_add_overflow(months, static_cast<int32_t>(value), &months);
+  }
+  bool AddYears(int64_t value, int32_t scale) {
+    int32_t product;
+    return value >= INT32_MIN && value <= INT32_MAX &&
+           !__builtin_mul_overflow(static_cast<int32_t>(value), scale, &product) &&
+           !__builtin_add_overflow(years, product, &years);
+  }
+  // A fraction of `scale` years, as whole months (rounded; never days).
+  bool AddFractionYears(double fraction, int32_t scale) {
+    auto extra = static_cast<int32_t>(std::rint(fraction * scale * kMonthsPerYear));
+    return !__builtin_add_overflow(months, extra, &months);
+  }
+};
+
+// --- the verbose and SQL-standard forms ---
+
+enum class IntervalFieldKind {
+  kNumber,      // "5", "1.5", ".5"
+  kWord,        // "days", "ago" (lowercased)
+  kDateLike,    // "1-2", "1/2", "5.", "w2d": digits or letters with '-', '/', '.' inside
+  kTime,        // "04:05:06.5", "5:30.5"
+  kSigned,      // "-5", "+04:05", "-1-2", "-1.5"
+  kSignedWord,  // "-infinity": never a unit
+};
+
+struct IntervalTextField {
+  IntervalFieldKind kind;
+  std::string text;
+};
+
+// ParseDateTime's split into fields: at most 25 of them, their characters and terminators
+// in a work buffer of 256 bytes; spaces and other punctuation separate fields.
+class IntervalFieldSplitter {
+ public:
+  explicit IntervalFieldSplitter(std::string_view text) : text_(text) {}
+
+  bool Split(std::vector<IntervalTextField>* fields) {
+    while (pos_ < text_.size()) {
+      char c = text_[pos_];
+      if (IsAsciiSpace(c)) {
+        ++pos_;
+        continue;
+      }
+      if (fields->size() >= kMaxFields) return false;
+      IntervalTextField field{IntervalFieldKind::kNumber, {}};
+      field_ = &field;
+      bool ok;
+      if (IsAsciiDigit(c)) {
+        ok = ReadFromDigit();
+      } else if (c == '.') {
+        ok = Take() && TakeWhile(IsAsciiDigit);
+      } else if (IsAsciiAlpha(c)) {
+        ok = ReadFromLetter();
+      } else if (c == '+' || c == '-') {
+        ok = ReadSigned();
+      } else if (IsAsciiPunct(c)) {
+        ++pos_;
+        continue;
+      } else {
+        return false;
+      }
+      if (!ok) return false;
+      ++used_;  // the field's terminator
+      fields->push_back(std::move(field));
+    }
+    return true;
+  }
+
+ private:
+  static constexpr size_t kMaxFields = 25;
+  static constexpr size_t kBufferSize = 256;
+
+  bool Peek(char c) const { return pos_ < text_.size() && text_[pos_] == c; }
+  template <typename Pred>
+  bool PeekIf(Pred pred) const {
+    return pos_ < text_.size() && pred(text_[pos_]);
+  }
+  bool Take() {
+    if (used_ + 1 >= kBufferSize) return false;
+    field_->text.push_back(AsciiLower(text_[pos_++]));
+    ++used_;
+    return true;
+  }
+  template <typename Pred>
+  bool TakeWhile(Pred pred) {
+    while (PeekIf(pred)) {
+      if (!Take()) return false;
+    }
+    return true;
+  }
+
+  // Digits, then a time ("4:05"), a number with a fraction ("1.5") or a date-like field.
+  bool ReadFromDigit() {
+    if (!TakeWhile(IsAsciiDigit)) return false;
+    if (Peek(':')) {
+      field_->kind = IntervalFieldKind::kTime;
+      return TakeWhile([](char c) { return IsAsciiDigit(c) || c == ':' || c == '.'; });
+    }
+    if (!Peek('-') && !Peek('/') && !Peek('.')) return true;
+    char delim = text_[pos_];
+    if (!Take()) return false;
+    if (PeekIf(IsAsciiDigit)) {
+      field_->kind = delim == '.' ? IntervalFieldKind::kNumber : IntervalFieldKind::kDateLike;
+      if (!TakeWhile(IsAsciiDigit)) return false;
+      if (!Peek(delim)) return true;
+      field_->kind = IntervalFieldKind::kDateLike;
+      return TakeWhile([delim](char c) { return IsAsciiDigit(c) || c == delim; });
+    }
+    field_->kind = IntervalFieldKind::kDateLike;
+    return TakeWhile([delim](char c) { return IsAsciiAlnum(c) || c == delim; });
+  }
+
+  // A word; one that runs into '-', '/' or '.', or into a digit or '+' unless it is a date
+  // keyword ("1h30m" splits, "1w2d" does not), makes a date-like field of what follows.
+  bool ReadFromLetter() {
+    field_->kind = IntervalFieldKind::kWord;
+    if (!TakeWhile(IsAsciiAlpha)) return false;
+    bool date_like = Peek('-') || Peek('/') || Peek('.');
+    if (!date_like && (Peek('+') || PeekIf(IsAsciiDigit))) {
+      date_like = !IsDateKeyword(field_->text);
+    }
+    if (!date_like) return true;
+    field_->kind = IntervalFieldKind::kDateLike;
+    return TakeWhile([](char c) {
+      return IsAsciiAlnum(c) || c == '+' || c == '-' || c == '/' || c == '_' || c == '.' ||
+             c == ':';
+    });
+  }
+
+  // A sign, spaces, then a number, time or year-month ("- 5", "+04:05", "-1-2") or a word.
+  bool ReadSigned() {
+    if (!Take()) return false;
+    while (PeekIf(IsAsciiSpace)) ++pos_;
+    if (PeekIf(IsAsciiDigit)) {
+      field_->kind = IntervalFieldKind::kSigned;
+      return Take() &&
+             TakeWhile([](char c) { return IsAsciiDigit(c) || c == ':' || c == '.' || c == '-'; });
+    }
+    if (PeekIf(IsAsciiAlpha)) {
+      field_->kind = IntervalFieldKind::kSignedWord;
+      return TakeWhile(IsAsciiAlpha);
+    }
+    return false;
+  }
+
+  // The words of PostgreSQL's date/time keyword table (datetktbl): months, days of the
+  // week, special values, field names and modifiers.
+  static bool IsDateKeyword(std::string_view word) {
+    static constexpr std::string_view kKeywords[] = {
+        "ad",       "allballs", "am",      "apr",       "april",    "at",       "aug",
+        "august",   "bc",       "d",       "dec",       "december", "dow",      "doy",
+        "dst",      "epoch",    "feb",     "february",  "fri",      "friday",   "h",
+        "infinity", "isodow",   "isoyear", "j",         "jan",      "january",  "jd",
+        "jul",      "julian",   "july",    "jun",       "june",     "m",        "mar",
+        "march",    "may",      "mm",      "mon",       "monday",   "nov",      "november",
+        "now",      "oct",      "october", "on",        "pm",       "s",        "sat",
+        "saturday", "sep",      "sept",    "september", "sun",      "sunday",   "t",
+        "thu",      "thur",     "thurs",   "thursday",  "today",    "tomorrow", "tue",
+        "tues",     "tuesday",  "wed",     "wednesday", "weds",     "y",        "yesterday",
+    };
+    return std::find(std::begin(kKeywords), std::end(kKeywords), word) != std::end(kKeywords);
+  }
+
+  std::string_view text_;
+  size_t pos_ = 0;
+  size_t used_ = 0;  // bytes of the work buffer taken
+  IntervalTextField* field_ = nullptr;
+};
+
+// The unit a number takes: the word to its right, or what an earlier field implies.
+enum class IntervalUnit {
+  kNone,  // nothing to the right yet: seconds
+  kMicrosecond,
+  kMillisecond,
+  kSecond,
+  kMinute,
+  kHour,
+  kDay,
+  kWeek,
+  kMonth,
+  kYear,
+  kDecade,
+  kCentury,
+  kMillennium,
+  kRefused,  // quarter, timezone, and what follows 'ago': a number here is an error
+};
+
+// PostgreSQL's unit words (deltatktbl), matched on their first 10 letters as PostgreSQL
+// does ("microseconds" is "microsecon"); "ago" is apart.
+std::optional<IntervalUnit> UnitFromWord(std::string_view word) {
+  using U = IntervalUnit;
+  static constexpr std::pair<IntervalUnit, std::string_view> kSpellings[] = {
+      {U::kMicrosecond, "microsecon us usec usecs usecond useconds"},
+      {U::kMillisecond, "millisecon ms msec msecs msecond mseconds"},
+      {U::kSecond, "s sec secs second seconds"},
+      {U::kMinute, "m min mins minute minutes"},
+      {U::kHour, "h hr hrs hour hours"},
+      {U::kDay, "d day days"},
+      {U::kWeek, "w week weeks"},
+      {U::kMonth, "mon mons month months"},
+      {U::kYear, "y yr yrs year years"},
+      {U::kDecade, "dec decs decade decades"},
+      {U::kCentury, "c cent century centuries"},
+      {U::kMillennium, "mil mils millennium millennia"},
+      {U::kRefused, "qtr quarter timezone"},
+  };
+  word = word.substr(0, 10);
+  for (const auto& [unit, names] : kSpellings) {
+    for (size_t start = 0; start < names.size();) {
+      size_t end = std::min(names.find(' ', start), names.size());
+      if (names.substr(start, end - start) == word) return unit;
+      start = end + 1;
+    }
+  }
+  return std::nullopt;
+}
+
+// Units read so far, one bit each: a unit may not come twice.
+constexpr uint32_t Bit(IntervalUnit u) { return 1u << static_cast<int>(u); }
+// Seconds with a fraction count as milli- and microseconds too; a time as all of these.
+constexpr uint32_t kAllSeconds =
+    Bit(IntervalUnit::kSecond) | Bit(IntervalUnit::kMillisecond) | Bit(IntervalUnit::kMicrosecond);
+constexpr uint32_t kTimeFields =
+    Bit(IntervalUnit::kHour) | Bit(IntervalUnit::kMinute) | kAllSeconds;
+
+// DecodeInterval: the fields right to left, each number in the unit to its right.
+class IntervalFieldDecoder {
+ public:
+  IntervalError Decode(const std::vector<IntervalTextField>& fields, IntervalFields* out) {
+    out_ = out;
+    for (size_t i = fields.size(); i-- > 0;) {
+      const IntervalTextField& f = fields[i];
+      IntervalError e = IntervalError::kNone;
+      uint32_t mask = 0;
+      switch (f.kind) {
+        case IntervalFieldKind::kTime: e = DecodeTime(f.text, false, &mask); break;
+        case IntervalFieldKind::kSigned:
+          // A signed time, else a signed number or year-month.
+          if (f.text.find(':', 1) != std::string::npos &&
+              DecodeTime(std::string_view(f.text).substr(1), f.text[0] == '-', &mask) ==
+                  IntervalError::kNone) {
+            break;
+          }
+          e = DecodeNumber(f.text, &mask);
+          break;
+        case IntervalFieldKind::kNumber:
+        case IntervalFieldKind::kDateLike: e = DecodeNumber(f.text, &mask); break;
+        case IntervalFieldKind::kWord:
+        case IntervalFieldKind::kSignedWord: e = DecodeWord(f.text); break;
+      }
+      if (e != IntervalError::kNone) return e;
+      if ((mask & seen_) != 0) return IntervalError::kSyntax;  // a unit given twice
+      seen_ |= mask;
+    }
+    if (seen_ == 0) return IntervalError::kSyntax;
+    if (ago_) {
+      if (out->micros == INT64_MIN || out->days == INT32_MIN || out->months == INT32_MIN ||
+          out->years == INT32_MIN) {
+        return IntervalError::kFieldRange;
+      }
+      *out = IntervalFields{-out->years, -out->months, -out->days, -out->micros};
+    }
+    return IntervalError::kNone;
+  }
+
+ private:
+  // "h:m", "h:m:s[.f]" or "m:s.f" (unsigned); it replaces the µs read so far, as
+  // PostgreSQL's does. A number to its left counts days.
+  IntervalError DecodeTime(std::string_view s, bool negative, uint32_t* mask) {
+    int64_t micros;
+    IntervalError e = ReadTime(s, &micros);
+    if (e != IntervalError::kNone) return e;
+    out_->micros = negative ? -micros : micros;
+    *mask = kTimeFields;
+    unit_ = IntervalUnit::kDay;
+    return IntervalError::kNone;
+  }
+
+  static IntervalError ReadTime(std::string_view s, int64_t* micros) {
+    ParsedLong hour = ParseLong(s, 0);
+    if (hour.overflow) return IntervalError::kFieldRange;
+    if (hour.end == s.size() || s[hour.end] != ':') return IntervalError::kSyntax;
+    ParsedLong minute = ParseLong(s, hour.end + 1);
+    if (minute.value < INT32_MIN || minute.value > INT32_MAX) return IntervalError::kFieldRange;
+    int64_t h = hour.value, m = minute.value, sec = 0;
+    double fraction = 0;
+    size_t end = minute.end;
+    if (end < s.size() && s[end] == '.') {  // m:s.f
+      if (!ParseFraction(s.substr(end), &fraction)) return IntervalError::kSyntax;
+      if (h > INT32_MAX) return IntervalError::kFieldRange;
+      sec = m;
+      m = h;
+      h = 0;
+    } else if (end < s.size() && s[end] == ':') {
+      ParsedLong second = ParseLong(s, end + 1);
+      if (second.value < INT32_MIN || second.value > INT32_MAX) {
+        return IntervalError::kFieldRange;
+      }
+      sec = second.value;
+      end = second.end;
+      if (end < s.size() && s[end] == '.') {
+        if (!ParseFraction(s.substr(end), &fraction)) return IntervalError::kSyntax;
+      } else if (end != s.size()) {
+        return IntervalError::kSyntax;
+      }
+    } else if (end != s.size()) {
+      return IntervalError::kSyntax;
+    }
+    double fsec = std::rint(fraction * 1000000);
+    if (h < 0 || m < 0 || m > 59 || sec < 0 || sec > 60 || fsec < 0 || fsec > 1000000) {
+      return IntervalError::kFieldRange;
+    }
+    IntervalFields f;
+    f.micros = static_cast<int64_t>(fsec);
+    if (!f.AddMicros(h, kMicrosPerHour) || !f.AddMicros(m, kMicrosPerMinute) ||
+        !f.AddMicros(sec, pg::kMicrosPerSecond)) {
+      return IntervalError::kFieldRange;
+    }
+    *micros = f.micros;
+    return IntervalError::kNone;
+  }
+
+  // An integer, a decimal ("1.5", sign on the fraction too) or a year-month ("1-2"), in the
+  // pending unit.
+  IntervalError DecodeNumber(std::string_view s, uint32_t* mask) {
+    if (unit_ == IntervalUnit::kNone) unit_ = IntervalUnit::kSecond;
+    ParsedLong whole = ParseLong(s, 0);
+    if (whole.overflow) return IntervalError::kFieldRange;
+    int64_t value = whole.value;
+    double fraction = 0;
+    size_t end = whole.end;
+    if (end < s.size() && s[end] == '-') {
+      ParsedLong month = ParseLong(s, end + 1);
+      if (month.value < 0 || month.value >= kMonthsPerYear) return IntervalError::kFieldRange;
+      if (month.end != s.size()) return IntervalError::kSyntax;
+      int64_t m = s[0] == '-' ? -month.value : month.value;
+      if (__builtin_mul_overflow(value, kMonthsPerYear, &value) ||
+          __builtin_add_overflow(value, m, &value)) {
+        return IntervalError::kFieldRange;
+      }
+      unit_ = IntervalUnit::kMonth;
+    } else if (end < s.size() && s[end] == '.') {
+      if (!ParseFraction(s.substr(end), &fraction)) return IntervalError::kSyntax;
+      if (s[0] == '-') fraction = -fraction;
+    } else if (end != s.size()) {
+      return IntervalError::kSyntax;
+    }
+    IntervalUnit unit = unit_;
+    if (!AddInUnit(unit, value, fraction)) {
+      return unit == IntervalUnit::kRefused ? IntervalError::kSyntax : IntervalError::kFieldRange;
+    }
+    *mask = unit == IntervalUnit::kSecond && fraction != 0 ? kAllSeconds : Bit(unit);
+    if (unit == IntervalUnit::kHour) unit_ = IntervalUnit::kDay;  // "3 4 hours" is 3 days 4 h
+    return IntervalError::kNone;
+  }
+
+  // Fractions of months, weeks and days spill into days and µs; of years, into months.
+  bool AddInUnit(IntervalUnit unit, int64_t value, double fraction) {
+    IntervalFields& f = *out_;
+    switch (unit) {
+      case IntervalUnit::kMicrosecond: return f.AddMicros(value, fraction, 1);
+      case IntervalUnit::kMillisecond: return f.AddMicros(value, fraction, 1000);
+      case IntervalUnit::kSecond: return f.AddMicros(value, fraction, pg::kMicrosPerSecond);
+      case IntervalUnit::kMinute: return f.AddMicros(value, fraction, kMicrosPerMinute);
+      case IntervalUnit::kHour: return f.AddMicros(value, fraction, kMicrosPerHour);
+      case IntervalUnit::kDay:
+        return f.AddDays(value, 1) && f.AddFractionMicros(fraction, pg::kMicrosPerDay);
+      case IntervalUnit::kWeek: return f.AddDays(value, 7) && f.AddFractionDays(fraction, 7);
+      case IntervalUnit::kMonth:
+        return f.AddMonths(value) && f.AddFractionDays(fraction, kDaysPerMonth);
+      case IntervalUnit::kYear: return f.AddYears(value, 1) && f.AddFractionYears(fraction, 1);
+      case IntervalUnit::kDecade: return f.AddYears(value, 10) && f.AddFractionYears(fraction, 10);
+      case IntervalUnit::kCentury:
+        return f.AddYears(value, 100) && f.AddFractionYears(fraction, 100);
+      case IntervalUnit::kMillennium:
+        return f.AddYears(value, 1000) && f.AddFractionYears(fraction, 1000);
+      case IntervalUnit::kNone:
+      case IntervalUnit::kRefused: return false;
+    }
+    return false;
+  }
+
+  // A unit for the numbers to its left, or 'ago' (which no number may take).
+  IntervalError DecodeWord(std::string_view word) {
+    if (word == "ago") {
+      ago_ = true;
+      unit_ = IntervalUnit::kRefused;
+      return IntervalError::kNone;
+    }
+    std::optional<IntervalUnit> unit = UnitFromWord(word);
+    if (!unit) return IntervalError::kSyntax;
+    unit_ = *unit;
+    return IntervalError::kNone;
+  }
+
+  IntervalFields* out_ = nullptr;
+  IntervalUnit unit_ = IntervalUnit::kNone;
+  uint32_t seen_ = 0;  // Bit() of each unit read
+  bool ago_ = false;
+};
+
+// --- ISO 8601: "P1Y2M3DT4H5M6S", "P0001-02-03T04:05:06", "P00010203T040506" ---
+
+class Iso8601IntervalReader {
+ public:
+  explicit Iso8601IntervalReader(const std::string& text) : text_(text) {}
+
+  IntervalError Read(IntervalFields* out) {
+    out_ = out;
+    if (text_.size() < 2 || text_[0] != 'P') return IntervalError::kSyntax;
+    p_ = text_.c_str() + 1;
+    while (*p_ != '\0') {
+      if (*p_ == 'T') {
+        StartTimePart();
+        ++p_;
+        continue;
+      }
+      const char* start = p_;
+      int64_t value;
+      double fraction;
+      IntervalError e = ReadNumber(&value, &fraction);
+      if (e != IntervalError::kNone) return e;
+      char unit = *p_;
+      if (unit != '\0') ++p_;
+      Step step = date_part_ ? DateDesignator(unit, start, value, fraction)
+                             : TimeDesignator(unit, start, value, fraction);
+      switch (step) {
+        case Step::kField: have_field_ = true; break;
+        case Step::kTimePart: StartTimePart(); break;
+        case Step::kEnd: return IntervalError::kNone;
+        case Step::kSyntax: return IntervalError::kSyntax;
+        case Step::kRange: return IntervalError::kFieldRange;
+      }
+    }
+    return IntervalError::kNone;
+  }
+
+ private:
+  enum class Step { kField, kTimePart, kEnd, kSyntax, kRange };
+
+  void StartTimePart() {
+    date_part_ = false;
+    have_field_ = false;
+  }
+
+  // A number as strtod reads it (so "1e3" too), at most 1e15 in magnitude, split into its
+  // integer part and a fraction of the same sign.
+  IntervalError ReadNumber(int64_t* whole, double* fraction) {
+    if (!(IsAsciiDigit(*p_) || *p_ == '-' || *p_ == '.')) return IntervalError::kSyntax;
+    char* end = nullptr;
+    errno = 0;
+    double v = std::strtod(p_, &end);
+    if (end == p_ || errno != 0) return IntervalError::kSyntax;
+    if (std::isnan(v) || v < -1.0e15 || v > 1.0e15) return IntervalError::kFieldRange;
+    p_ = end;
+    *whole = static_cast<int64_t>(std::trunc(v));
+    *fraction = v - static_cast<double>(*whole);
+    return IntervalError::kNone;
+  }
+
+  static size_t IntegerWidth(const char* start) {
+    if (*start == '-') ++start;
+    return std::strspn(start, "0123456789");
+  }
+
+  static Step Check(bool ok) { return ok ? Step::kField : Step::kRange; }
+
+  Step DateDesignator(char unit, const char* start, int64_t value, double fraction) {
+    IntervalFields& f = *out_;
+    switch (unit) {
+      case 'Y': return Check(f.AddYears(value, 1) && f.AddFractionYears(fraction, 1));
+      case 'M': return Check(f.AddMonths(value) && f.AddFractionDays(fraction, kDaysPerMonth));
+      case 'W': return Check(f.AddDays(value, 7) && f.AddFractionDays(fraction, 7));
+      case 'D':
+        return Check(f.AddDays(value, 1) && f.AddFractionMicros(fraction, pg::kMicrosPerDay));
+      case 'T':
+      case '\0':
+        if (IntegerWidth(start) == 8 && !have_field_) {  // basic: YYYYMMDD
+          if (!f.AddYears(value / 10000, 1) || !f.AddMonths(value / 100 % 100) ||
+              !f.AddDays(value % 100, 1) || !f.AddFractionMicros(fraction, pg::kMicrosPerDay)) {
+            return Step::kRange;
+          }
+          return unit == '\0' ? Step::kEnd : Step::kTimePart;
+        }
+        return AlternativeDate(unit, value, fraction);
+      case '-': return AlternativeDate(unit, value, fraction);
+      default: return Step::kSyntax;
+    }
+  }
+
+  // Extended: YYYY[-MM[-DD]], after the years just read.
+  Step AlternativeDate(char unit, int64_t value, double fraction) {
+    IntervalFields& f = *out_;
+    if (have_field_) return Step::kSyntax;
+    if (!f.AddYears(value, 1) || !f.AddFractionYears(fraction, 1)) return Step::kRange;
+    if (unit == '\0') return Step::kEnd;
+    if (unit == 'T') return Step::kTimePart;
+    IntervalError e = ReadNumber(&value, &fraction);
+    if (e != IntervalError::kNone) return ToStep(e);
+    if (!f.AddMonths(value) || !f.AddFractionDays(fraction, kDaysPerMonth)) return Step::kRange;
+    if (*p_ == '\0') return Step::kEnd;
+    if (*p_ == 'T') return Step::kTimePart;  // the loop steps over the 'T'
+    if (*p_ != '-') return Step::kSyntax;
+    ++p_;
+    e = ReadNumber(&value, &fraction);
+    if (e != IntervalError::kNone) return ToStep(e);
+    if (!f.AddDays(value, 1) || !f.AddFractionMicros(fraction, pg::kMicrosPerDay)) {
+      return Step::kRange;
+    }
+    if (*p_ == '\0') return Step::kEnd;
+    if (*p_ == 'T') return Step::kTimePart;
+    return Step::kSyntax;
+  }
+
+  Step TimeDesignator(char unit, const char* start, int64_t value, double fraction) {
+    IntervalFields& f = *out_;
+    switch (unit) {
+      case 'H': return Check(f.AddMicros(value, fraction, kMicrosPerHour));
+      case 'M': return Check(f.AddMicros(value, fraction, kMicrosPerMinute));
+      case 'S': return Check(f.AddMicros(value, fraction, pg::kMicrosPerSecond));
+      case '\0':
+        if (IntegerWidth(start) == 6 && !have_field_) {  // basic: hhmmss, a fraction in µs
+          if (!f.AddMicros(value / 10000, kMicrosPerHour) ||
+              !f.AddMicros(value / 100 % 100, kMicrosPerMinute) ||
+              !f.AddMicros(value % 100, pg::kMicrosPerSecond) ||
+              !f.AddFractionMicros(fraction, 1)) {
+            return Step::kRange;
+          }
+          return Step::kEnd;
+        }
+        return AlternativeTime(unit, value, fraction);
+      case ':': return AlternativeTime(unit, value, fraction);
+      default: return Step::kSyntax;
+    }
+  }
+
+  // Extended: hh[:mm[:ss]], after the hours just read.
+  Step AlternativeTime(char unit, int64_t value, double fraction) {
+    IntervalFields& f = *out_;
+    if (have_field_) return Step::kSyntax;
+    if (!f.AddMicros(value, fraction, kMicrosPerHour)) return Step::kRange;
+    if (unit == '\0') return Step::kEnd;
+    IntervalError e = ReadNumber(&value, &fraction);
+    if (e != IntervalError::kNone) return ToStep(e);
+    if (!f.AddMicros(value, fraction, kMicrosPerMinute)) return Step::kRange;
+    if (*p_ == '\0') return Step::kEnd;
+    if (*p_ != ':') return Step::kSyntax;
+    ++p_;
+    e = ReadNumber(&value, &fraction);
+    if (e != IntervalError::kNone) return ToStep(e);
+    if (!f.AddMicros(value, fraction, pg::kMicrosPerSecond)) return Step::kRange;
+    return *p_ == '\0' ? Step::kEnd : Step::kSyntax;
+  }
+
+  static Step ToStep(IntervalError e) {
+    return e == IntervalError::kFieldRange ? Step::kRange : Step::kSyntax;
+  }
+
+  const std::string& text_;
+  const char* p_ = nullptr;
+  IntervalFields* out_ = nullptr;
+  bool date_part_ = true;
+  bool have_field_ = false;
+};
+
+IntervalError DecodeIntervalText(std::string_view text, IntervalFields* out) {
+  std::vector<IntervalTextField> fields;
+  IntervalError e = IntervalError::kSyntax;
+  if (IntervalFieldSplitter(text).Split(&fields)) e = IntervalFieldDecoder().Decode(fields, out);
+  if (e != IntervalError::kSyntax) return e;
+  *out = IntervalFields{};
+  return Iso8601IntervalReader(std::string(text)).Read(out);
+}
+
+}  // namespace
+
+Result<Interval> ParseIntervalInput(std::string_view text) {
+  IntervalFields f;
+  IntervalError e = text.find('\0') == std::string_view::npos ? DecodeIntervalText(text, &f)
+                                                              : IntervalError::kSyntax;
+  switch (e) {
+    case IntervalError::kNone: break;
+    case IntervalError::kSyntax: return InvalidSyntax(SqlType::kInterval, text);
+    case IntervalError::kFieldRange:
+      return InvalidArgument("interval field value out of range: \"" + std::string(text) + "\"");
+  }
+  int64_t months = int64_t{f.years} * kMonthsPerYear + f.months;
+  if (months < INT32_MIN || months > INT32_MAX) return InvalidArgument("interval out of range");
+  return Interval{static_cast<int32_t>(months), f.days, f.micros};
+}
+
+bool ParseInterval(std::string_view text, Interval* out) {
+  Result<Interval> r = ParseIntervalInput(text);
+  if (!r.ok()) return false;
+  *out = *r;
   return true;
 }
 
@@ -606,9 +1249,9 @@ Result<Value> Value::Parse(SqlType type, std::string_view text) {
       return Value(type, micros);
     }
     case SqlType::kInterval: {
-      Interval v;
-      if (!ParseInterval(text, &v)) return InvalidSyntax(type, text);
-      return MakeInterval(v);
+      Result<Interval> v = ParseIntervalInput(text);
+      if (!v.ok()) return v.status();
+      return MakeInterval(*v);
     }
   }
   return InvalidArgument("unknown type");

@@ -141,8 +141,18 @@ Result<double> FloatDiv(double a, double b, bool float4 = false);
 void AppendFloat8(double v, std::string* out);
 void AppendFloat4(float v, std::string* out);
 
-// Intervals in IntervalStyle postgres ("1 year 2 mons -3 days +04:05:06.5").
+// PostgreSQL 15's interval input, as interval_in reads it with IntervalStyle postgres: the
+// verbose form ("[@] 1 year 2 mons -3 days +04:05:06.5 [ago]", units spelled out or
+// abbreviated, fractions spilling into smaller fields), hh:mm[:ss[.f]] and mm:ss.f times, a
+// bare number as seconds, the SQL standard's "1-2" and "3 4:05:06", and ISO 8601 ("P1Y2M3DT4H",
+// "P0001-02-03T04:05:06"). PostgreSQL's output (AppendInterval's) reads back, except a time
+// of exactly -2^63 µs ("-2562047788:00:54.775808"), which PostgreSQL refuses too.
+// Errors are PostgreSQL's: 'invalid input syntax for type interval: "<text>"', 'interval
+// field value out of range: "<text>"' and "interval out of range".
+Result<Interval> ParseIntervalInput(std::string_view text);
+// ParseIntervalInput without the error.
 bool ParseInterval(std::string_view text, Interval* out);
+// IntervalStyle postgres ("1 year 2 mons -3 days +04:05:06.5").
 void AppendInterval(const Interval& v, std::string* out);
 
 }  // namespace walflow::sql

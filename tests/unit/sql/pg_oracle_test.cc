@@ -575,12 +575,17 @@ std::vector<std::string> DateTimeCorpus() {
   };
   for (const char* e : more) c.push_back(e);
   // date_bin over strides that bin, and ones PostgreSQL refuses.
+  // clang-format off
   const char* strides[] = {
       "00:15:00",        "01:00:00",        "1 day",        "7 days",
       "1 day 01:00:00",  "00:00:00.000001", "00:00:00.5",   "10 days 00:00:07",
       "1 day -01:00:00", "1 mon",           "1 year 1 day", "00:00:00",
       "-01:00:00",       "1 day -24:00:00",
+      // Interval input as people write it.
+      "15 minutes",      "1 hour",          "30 seconds",   "1 week",
+      "1.5 days",        "PT15M",           "2 hours ago",  "0.5 weeks",
   };
+  // clang-format on
   for (std::string s : strides) {
     c.push_back("date_bin('" + s + "', ts, '2001-01-01 00:00:00')");
     c.push_back("date_bin('" + s + "', tz, '2000-01-01 00:00:00+00')");
@@ -608,6 +613,20 @@ std::vector<std::string> DateTimeCorpus() {
       "date_bin('01:00:00', iv, ts)",
       "date_bin('01:00:00', u, ts)",
       "date_trunc('hour', date_bin('00:15:00', ts, o))",
+      // Interval literals through the binder.
+      "interval '5 minutes'",
+      "'15 minutes'::interval",
+      "CAST('1 day 02:03:04' AS interval)",
+      "interval '1.5 months' < iv",
+      "date_bin('15 minutes', ts, timestamp '2001-01-01 00:00:00')",
+      "date_bin(interval '1 hour 30 minutes', tz, timestamptz '2001-01-01 00:00:00+00')",
+      "date_bin('P1D', d, timestamp '2000-01-01 00:00:00')",
+      "date_trunc('hour', interval '3 days 4 hours 5 minutes')",
+      "extract(minute from interval '1 hour 25 minutes ago')",
+      "date_part('day', '1.5 months'::interval)",
+      "interval '5 fortnights'",
+      "interval '2147483648 days'",
+      "date_bin('1 quarter', ts, timestamp '2001-01-01 00:00:00')",
   };
   for (const char* e : bins) c.push_back(e);
   return c;
@@ -634,6 +653,227 @@ TEST(PgOracleTest, DateTimeFunctionsMatchPostgres) {
   EXPECT_GT(corpus.size(), 700u);
   std::cout << corpus.size() << " date/time expressions over " << DateTimes().rows.size()
             << " rows: " << cells << " cells compared, " << errors << " of them errors\n";
+}
+
+// --- interval input ------------------------------------------------------------------------
+
+// Interval literals as people write them and as PostgreSQL 15's interval_in reads them: each
+// unit spelled out, in plural and abbreviated; fractions that spill into smaller fields;
+// 'ago'; times; the SQL standard's year-month and day-time forms; ISO 8601 with designators
+// and in the alternative format; the limits of each field; spaces, case and punctuation; and
+// texts PostgreSQL refuses, with either of its messages.
+// clang-format off
+const char* const kIntervalLiterals[] = {
+    // Units, singular, plural, abbreviated, and names that are no unit.
+    "5 minutes", "15 minutes", "1 minute", "2 min", "2 mins", "2 m",
+    "1 microsecond", "2 microseconds", "2 us", "2 usec", "2 usecs", "2 usecond", "2 useconds",
+    "1 millisecond", "2 milliseconds", "2 ms", "2 msec", "2 msecs", "2 msecond", "2 mseconds",
+    "1 second", "2 seconds", "2 s", "2 sec", "2 secs",
+    "1 hour", "2 hours", "2 h", "2 hr", "2 hrs",
+    "1 day", "2 days", "2 d",
+    "1 week", "2 weeks", "2 w",
+    "1 month", "2 months", "2 mon", "2 mons",
+    "1 year", "2 years", "2 y", "2 yr", "2 yrs",
+    "1 decade", "2 decades", "2 dec", "2 decs",
+    "1 century", "2 centuries", "2 c", "2 cent",
+    "1 millennium", "2 millennia", "2 mil", "2 mils",
+    "2 microsecon", "2 millisecon", "1 microsecondsxyz", "1 millenniums", "1 centuryx",
+    "2 mo", "2 yrss", "2 hou", "2 da", "2 wk", "2 mi", "2 millenium", "2 microsec", "2 milli",
+    "1 quarter", "1 qtr", "1 timezone", "2 epoch", "1 fortnight",
+    // Fractions: of months and weeks into days and time, of years into months.
+    "1.5 months", "1.5 years", "0.5 weeks", "1.5 days", "0.1 years", "1.51 months",
+    "-1.5 months", "0.333 years", "1.04 years", "1.05 years", "2.5 decades", "1.5 centuries",
+    "0.001 millennium", "0.0001 millennium", "1.5 hours", "1.5 minutes", "1.5 seconds",
+    "0.0000005 s", "0.0000015 s", "-0.0000015 s", "0.0000025 s", "1.9999999 us", "0.5 ms",
+    "1.0000001 ms", "0.5 us", "0.51 us", "-0.5 us", "-0.51 us", "1.99999999999 days",
+    "0.123456789 weeks", "1.5 weeks 1.5 days", "1.5 months 1.5 days", "-0.5 weeks",
+    "0.99999999999999999999 months", "5. days", ". days", ".5 days", "-.5 days", "+.5 days",
+    "1.5", ".5", "-1.5", "+1.5", "0.5 years 0.5 months", "1.5 days 01:00", "01:00 1.5 days",
+    "3.7 years 1.5 mons", "1.5e3 days",
+    // ago, anywhere and more than once.
+    "1 day ago", "1 year 2 mons ago", "-1 day ago", "01:00 ago", "1 day ago ago", "1 ago day",
+    "5 ago", "ago", "@ 1 hour ago", "1 day ago 2 hours", "1 year -2 mons +3 days -04:05 ago",
+    "1.5 months ago", "1 Ago", "1 day AGO",
+    // Times.
+    "04:05", "04:05:06", "04:05:06.789", "5:30.5", "-04:05", "+04:05", "100:00", "1:60",
+    "1:00:60", "1:00:61", "0:0:59.9999999", "75:30.5", "5:60.5", "5:61.5", "1:", "1::2",
+    "1:.5", "1:2:3.", "1:2:.5", "1:2:3:4", "1:2.5:3", "04:05:06.1234565", "04:05:06.0000005",
+    "-00:00:00.000001", "+1:2-3", "-1-2:30", "2147483648:00.5", "12:34:56.789012345",
+    "2562047788:00:54.775807", "2562047788:00:54.775808", "-2562047788:00:54.775807",
+    "-2562047788:00:54.775808", "99999999999999999999:00", "-99999999999999999999:00",
+    "-2562047789:00", "01:00 02:00", "1 hour 01:00", "01:00 5 us", "1 day 01:00 ago",
+    // Bare numbers: seconds.
+    "5", "-5", "0", "00", "+0", "-0", "9223372036854", "9223372036855",
+    "9223372036854775807", "99999999999999999999", "1 2", "1 day 2", "day 1",
+    // Combined forms and repeated units.
+    "1 day 02:03:04", "-1 day +02:03", "1 day -02:03", "-1 days -02:03:04.5",
+    "1 year 2 months 3 days 4 hours 5 minutes 6 seconds", "1 day 1 day", "1 day 1 week",
+    "1 year 1 decade 1 century 1 millennium", "1 second 500 ms", "1.5 seconds 500 ms",
+    "1 second 500 ms 20 us", "1 hour 30 minutes", "30 minutes 1 hour", "1 day hour",
+    "quarter 1 day", "1 day qtr", "qtr 1 qtr", "1 hour 2 hours",
+    "3 mons -2 days +01:00:00", "-3 mons +2 days -01:00:00",
+    // The SQL standard's year-month and day-time forms.
+    "1-2", "-1-2", "+1-2", "1-2 3 4:05:06", "3 4:05:06", "-3 4:05:06", "3 -4:05:06",
+    "1-11", "1-12", "1-13", "1--2", "1-", "1- ", "1--", "0-0", "-0-2", "178956970-7",
+    "178956970-8", "-178956970-8", "-178956970-9", "1-2-3", "1-13-3", "1/2", "1-2 days",
+    "3 4", "3 4 hours", "5 1-2", "1-2 1 year", "1 year 1-2", "1-2 3 mons", "1-99999999999",
+    "99999999999999999999-1",
+    // ISO 8601: designators, the alternative format, and what it refuses.
+    "P1Y2M3DT4H5M6S", "PT15M", "P0.5D", "P1D", "P1W", "P1.5W", "P1.5M", "P1.5Y", "P-1.5Y",
+    "PT1.5H", "PT-1.5H", "PT.5S", "P.5D", "P1Y-2M", "P1M1M", "PT1M1M", "P1DT", "PTT1H", "PT",
+    "P", "P1", "P1D2", "PT1H2", "P1Y2", "PT1H2M3", "P1DT1H1D", "P1D T1H", " P1D", "P1D ",
+    "p1d", "pt15m", "P+1D", "P1e20D", "P1e-400D", "P1e3D", "P-inf", "P0x10D", "P2T1H",
+    "P0001-02-03T04:05:06", "P00010203T040506", "P0001-02", "P0001-02-03", "P0001-02-03T04",
+    "P0001-02-03T04:05", "P0001T04:05", "P20010203T1H", "P1YT", "PT010203", "PT010203.5",
+    "PT01:02:03", "PT01:02", "P-00010203", "P0001-02-03T04:05:06.5", "P0001-02-03-04",
+    "P1Y2M3DT4H5M6.789S", "P2147483648D", "P2147483647D", "P178956970Y7M", "P178956970Y8M",
+    "PT2562047788H", "PT2562047789H", "P1000000000000000D", "P1000000000000001D", "P1X",
+    "PT1D", "P1H", "P1Y2M3DT4H5M6S ago", "P-1Y-2M-3DT-4H-5M-6S", "P1.5Y1.5M1.5D",
+    // The limits of each field.
+    "2147483647 days", "2147483648 days", "-2147483648 days", "-2147483649 days",
+    "2147483647 mons", "2147483648 mons", "-2147483648 mons", "178956970 years 7 mons",
+    "178956970 years 8 mons", "-178956970 years -8 mons", "-178956970 years -9 mons",
+    "178956971 years", "2147483647 years", "2147483648 years", "214748364 decades",
+    "214748365 decades", "21474836 centuries", "21474837 centuries", "2147483 millennium",
+    "2147484 millennium", "9223372036854775807 us", "9223372036854775808 us",
+    "-9223372036854775808 us", "-9223372036854775809 us", "9223372036854775 ms",
+    "9223372036855 s", "153722867280 min", "153722867281 min", "2562047788 hours",
+    "2562047789 hours", "306783378 weeks", "306783379 weeks", "-2147483648 days ago",
+    "-9223372036854775808 us ago", "-178956970 years -8 mons ago", "2147483647 mons 1 year",
+    "1 year 2147483647 mons", "2147483647 days 0.5 weeks", "2147483647 days 12:00",
+    "2147483647 days 1.5 days", "-2147483648 days -2562047788:00:54.775807",
+    "178956970 years 7 mons 2147483647 days 2562047788:00:54.775807",
+    "-178956970 years -8 mons -2147483648 days -2562047788:00:54.775807",
+    "0.5 2147483647 days", "2562047788 hours 0.999999 minutes",
+    // Spaces, case and punctuation.
+    "  1 day  ", "\t1\tday\n", "1\r\nday", "1\vday\f", "1DAY", "1 Day", "1 DAYS", "1 dAy",
+    "1day", "1d2h", "1h30m", "1w2d", "1mon2d", "1d+02:00", "1 day+02:00", "1 day-02:00",
+    "1y2m", "1s", "- 5 days", "+ 5", "-  04:05", "1 day, 2 hours", "1 day,2 hours",
+    "(1 day)", "[1 day]", "1 day;", "1 day.", "@1 day", "@ 1 day", "1 @ day", "1,5 days",
+    "1_day", "1 day !", "1 HOUR 2 MINUTES", "1 Year 2 Mons",
+    // Texts that are no interval.
+    "", " ", "day", "days ago", "infinity", "-infinity", "+infinity", "epoch", "now", "abc",
+    "1 abc", "1 day abc", "+days", "-ago", "1e5", "1e5 days", "1 \xc3\xa9", "\xc3\xa9",
+    "jan99999999999999999999 days", "x99999999999999999999 days", "1.2.3", "1.5.5 days",
+    "1 day 2 days 3", "--1 day", "+-1 day", "1 +", "1 -", "1:2:3 4:5:6",
+};
+// clang-format on
+
+// More of them, made at random: mostly "number unit" pairs (numbers of every size, sign
+// and fraction, units in any spelling and order) with a time, 'ago' or the SQL standard's
+// forms among them, and some of random pieces, most of which PostgreSQL refuses.
+std::vector<std::string> RandomIntervalLiterals(size_t n) {
+  static const char* const kNumbers[] = {
+      "1",    "-2",         "+3",          "0",    "1.5", "-0.25",  ".5",        "12",
+      "100",  "2147483647", "-2147483648", "59",   "60",  "1e3",    "0.000001",  "-1.999999999",
+      "7.25", "999999999",  "-0.5",        "4000", "13",  "0.0005", "178956970", "-123456789.987"};
+  static const char* const kUnits[] = {
+      "year",    "years",   "y",          "mon",   "months", "week", "w",       "day",
+      "days",    "d",       "hour",       "h",     "hrs",    "min",  "minutes", "m",
+      "s",       "seconds", "ms",         "msecs", "us",     "usec", "decade",  "decs",
+      "century", "c",       "millennium", "mils",  "YEAR",   "Day",  "HOURS",   "qtr"};
+  static const char* const kPieces[] = {
+      "4:05", "-04:05:06.5", "+1:30", "0:0:1.25", "1-2",    "-3-11",  "ago",  "@",
+      ",",    "P1D",         "T",     "100:00",   "1:2:3.", "5:30.5", "-0-6", "+10-0"};
+  std::mt19937_64 rng(18);
+  std::vector<std::string> out;
+  for (size_t i = 0; i < n; ++i) {
+    std::string s;
+    size_t parts = 1 + rng() % 4;
+    for (size_t p = 0; p < parts; ++p) {
+      if (p > 0) s += rng() % 10 == 0 ? "" : " ";
+      if (rng() % 4 != 0) {
+        s += std::string(kNumbers[rng() % std::size(kNumbers)]) + (rng() % 6 == 0 ? "" : " ") +
+             kUnits[rng() % std::size(kUnits)];
+      } else {
+        s += kPieces[rng() % std::size(kPieces)];
+      }
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+// The field and buffer limits of PostgreSQL's field splitter: 25 fields, and 255 characters
+// with one terminator per field.
+std::vector<std::string> LongIntervalLiterals() {
+  std::vector<std::string> out;
+  for (size_t n : {254, 255, 256, 300}) out.push_back(std::string(n - 1, '0') + "1");
+  for (size_t n : {252, 253, 254}) out.push_back(std::string(n - 1, '0') + "1 d");
+  out.push_back("+" + std::string(253, '0') + "1");
+  out.push_back(std::string(254, '0') + "1-");
+  for (int n : {23, 24}) {
+    std::string s;
+    for (int i = 0; i < n; ++i) s += "qtr ";
+    out.push_back(s + "1 day");
+    out.push_back(s + "1 day ");
+    out.push_back(s + "1 day,");
+  }
+  out.push_back("1 day" + std::string(300, ' '));
+  out.push_back("P" + std::string(300, '1') + "D");
+  return out;
+}
+
+// Each literal's text output, or "error: " and the message.
+std::string OurIntervalCell(const std::string& literal) {
+  Result<Interval> r = ParseIntervalInput(literal);
+  if (!r.ok()) return "error: " + r.status().message();
+  std::string s;
+  AppendInterval(*r, &s);
+  return s;
+}
+
+std::vector<std::string> PostgresIntervalCells(const std::vector<std::string>& literals) {
+  Session().Exec(R"sql(
+    CREATE OR REPLACE FUNCTION pg_temp.interval_cells(texts text[]) RETURNS SETOF text
+    LANGUAGE plpgsql AS $$
+    DECLARE
+      t text;
+      cell text;
+    BEGIN
+      FOREACH t IN ARRAY texts LOOP
+        BEGIN
+          cell := t::interval::text;
+        EXCEPTION WHEN others THEN
+          cell := 'error: ' || SQLERRM;
+        END;
+        RETURN NEXT cell;
+      END LOOP;
+    END $$)sql");
+  std::string array = "ARRAY[";
+  for (size_t i = 0; i < literals.size(); ++i) {
+    array += i ? ",'" : "'";
+    for (char c : literals[i]) array += c == '\'' ? std::string("''") : std::string(1, c);
+    array += "'";
+  }
+  array += "]::text[]";
+  std::vector<std::string> cells;
+  for (const auto& row : Session().Query("SELECT c FROM pg_temp.interval_cells(" + array + ") c")) {
+    cells.push_back(row[0].value_or("NULL"));
+  }
+  return cells;
+}
+
+TEST(PgOracleTest, IntervalInputMatchesPostgres) {
+  std::vector<std::string> literals(std::begin(kIntervalLiterals), std::end(kIntervalLiterals));
+  size_t listed = literals.size();
+  for (const char* s : kIntervals) literals.push_back(s);  // PostgreSQL's own output
+  for (std::string& s : LongIntervalLiterals()) literals.push_back(std::move(s));
+  for (std::string& s : RandomIntervalLiterals(2000)) literals.push_back(std::move(s));
+  std::vector<std::string> theirs = PostgresIntervalCells(literals);
+  ASSERT_EQ(theirs.size(), literals.size());
+  size_t errors = 0, mismatches = 0;
+  for (size_t i = 0; i < literals.size(); ++i) {
+    errors += theirs[i].rfind("error: ", 0) == 0;
+    std::string ours = OurIntervalCell(literals[i]);
+    if (ours == theirs[i]) continue;
+    ++mismatches;
+    EXPECT_EQ(ours, theirs[i]) << "'" << literals[i] << "'::interval";
+  }
+  EXPECT_EQ(mismatches, 0u);
+  EXPECT_GT(listed, 300u);
+  std::cout << literals.size() << " interval literals (" << listed << " listed): " << errors
+            << " of them errors in PostgreSQL\n";
 }
 
 }  // namespace

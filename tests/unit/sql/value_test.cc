@@ -145,5 +145,77 @@ TEST(ValueTest, ComparesWithPostgresRules) {
             0);
 }
 
+std::string IntervalText(std::string_view s) {
+  Result<Interval> r = ParseIntervalInput(s);
+  if (!r.ok()) return r.status().message();
+  std::string out;
+  AppendInterval(*r, &out);
+  return out;
+}
+
+// PostgreSQL 15's answers to SELECT '<text>'::interval (pg_oracle_test compares many more).
+TEST(ValueTest, IntervalInputReadsPostgresSyntax) {
+  struct Case {
+    const char* text;
+    const char* expected;
+  };
+  const Case cases[] = {
+      {"5 minutes", "00:05:00"},
+      {"@ 1 year 2 mons 3 days 4 hours 5 mins 6 secs", "1 year 2 mons 3 days 04:05:06"},
+      {"2 us 3 ms", "00:00:00.003002"},
+      {"1 week 2 d 3 h", "9 days 03:00:00"},
+      {"1 decade 1 century 1 millennium", "1110 years"},
+      {"1.5 months", "1 mon 15 days"},
+      {"1.5 years", "1 year 6 mons"},
+      {"0.5 weeks", "3 days 12:00:00"},
+      {"1.5 days", "1 day 12:00:00"},
+      {"-1.5 months", "-1 mons -15 days"},
+      {"1 day ago", "-1 days"},
+      {"1 year -2 mons +3 days -04:05 ago", "-10 mons -3 days +04:05:00"},
+      {"04:05", "04:05:00"},
+      {"5:30.5", "00:05:30.5"},
+      {"1.5", "00:00:01.5"},
+      {"1 day 02:03:04", "1 day 02:03:04"},
+      {"-1 day +02:03", "-1 days +02:03:00"},
+      {"1-2", "1 year 2 mons"},
+      {"3 4:05:06", "3 days 04:05:06"},
+      {"-1-2 -3 -4:05:06", "-1 years -2 mons -3 days -04:05:06"},
+      {"3 4 hours", "3 days 04:00:00"},
+      {"1h30m", "01:30:00"},
+      {"  1 DAY, 2 Hours\n", "1 day 02:00:00"},
+      {"P1Y2M3DT4H5M6S", "1 year 2 mons 3 days 04:05:06"},
+      {"PT15M", "00:15:00"},
+      {"P0.5D", "12:00:00"},
+      {"P0001-02-03T04:05:06", "1 year 2 mons 3 days 04:05:06"},
+      {"P00010203T040506", "1 year 2 mons 3 days 04:05:06"},
+      {"01:00 1.5 days", "1 day 01:00:00"},  // a time replaces the fraction's hours
+      {"178956970 years 7 mons 2147483647 days 2562047788:00:54.775807",
+       "178956970 years 7 mons 2147483647 days 2562047788:00:54.775807"},
+      {"", "invalid input syntax for type interval: \"\""},
+      {"1 fortnight", "invalid input syntax for type interval: \"1 fortnight\""},
+      {"1 day 1 day", "invalid input syntax for type interval: \"1 day 1 day\""},
+      {"infinity", "invalid input syntax for type interval: \"infinity\""},
+      {"p1d", "invalid input syntax for type interval: \"p1d\""},
+      {"1:60", "interval field value out of range: \"1:60\""},
+      {"1-12", "interval field value out of range: \"1-12\""},
+      {"2147483648 days", "interval field value out of range: \"2147483648 days\""},
+      {"9223372036854775808 us", "interval field value out of range: \"9223372036854775808 us\""},
+      {"P1e20D", "interval field value out of range: \"P1e20D\""},
+      {"178956971 years", "interval out of range"},
+      {"2147483647 mons 1 year", "interval out of range"},
+  };
+  for (const Case& c : cases) EXPECT_EQ(IntervalText(c.text), c.expected) << c.text;
+  EXPECT_EQ(Str(Value::Parse(SqlType::kInterval, "1 fortnight")),
+            "invalid input syntax for type interval: \"1 fortnight\"");
+  EXPECT_EQ(Str(Value::Parse(SqlType::kInterval, "15 minutes")), "00:15:00");
+  Interval i;
+  EXPECT_TRUE(
+      ParseInterval("-178956970 years -8 mons -2147483648 days -2562047788:00:54.775807", &i));
+  EXPECT_EQ(i.months, INT32_MIN);
+  EXPECT_EQ(i.days, INT32_MIN);
+  EXPECT_EQ(i.micros, -INT64_MAX);
+  EXPECT_FALSE(ParseInterval("1 day 1 day", &i));
+}
+
 }  // namespace
 }  // namespace walflow::sql
