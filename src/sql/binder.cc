@@ -49,6 +49,253 @@ std::string TypeLabel(const BoundExpr& e) {
   return e.unknown_literal ? "unknown" : SqlTypeName(e.type);
 }
 
+// --- Operator resolution as PostgreSQL does it (parse_oper.c, func_select_candidate) -------
+
+// Argument types are pg_type OIDs: walflow's SqlTypes and the few other types of the
+// operators below, which walflow does not compute with but which take part in choosing.
+constexpr uint32_t kUnknownOid = 705;
+constexpr uint32_t kJsonOid = 114;
+constexpr uint32_t kTimeOid = 1083;
+constexpr uint32_t kTimeTzOid = 1266;
+constexpr uint32_t kTextArrayOid = 1009;
+
+constexpr uint32_t Oid(SqlType t) { return static_cast<uint32_t>(t); }
+constexpr uint32_t kInt4Oid = Oid(SqlType::kInt4), kFloat8Oid = Oid(SqlType::kFloat8),
+                   kTextOid = Oid(SqlType::kText), kDateOid = Oid(SqlType::kDate),
+                   kTimestampOid = Oid(SqlType::kTimestamp),
+                   kTimestampTzOid = Oid(SqlType::kTimestampTz),
+                   kIntervalOid = Oid(SqlType::kInterval), kJsonbOid = Oid(SqlType::kJsonb);
+
+struct OperatorCandidate {
+  BinaryOperator op;
+  uint32_t left, right, result;
+};
+
+// PostgreSQL 15's pg_operator rows named + - * / -> ->> with an argument of type date,
+// timestamp, timestamptz, interval, json or jsonb: all the candidates PostgreSQL weighs
+// when an operand has one of those types (no other argument type accepts them implicitly).
+constexpr OperatorCandidate kTemporalAndJsonOperators[] = {
+    {BinaryOperator::kAdd, kInt4Oid, kDateOid, kDateOid},
+    {BinaryOperator::kAdd, kDateOid, kInt4Oid, kDateOid},
+    {BinaryOperator::kAdd, kDateOid, kTimeOid, kTimestampOid},
+    {BinaryOperator::kAdd, kDateOid, kIntervalOid, kTimestampOid},
+    {BinaryOperator::kAdd, kDateOid, kTimeTzOid, kTimestampTzOid},
+    {BinaryOperator::kAdd, kTimeOid, kDateOid, kTimestampOid},
+    {BinaryOperator::kAdd, kTimeOid, kIntervalOid, kTimeOid},
+    {BinaryOperator::kAdd, kTimestampOid, kIntervalOid, kTimestampOid},
+    {BinaryOperator::kAdd, kTimestampTzOid, kIntervalOid, kTimestampTzOid},
+    {BinaryOperator::kAdd, kIntervalOid, kDateOid, kTimestampOid},
+    {BinaryOperator::kAdd, kIntervalOid, kTimeOid, kTimeOid},
+    {BinaryOperator::kAdd, kIntervalOid, kTimestampOid, kTimestampOid},
+    {BinaryOperator::kAdd, kIntervalOid, kTimestampTzOid, kTimestampTzOid},
+    {BinaryOperator::kAdd, kIntervalOid, kIntervalOid, kIntervalOid},
+    {BinaryOperator::kAdd, kIntervalOid, kTimeTzOid, kTimeTzOid},
+    {BinaryOperator::kAdd, kTimeTzOid, kDateOid, kTimestampTzOid},
+    {BinaryOperator::kAdd, kTimeTzOid, kIntervalOid, kTimeTzOid},
+    {BinaryOperator::kSubtract, kDateOid, kInt4Oid, kDateOid},
+    {BinaryOperator::kSubtract, kDateOid, kDateOid, kInt4Oid},
+    {BinaryOperator::kSubtract, kDateOid, kIntervalOid, kTimestampOid},
+    {BinaryOperator::kSubtract, kTimeOid, kIntervalOid, kTimeOid},
+    {BinaryOperator::kSubtract, kTimestampOid, kTimestampOid, kIntervalOid},
+    {BinaryOperator::kSubtract, kTimestampOid, kIntervalOid, kTimestampOid},
+    {BinaryOperator::kSubtract, kTimestampTzOid, kTimestampTzOid, kIntervalOid},
+    {BinaryOperator::kSubtract, kTimestampTzOid, kIntervalOid, kTimestampTzOid},
+    {BinaryOperator::kSubtract, kIntervalOid, kIntervalOid, kIntervalOid},
+    {BinaryOperator::kSubtract, kTimeTzOid, kIntervalOid, kTimeTzOid},
+    {BinaryOperator::kSubtract, kJsonbOid, kInt4Oid, kJsonbOid},
+    {BinaryOperator::kSubtract, kJsonbOid, kTextOid, kJsonbOid},
+    {BinaryOperator::kSubtract, kJsonbOid, kTextArrayOid, kJsonbOid},
+    {BinaryOperator::kMultiply, kFloat8Oid, kIntervalOid, kIntervalOid},
+    {BinaryOperator::kMultiply, kIntervalOid, kFloat8Oid, kIntervalOid},
+    {BinaryOperator::kDivide, kIntervalOid, kFloat8Oid, kIntervalOid},
+    {BinaryOperator::kJsonField, kJsonOid, kInt4Oid, kJsonOid},
+    {BinaryOperator::kJsonField, kJsonOid, kTextOid, kJsonOid},
+    {BinaryOperator::kJsonField, kJsonbOid, kInt4Oid, kJsonbOid},
+    {BinaryOperator::kJsonField, kJsonbOid, kTextOid, kJsonbOid},
+    {BinaryOperator::kJsonFieldText, kJsonOid, kInt4Oid, kTextOid},
+    {BinaryOperator::kJsonFieldText, kJsonOid, kTextOid, kTextOid},
+    {BinaryOperator::kJsonFieldText, kJsonbOid, kInt4Oid, kTextOid},
+    {BinaryOperator::kJsonFieldText, kJsonbOid, kTextOid, kTextOid},
+};
+
+// Whether a candidate of this operator computes here; the others are refused by name.
+bool IsComputed(const OperatorCandidate& c) {
+  auto ours = [](uint32_t t) {
+    return t != kJsonOid && t != kTimeOid && t != kTimeTzOid && t != kTextArrayOid;
+  };
+  return ours(c.left) && ours(c.right) &&
+         !(c.op == BinaryOperator::kSubtract && c.left == kJsonbOid);
+}
+
+std::string OidName(uint32_t oid) {
+  switch (oid) {
+    case kUnknownOid: return "unknown";
+    case kJsonOid: return "json";
+    case kTimeOid: return "time without time zone";
+    case kTimeTzOid: return "time with time zone";
+    case kTextArrayOid: return "text[]";
+    default: return SqlTypeName(static_cast<SqlType>(oid));
+  }
+}
+
+// pg_type.typcategory and typispreferred.
+char TypeCategory(uint32_t oid) {
+  switch (oid) {
+    case kTimeOid:
+    case kTimeTzOid: return 'D';
+    case kJsonOid: return 'U';
+    case kTextArrayOid: return 'A';
+    case kUnknownOid: return 'X';
+    default: break;
+  }
+  SqlType t = static_cast<SqlType>(oid);
+  if (IsNumericCategory(t)) return 'N';
+  if (IsDateTime(t)) return 'D';
+  switch (t) {
+    case SqlType::kInterval: return 'T';
+    case SqlType::kText: return 'S';
+    case SqlType::kBool: return 'B';
+    case SqlType::kJsonb: return 'U';
+    default: return 'X';
+  }
+}
+bool IsPreferred(uint32_t oid) {
+  return oid == kFloat8Oid || oid == kTimestampTzOid || oid == kIntervalOid || oid == kTextOid ||
+         oid == Oid(SqlType::kBool);
+}
+
+// pg_cast's implicit casts among these types (can_coerce_type with COERCION_IMPLICIT);
+// an unknown literal goes to any type.
+bool CoercesImplicitly(uint32_t from, uint32_t to) {
+  if (from == to || from == kUnknownOid) return true;
+  if (from == kTimeOid) return to == kIntervalOid || to == kTimeTzOid;
+  if (from == kJsonOid || from == kTimeTzOid || from == kTextArrayOid) return false;
+  SqlType f = static_cast<SqlType>(from);
+  if (IsNumericCategory(f) && to != kTimeOid && to != kTimeTzOid && to != kJsonOid &&
+      to != kTextArrayOid && IsNumericCategory(static_cast<SqlType>(to))) {
+    // int2 < int4 < int8 < numeric < float4 < float8, each to the wider.
+    return PromotionRank(static_cast<SqlType>(to)) > PromotionRank(f);
+  }
+  if (f == SqlType::kDate) return to == kTimestampOid || to == kTimestampTzOid;
+  if (f == SqlType::kTimestamp) return to == kTimestampTzOid;
+  return false;
+}
+
+enum class Resolution { kFound, kNotFound, kAmbiguous };
+
+// oper(): the exact match (an unknown operand taken as the other's type), else the one
+// candidate func_select_candidate's heuristics leave.
+Resolution ResolveOperator(BinaryOperator op, uint32_t left, uint32_t right,
+                           const OperatorCandidate** found) {
+  const uint32_t input[2] = {left, right};
+  uint32_t exact_left = left == kUnknownOid ? right : left;
+  uint32_t exact_right = right == kUnknownOid ? left : right;
+  std::vector<const OperatorCandidate*> candidates;
+  for (const OperatorCandidate& c : kTemporalAndJsonOperators) {
+    if (c.op != op) continue;
+    if (c.left == exact_left && c.right == exact_right) {
+      *found = &c;
+      return Resolution::kFound;
+    }
+    if (CoercesImplicitly(left, c.left) && CoercesImplicitly(right, c.right)) {
+      candidates.push_back(&c);
+    }
+  }
+  auto arg = [](const OperatorCandidate* c, int i) { return i == 0 ? c->left : c->right; };
+  // Keeps the candidates with the highest score.
+  auto keep_best = [&](auto score) {
+    std::vector<const OperatorCandidate*> best;
+    int best_score = -1;
+    for (const OperatorCandidate* c : candidates) {
+      int s = score(c);
+      if (s > best_score) best.clear(), best_score = s;
+      if (s == best_score) best.push_back(c);
+    }
+    candidates = std::move(best);
+  };
+  auto done = [&]() {
+    if (candidates.size() != 1) return false;
+    *found = candidates[0];
+    return true;
+  };
+  if (candidates.empty()) return Resolution::kNotFound;
+  if (done()) return Resolution::kFound;
+  // Most exact matches, then most exact-or-preferred (of the input's category) matches.
+  keep_best([&](const OperatorCandidate* c) {
+    int n = 0;
+    for (int i = 0; i < 2; ++i) n += input[i] != kUnknownOid && arg(c, i) == input[i];
+    return n;
+  });
+  if (done()) return Resolution::kFound;
+  keep_best([&](const OperatorCandidate* c) {
+    int n = 0;
+    for (int i = 0; i < 2; ++i) {
+      uint32_t t = arg(c, i);
+      n += input[i] != kUnknownOid &&
+           (t == input[i] || (IsPreferred(t) && TypeCategory(t) == TypeCategory(input[i])));
+    }
+    return n;
+  });
+  if (done()) return Resolution::kFound;
+  int unknown_at = input[0] == kUnknownOid ? 0 : (input[1] == kUnknownOid ? 1 : -1);
+  if (unknown_at < 0) return Resolution::kAmbiguous;
+  // The unknown position's category: string if any candidate takes one, else the one all
+  // candidates agree on; then only the candidates of that category (of its preferred type
+  // when some take it).
+  char category[2] = {0, 0};
+  bool has_preferred[2] = {false, false};
+  bool resolved = true;
+  for (int i = 0; i < 2 && resolved; ++i) {
+    if (input[i] != kUnknownOid) continue;
+    bool conflict = false;
+    for (const OperatorCandidate* c : candidates) {
+      char k = TypeCategory(arg(c, i));
+      if (category[i] == 0 || (k == 'S' && category[i] != 'S')) {
+        category[i] = k;
+        has_preferred[i] = IsPreferred(arg(c, i));
+      } else if (k == category[i]) {
+        has_preferred[i] |= IsPreferred(arg(c, i));
+      } else {
+        conflict = true;
+      }
+    }
+    resolved = !conflict || category[i] == 'S';
+  }
+  if (resolved) {
+    std::vector<const OperatorCandidate*> kept;
+    for (const OperatorCandidate* c : candidates) {
+      bool keep = true;
+      for (int i = 0; i < 2; ++i) {
+        uint32_t t = arg(c, i);
+        if (input[i] == kUnknownOid &&
+            (TypeCategory(t) != category[i] || (has_preferred[i] && !IsPreferred(t)))) {
+          keep = false;
+        }
+      }
+      if (keep) kept.push_back(c);
+    }
+    if (!kept.empty()) candidates = std::move(kept);
+    if (done()) return Resolution::kFound;
+  }
+  // Last: the unknown operand taken as the known one's type, with implicit casts.
+  uint32_t known = input[1 - unknown_at];
+  if (known != kUnknownOid) {
+    const OperatorCandidate* unique = nullptr;
+    int matches = 0;
+    for (const OperatorCandidate* c : candidates) {
+      if (CoercesImplicitly(known, c->left) && CoercesImplicitly(known, c->right)) {
+        unique = c;
+        ++matches;
+      }
+    }
+    if (matches == 1) {
+      *found = unique;
+      return Resolution::kFound;
+    }
+  }
+  return Resolution::kAmbiguous;
+}
+
 // A node whose result is boolean (a comparison, a predicate, NOT/AND/OR) over `children`.
 template <typename... Children>
 BoundExpr BooleanNode(Kind kind, int location, Children&&... children) {
@@ -76,8 +323,13 @@ class ExprBinder {
     return b;
   }
 
+  // A message's DETAIL lines (an input function's) follow the caret, as psql prints them.
   Status Error(const std::string& message, int location) const {
-    return InvalidArgument(FormatSqlError(message, sql_, location));
+    size_t detail = message.find("\nDETAIL:");
+    if (detail == std::string::npos)
+      return InvalidArgument(FormatSqlError(message, sql_, location));
+    return InvalidArgument(FormatSqlError(message.substr(0, detail), sql_, location) +
+                           message.substr(detail));
   }
 
   // Coerces `e` to `target`: an unknown literal is read as `target` (errors as the input
@@ -88,9 +340,6 @@ class ExprBinder {
       if (e.constant.is_null()) {
         e.constant = Value::Null(target);
       } else {
-        if (target == SqlType::kJsonb) {
-          return Error("jsonb literals are not supported yet", e.location);
-        }
         Result<Value> v = ParseInput(target, e.constant.text_value());
         if (!v.ok()) return Error(v.status().message(), e.location);
         e.constant = std::move(v).value();
@@ -158,10 +407,10 @@ class ExprBinder {
     } else if (r->unknown_literal) {
       WF_ASSIGN_OR_RETURN(*r, Coerce(std::move(*r), l->type));
     }
-    if (l->type == SqlType::kJsonb || r->type == SqlType::kJsonb) {
-      return Error(std::string("operator is not supported yet: ") + SqlTypeName(l->type) + " " +
-                       op + " " + SqlTypeName(r->type),
-                   location);
+    if (l->type == SqlType::kJsonb && r->type == SqlType::kJsonb && std::string_view(op) != "=" &&
+        std::string_view(op) != "<>") {
+      // jsonb's order (objects above arrays above booleans, ...) is not implemented.
+      return Error(std::string("operator is not supported yet: jsonb ") + op + " jsonb", location);
     }
     if (!SameCategory(l->type, r->type)) {
       return Error(std::string("operator does not exist: ") + SqlTypeName(l->type) + " " + op +
@@ -246,7 +495,7 @@ class ExprBinder {
         return MakeCompare(b.op, std::move(l), std::move(r), location);
       case BinaryOperator::kJsonField:
       case BinaryOperator::kJsonFieldText:
-        return Error(std::string("operator is not supported yet: ") + op, location);
+        return BindCatalogOperator(b.op, std::move(l), std::move(r), location);
       case BinaryOperator::kConcat: {
         bool l_text = l.unknown_literal || l.type == SqlType::kText;
         bool r_text = r.unknown_literal || r.type == SqlType::kText;
@@ -269,6 +518,16 @@ class ExprBinder {
       default: break;
     }
     // Arithmetic.
+    if (l.unknown_literal && r.unknown_literal) {
+      return Error(std::string("operator is not unique: unknown ") + op + " unknown", location);
+    }
+    auto catalog_typed = [](const BoundExpr& e) {
+      return !e.unknown_literal &&
+             (IsDateTime(e.type) || e.type == SqlType::kInterval || e.type == SqlType::kJsonb);
+    };
+    if (catalog_typed(l) || catalog_typed(r)) {
+      return BindCatalogOperator(b.op, std::move(l), std::move(r), location);
+    }
     if (l.unknown_literal && !r.unknown_literal && IsNumericCategory(r.type)) {
       WF_ASSIGN_OR_RETURN(l, Coerce(std::move(l), r.type));
     } else if (r.unknown_literal && !l.unknown_literal && IsNumericCategory(l.type)) {
@@ -281,12 +540,8 @@ class ExprBinder {
       numeric = false;
     }
     if (!numeric) {
-      bool temporal = (IsDateTime(l.type) || l.type == SqlType::kInterval || IsDateTime(r.type) ||
-                       r.type == SqlType::kInterval) &&
-                      !l.unknown_literal && !r.unknown_literal;
-      std::string message =
-          temporal ? "operator is not supported yet: " : "operator does not exist: ";
-      return Error(message + TypeLabel(l) + " " + op + " " + TypeLabel(r), location);
+      return Error("operator does not exist: " + TypeLabel(l) + " " + op + " " + TypeLabel(r),
+                   location);
     }
     BoundExpr out;
     out.kind = Kind::kArithmetic;
@@ -307,14 +562,48 @@ class ExprBinder {
     return out;
   }
 
+  // An operator over a date/time or jsonb operand, or -> and ->>: resolved against
+  // PostgreSQL's candidates, the operands coerced to the chosen one's argument types.
+  Result<BoundExpr> BindCatalogOperator(BinaryOperator op, BoundExpr l, BoundExpr r, int location) {
+    uint32_t left = l.unknown_literal ? kUnknownOid : Oid(l.type);
+    uint32_t right = r.unknown_literal ? kUnknownOid : Oid(r.type);
+    const std::string signature =
+        OidName(left) + " " + BinaryOperatorSql(op) + " " + OidName(right);
+    const OperatorCandidate* chosen = nullptr;
+    switch (ResolveOperator(op, left, right, &chosen)) {
+      case Resolution::kFound: break;
+      case Resolution::kNotFound: return Error("operator does not exist: " + signature, location);
+      case Resolution::kAmbiguous: return Error("operator is not unique: " + signature, location);
+    }
+    if (!IsComputed(*chosen)) {
+      return Error("operator is not supported yet: " + OidName(chosen->left) + " " +
+                       BinaryOperatorSql(op) + " " + OidName(chosen->right),
+                   location);
+    }
+    WF_ASSIGN_OR_RETURN(l, Coerce(std::move(l), static_cast<SqlType>(chosen->left)));
+    WF_ASSIGN_OR_RETURN(r, Coerce(std::move(r), static_cast<SqlType>(chosen->right)));
+    BoundExpr out;
+    bool json = op == BinaryOperator::kJsonField || op == BinaryOperator::kJsonFieldText;
+    out.kind = json ? Kind::kJsonField : Kind::kArithmetic;
+    out.op = op;
+    out.type = static_cast<SqlType>(chosen->result);
+    out.location = location;
+    out.children.push_back(std::move(l));
+    out.children.push_back(std::move(r));
+    return out;
+  }
+
   Result<BoundExpr> BindNode(const UnaryExpr& u, int location) {
     WF_ASSIGN_OR_RETURN(BoundExpr operand, Bind(*u.operand));
     if (u.op == UnaryOperator::kNot) {
       WF_RETURN_IF_ERROR(RequireBool(&operand, "NOT"));
       return BooleanNode(Kind::kNot, location, std::move(operand));
     }
-    if (operand.unknown_literal ||
-        !(IsNumericCategory(operand.type) || operand.type == SqlType::kInterval)) {
+    if (operand.unknown_literal) {
+      // The numeric and interval variants fit alike.
+      return Error("operator is not unique: - unknown", location);
+    }
+    if (!(IsNumericCategory(operand.type) || operand.type == SqlType::kInterval)) {
       return Error("operator does not exist: - " + TypeLabel(operand), location);
     }
     BoundExpr out;
@@ -363,9 +652,6 @@ class ExprBinder {
     std::vector<BoundExpr*> items;
     for (BoundExpr& c : out.children) items.push_back(&c);
     WF_RETURN_IF_ERROR(UnifyTypes(items, "IN"));
-    if (out.children[0].type == SqlType::kJsonb) {
-      return Error("operator is not supported yet: jsonb = jsonb", location);
-    }
     return out;
   }
 
@@ -507,7 +793,6 @@ class ExprBinder {
       }
     }
     if (operand.unknown_literal && !operand.constant.is_null()) {
-      if (*target == SqlType::kJsonb) return Error("jsonb literals are not supported yet", at);
       WF_ASSIGN_OR_RETURN(
           operand,
           Coerce(std::move(operand), *target == SqlType::kNumeric ? SqlType::kNumeric : *target));
@@ -520,14 +805,14 @@ class ExprBinder {
     }
     SqlType from = operand.type;
     bool allowed = from == *target || (IsNumericCategory(from) && IsNumericCategory(*target)) ||
-                   *target == SqlType::kText ||
-                   (from == SqlType::kText && *target != SqlType::kJsonb) ||
+                   *target == SqlType::kText || from == SqlType::kText ||
                    (IsDateTime(from) && IsDateTime(*target) &&
                     !(from != SqlType::kDate && *target == SqlType::kDate && false)) ||
                    (from == SqlType::kBool && *target == SqlType::kInt4) ||
                    (from == SqlType::kInt4 && *target == SqlType::kBool);
-    if (from == SqlType::kText && *target == SqlType::kJsonb) {
-      return Error("cast from text to jsonb is not supported yet", at);
+    if (from == SqlType::kJsonb && (IsNumericCategory(*target) || *target == SqlType::kBool)) {
+      return Error(
+          std::string("cast from jsonb to ") + SqlTypeName(*target) + " is not supported yet", at);
     }
     if (!allowed) {
       return Error(

@@ -57,7 +57,8 @@ struct BoundExpr {
   enum class Kind {
     kColumn,      // column = index into the row
     kConstant,    // constant
-    kArithmetic,  // op in + - * / %; children {left, right}
+    kArithmetic,  // op in + - * / %; children {left, right}, of the operator's argument
+                  // types (date + integer, timestamp - interval, interval * double, ...)
     kConcat,      // text || text
     kNegate,
     kCompare,  // op in = <> < <= > >=; children {left, right}
@@ -76,6 +77,7 @@ struct BoundExpr {
     kCast,  // children {operand}; type is the target, numeric_typmod (precision, scale)
     kFunction,
     kAggregate,  // children {arg?, filter?}; only where aggregates are allowed
+    kJsonField,  // op in -> ->>; children {jsonb, text key | integer index}
   };
 
   Kind kind = Kind::kConstant;

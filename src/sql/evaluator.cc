@@ -3,7 +3,10 @@
 #include <cmath>
 #include <string>
 
+#include "pg/text_codec.h"
+#include "pg/text_format.h"
 #include "sql/datetime.h"
+#include "sql/jsonb.h"
 
 namespace walflow::sql {
 namespace {
@@ -33,13 +36,19 @@ class Evaluator {
   Result<Value> Case(const BoundExpr& e);
   Result<Value> Conditional(const BoundExpr& e);
   Result<Value> Function(const BoundExpr& e);
+  Result<Value> JsonField(const BoundExpr& e);
 
   Row row_;
 };
 
 // PostgreSQL compares a float with another number as float8, and numbers of other types
-// exactly; Value::Compare does the latter.
+// exactly; Value::Compare does the latter. Two jsonb values compare equal as jsonb_eq says
+// (the binder allows only = and <> on them), else in byte order.
 int CompareValues(const Value& a, const Value& b) {
+  if (a.type() == SqlType::kJsonb && b.type() == SqlType::kJsonb && !a.is_null() && !b.is_null()) {
+    if (JsonbEqual(a.text_value(), b.text_value())) return 0;
+    return a.text_value() < b.text_value() ? -1 : 1;
+  }
   if ((IsFloatType(a.type()) || IsFloatType(b.type())) && a.type() != b.type()) {
     auto as_double = [](const Value& v) {
       if (IsFloatType(v.type())) return v.float_value();
@@ -156,9 +165,335 @@ Status OutOfRange(SqlType t) {
                                                : "bigint out of range");
 }
 
+// --- Date/time arithmetic: PostgreSQL 15's date.c and timestamp.c under TimeZone UTC -------
+
+using pg::kMicrosPerDay;
+using pg::kMicrosPerSecond;
+// Valid dates are Julian days [0, DATE_END_JULIAN), 4714-11-24 BC to 5874897-12-31; valid
+// timestamps [MIN_TIMESTAMP, END_TIMESTAMP), up to 294276-12-31 23:59:59.999999.
+constexpr int64_t kMinDate = -2451545;
+constexpr int64_t kEndDate = 2147483494 - 2451545;
+constexpr int64_t kEndTimestampDate = 109203528 - 2451545;  // 294277-01-01
+constexpr int64_t kMinTimestamp = -211813488000000000;
+constexpr int64_t kEndTimestamp = 9223371331200000000;
+// IS_VALID_JULIAN's year bounds, checked before a date is computed from its fields.
+constexpr int64_t kJulianMinYear = -4713, kJulianMaxYear = 5874898;
+
+Status TimestampOutOfRange() { return InvalidArgument("timestamp out of range"); }
+Status IntervalOutOfRange() { return InvalidArgument("interval out of range"); }
+
+bool IsTemporal(SqlType t) {
+  return t == SqlType::kDate || t == SqlType::kTimestamp || t == SqlType::kTimestampTz ||
+         t == SqlType::kInterval;
+}
+bool IsInfiniteDate(int64_t d) { return d == kDateNegativeInfinity || d == kDatePositiveInfinity; }
+bool IsInfiniteTimestamp(int64_t t) {
+  return t == kTimestampNegativeInfinity || t == kTimestampPositiveInfinity;
+}
+
+// date2timestamp: midnight of the date (UTC for timestamptz); ±infinity stay infinite.
+Result<int64_t> DateToTimestamp(int64_t days) {
+  if (days == kDateNegativeInfinity) return kTimestampNegativeInfinity;
+  if (days == kDatePositiveInfinity) return kTimestampPositiveInfinity;
+  if (days >= kEndTimestampDate) return InvalidArgument("date out of range for timestamp");
+  return days * kMicrosPerDay;
+}
+
+// date_pli / date_mii: an infinite date stays; the result must be a valid date.
+Result<Value> DatePlusDays(int64_t date, int64_t days) {
+  if (IsInfiniteDate(date)) return Value::Date(static_cast<int32_t>(date));
+  int64_t r = date + days;
+  if (r < kMinDate || r >= kEndDate) return InvalidArgument("date out of range");
+  return Value::Date(static_cast<int32_t>(r));
+}
+
+// date_mi: the days between two finite dates.
+Result<Value> DateDifference(int64_t a, int64_t b) {
+  if (IsInfiniteDate(a) || IsInfiniteDate(b)) {
+    return InvalidArgument("cannot subtract infinite dates");
+  }
+  return Value::Int4(static_cast<int32_t>(a - b));
+}
+
+bool IsLeapYear(int64_t year) {  // astronomical years (1 BC is 0)
+  return year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+}
+int64_t DaysInMonth(int64_t year, int64_t month) {
+  static constexpr int8_t kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return month == 2 && IsLeapYear(year) ? 29 : kDays[month - 1];
+}
+
+// A timestamp as days since 2000-01-01 and µs into the day.
+void SplitTimestamp(int64_t t, int64_t* days, int64_t* time) {
+  *days = t / kMicrosPerDay;
+  *time = t % kMicrosPerDay;
+  if (*time < 0) {
+    *time += kMicrosPerDay;
+    --*days;
+  }
+}
+
+// tm2timestamp: the timestamp of a day and a time of day, if valid.
+Result<int64_t> JoinTimestamp(int64_t days, int64_t time) {
+  __int128 t = static_cast<__int128>(days) * kMicrosPerDay + time;
+  if (t < kMinTimestamp || t >= kEndTimestamp) return TimestampOutOfRange();
+  return static_cast<int64_t>(t);
+}
+
+// timestamp_pl_interval (timestamptz_pl_interval in UTC is the same): months first, the day
+// clamped to the new month's length ('01-31' + '1 mon' is '02-28'), then days, then µs. An
+// infinite timestamp stays.
+Result<int64_t> TimestampPlusInterval(int64_t t, const Interval& span) {
+  if (IsInfiniteTimestamp(t)) return t;
+  if (span.months != 0) {
+    int64_t days, time, year;
+    unsigned month, day;
+    SplitTimestamp(t, &days, &time);
+    pg::CivilFromDays(days + kUnixToPgEpochDays, &year, &month, &day);
+    int64_t m = int64_t{month} + span.months;
+    if (m > 12) {
+      year += (m - 1) / 12;
+      m = (m - 1) % 12 + 1;
+    } else if (m < 1) {
+      year += m / 12 - 1;
+      m = m % 12 + 12;
+    }
+    if (year < kJulianMinYear || year > kJulianMaxYear) return TimestampOutOfRange();
+    int64_t mday = std::min<int64_t>(day, DaysInMonth(year, m));
+    int64_t new_days =
+        pg::DaysFromCivil(year, static_cast<unsigned>(m), static_cast<unsigned>(mday)) -
+        kUnixToPgEpochDays;
+    WF_ASSIGN_OR_RETURN(t, JoinTimestamp(new_days, time));
+  }
+  if (span.days != 0) {
+    int64_t days, time;
+    SplitTimestamp(t, &days, &time);
+    WF_ASSIGN_OR_RETURN(t, JoinTimestamp(days + span.days, time));
+  }
+  if (__builtin_add_overflow(t, span.micros, &t) || t < kMinTimestamp || t >= kEndTimestamp) {
+    return TimestampOutOfRange();
+  }
+  return t;
+}
+
+// timestamp_mi_interval: plus the negated interval, whose fields wrap as C's do in
+// PostgreSQL (-INT32_MIN months stays INT32_MIN, then fails as out of range).
+Result<int64_t> TimestampMinusInterval(int64_t t, const Interval& span) {
+  Interval negated;
+  negated.months = static_cast<int32_t>(0u - static_cast<uint32_t>(span.months));
+  negated.days = static_cast<int32_t>(0u - static_cast<uint32_t>(span.days));
+  negated.micros = static_cast<int64_t>(uint64_t{0} - static_cast<uint64_t>(span.micros));
+  return TimestampPlusInterval(t, negated);
+}
+
+// timestamp_mi: the µs between two finite timestamps, justified into days and time as
+// interval_justify_hours does. PostgreSQL 15 does not check the subtraction, which wraps
+// past ±2^63 µs (294276 AD minus 4713 BC); so does this.
+Result<Value> TimestampDifference(int64_t a, int64_t b) {
+  if (IsInfiniteTimestamp(a) || IsInfiniteTimestamp(b)) {
+    return InvalidArgument("cannot subtract infinite timestamps");
+  }
+  int64_t diff = static_cast<int64_t>(static_cast<uint64_t>(a) - static_cast<uint64_t>(b));
+  int64_t days = diff / kMicrosPerDay;
+  diff -= days * kMicrosPerDay;
+  if (days > 0 && diff < 0) {
+    diff += kMicrosPerDay;
+    --days;
+  } else if (days < 0 && diff > 0) {
+    diff -= kMicrosPerDay;
+    ++days;
+  }
+  return Value::MakeInterval(Interval{0, static_cast<int32_t>(days), diff});
+}
+
+// interval_pl / interval_mi: field by field, each checked.
+Result<Value> IntervalAddOrSubtract(const Interval& a, const Interval& b, bool subtract) {
+  Interval r;
+  bool overflow = subtract ? __builtin_sub_overflow(a.months, b.months, &r.months) ||
+                                 __builtin_sub_overflow(a.days, b.days, &r.days) ||
+                                 __builtin_sub_overflow(a.micros, b.micros, &r.micros)
+                           : __builtin_add_overflow(a.months, b.months, &r.months) ||
+                                 __builtin_add_overflow(a.days, b.days, &r.days) ||
+                                 __builtin_add_overflow(a.micros, b.micros, &r.micros);
+  if (overflow) return IntervalOutOfRange();
+  return Value::MakeInterval(r);
+}
+
+// TSROUND: to the nearest µs-th of the unit.
+double RoundToMicros(double v) { return std::rint(v * 1000000.0) / 1000000.0; }
+
+// A product or quotient of an int32 field, as interval_mul checks it (FLOAT8_FITS_IN_INT32,
+// then truncation: 2147483647.5 days is 2147483647 days and a fraction).
+Result<int32_t> IntervalField(double v) {
+  if (std::isnan(v) || v < -2147483648.0 || v >= 2147483648.0) return IntervalOutOfRange();
+  return static_cast<int32_t>(v);
+}
+
+Result<int32_t> AddDays(int32_t days, int32_t more) {
+  int32_t r;
+  if (__builtin_add_overflow(days, more, &r)) return IntervalOutOfRange();
+  return r;
+}
+
+// interval_mul, and interval_div as the product by 1 / factor computed in division: whole
+// months and days stay, their fractions cascade down (a month is 30 days, a day 24 hours)
+// into days and µs, never up.
+Result<Value> IntervalScale(const Interval& span, double factor, bool divide) {
+  auto scale = [&](double v) { return divide ? v / factor : v * factor; };
+  if (divide && factor == 0.0) return InvalidArgument("division by zero");
+  Interval r;
+  WF_ASSIGN_OR_RETURN(r.months, IntervalField(scale(span.months)));
+  WF_ASSIGN_OR_RETURN(r.days, IntervalField(scale(span.days)));
+  constexpr double kDaysPerMonth = 30, kSecondsPerDay = 86400;
+  double month_remainder_days = RoundToMicros((scale(span.months) - r.months) * kDaysPerMonth);
+  double sec_remainder = RoundToMicros((scale(span.days) - r.days + month_remainder_days -
+                                        static_cast<int32_t>(month_remainder_days)) *
+                                       kSecondsPerDay);
+  if (std::fabs(sec_remainder) >= kSecondsPerDay) {
+    int32_t whole_days = static_cast<int32_t>(sec_remainder / kSecondsPerDay);
+    WF_ASSIGN_OR_RETURN(r.days, AddDays(r.days, whole_days));
+    sec_remainder -= whole_days * kSecondsPerDay;
+  }
+  WF_ASSIGN_OR_RETURN(r.days, AddDays(r.days, static_cast<int32_t>(month_remainder_days)));
+  double micros = std::rint(scale(static_cast<double>(span.micros)) +
+                            sec_remainder * static_cast<double>(kMicrosPerSecond));
+  // FLOAT8_FITS_IN_INT64
+  if (std::isnan(micros) || micros < -9223372036854775808.0 || micros >= 9223372036854775808.0) {
+    return IntervalOutOfRange();
+  }
+  r.micros = static_cast<int64_t>(micros);
+  return Value::MakeInterval(r);
+}
+
+Result<Value> TimestampResult(SqlType type, Result<int64_t> t) {
+  if (!t.ok()) return t.status();
+  return type == SqlType::kTimestampTz ? Value::TimestampTz(*t) : Value::Timestamp(*t);
+}
+
+// The date/time operators, for non-NULL operands of the types the binder chose (one of
+// them a date, timestamp, timestamptz or interval).
+Result<Value> DateTimeArithmetic(BinaryOperator op, const Value& a, const Value& b) {
+  SqlType ta = a.type(), tb = b.type();
+  switch (op) {
+    case BinaryOperator::kAdd:
+      if (ta == SqlType::kDate && tb == SqlType::kInt4) {
+        return DatePlusDays(a.int_value(), b.int_value());
+      }
+      if (ta == SqlType::kInt4 && tb == SqlType::kDate) {
+        return DatePlusDays(b.int_value(), a.int_value());
+      }
+      if (ta == SqlType::kInterval && tb == SqlType::kInterval) {
+        return IntervalAddOrSubtract(a.interval_value(), b.interval_value(), false);
+      }
+      if (tb == SqlType::kInterval || ta == SqlType::kInterval) {
+        const Value& point = tb == SqlType::kInterval ? a : b;
+        const Interval& span = tb == SqlType::kInterval ? b.interval_value() : a.interval_value();
+        if (point.type() == SqlType::kDate) {
+          WF_ASSIGN_OR_RETURN(int64_t t, DateToTimestamp(point.int_value()));
+          return TimestampResult(SqlType::kTimestamp, TimestampPlusInterval(t, span));
+        }
+        return TimestampResult(point.type(), TimestampPlusInterval(point.int_value(), span));
+      }
+      break;
+    case BinaryOperator::kSubtract:
+      if (ta == SqlType::kDate && tb == SqlType::kInt4) {
+        return DatePlusDays(a.int_value(), -b.int_value());
+      }
+      if (ta == SqlType::kDate && tb == SqlType::kDate) {
+        return DateDifference(a.int_value(), b.int_value());
+      }
+      if (ta == SqlType::kInterval && tb == SqlType::kInterval) {
+        return IntervalAddOrSubtract(a.interval_value(), b.interval_value(), true);
+      }
+      if (tb == SqlType::kInterval) {
+        if (ta == SqlType::kDate) {
+          WF_ASSIGN_OR_RETURN(int64_t t, DateToTimestamp(a.int_value()));
+          return TimestampResult(SqlType::kTimestamp,
+                                 TimestampMinusInterval(t, b.interval_value()));
+        }
+        return TimestampResult(ta, TimestampMinusInterval(a.int_value(), b.interval_value()));
+      }
+      if (ta == tb && (ta == SqlType::kTimestamp || ta == SqlType::kTimestampTz)) {
+        return TimestampDifference(a.int_value(), b.int_value());
+      }
+      break;
+    case BinaryOperator::kMultiply:
+      if (ta == SqlType::kInterval && tb == SqlType::kFloat8) {
+        return IntervalScale(a.interval_value(), b.float_value(), false);
+      }
+      if (ta == SqlType::kFloat8 && tb == SqlType::kInterval) {
+        return IntervalScale(b.interval_value(), a.float_value(), false);
+      }
+      break;
+    case BinaryOperator::kDivide:
+      if (ta == SqlType::kInterval && tb == SqlType::kFloat8) {
+        return IntervalScale(a.interval_value(), b.float_value(), true);
+      }
+      break;
+    default: break;
+  }
+  return Internal(std::string("no date/time operator for ") + SqlTypeName(ta) + " " +
+                  BinaryOperatorSql(op) + " " + SqlTypeName(tb));
+}
+
+// date_in, timestamp_in and timestamptz_in for the forms Value::Parse does not read (it
+// reads PostgreSQL's output): a date alone as a timestamp at midnight, a timestamp's text as
+// its date, 'T' between date and time, minutes without seconds. Errors name the type as
+// these input functions do ("invalid input syntax for type timestamp: ...").
+Result<Value> ParseDateTimeInput(SqlType type, std::string_view text) {
+  Result<Value> direct = Value::Parse(type, text);
+  if (direct.ok()) return direct;
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  std::string s(text);
+  size_t b = s.find_first_not_of(" \t\n\r"), e = s.find_last_not_of(" \t\n\r");
+  s = b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+  size_t t = s.find('T');
+  if (t != std::string::npos && t > 0 && t + 1 < s.size() && digit(s[t - 1]) && digit(s[t + 1])) {
+    s[t] = ' ';
+  }
+  size_t space = s.find(' ');
+  if (space != std::string::npos) {
+    size_t colon = s.find(':', space);
+    if (colon != std::string::npos) {
+      size_t end = colon + 1;
+      while (end < s.size() && digit(s[end])) ++end;
+      if (end == colon + 3 && (end == s.size() || s[end] != ':')) s.insert(end, ":00");
+    }
+  }
+  bool bc = s.ends_with(" BC");
+  if (type == SqlType::kDate) {
+    if (space != std::string::npos && Value::Parse(SqlType::kTimestamp, s).ok()) {
+      Result<Value> d = Value::Parse(type, s.substr(0, space) + (bc ? " BC" : ""));
+      if (d.ok()) return d;
+    }
+  } else {
+    Result<Value> v = Value::Parse(type, s);
+    if (v.ok()) return v;
+    Result<Value> d = Value::Parse(SqlType::kDate, s);
+    if (d.ok()) {
+      Result<int64_t> micros = DateToTimestamp(d->int_value());
+      if (!micros.ok()) {
+        return InvalidArgument("timestamp out of range: \"" + std::string(text) + "\"");
+      }
+      return type == SqlType::kTimestamp ? Value::Timestamp(*micros) : Value::TimestampTz(*micros);
+    }
+  }
+  if (direct.status().message().rfind("invalid input syntax", 0) != 0) return direct;
+  const char* name = type == SqlType::kTimestamp ? "timestamp" : SqlTypeName(type);
+  return InvalidArgument(std::string("invalid input syntax for type ") + name + ": \"" +
+                         std::string(text) + "\"");
+}
+
 }  // namespace
 
 Result<Value> ParseInput(SqlType type, std::string_view text) {
+  if (type == SqlType::kJsonb) {
+    WF_ASSIGN_OR_RETURN(std::string normalized, NormalizeJsonb(text));
+    return Value::Jsonb(std::move(normalized));
+  }
+  if (type == SqlType::kDate || type == SqlType::kTimestamp || type == SqlType::kTimestampTz) {
+    return ParseDateTimeInput(type, text);
+  }
   if (type != SqlType::kBool) return Value::Parse(type, text);
   std::string s;
   for (char c : text) {
@@ -236,10 +571,7 @@ Result<Value> CastValue(const Value& v, SqlType target, int numeric_precision, i
   }
   if (target == SqlType::kBool && IsIntegerType(from)) return Value::Bool(v.int_value() != 0);
   if (from == SqlType::kDate) {
-    int64_t days = v.int_value();
-    int64_t micros = days == kDateNegativeInfinity   ? kTimestampNegativeInfinity
-                     : days == kDatePositiveInfinity ? kTimestampPositiveInfinity
-                                                     : days * int64_t{86400000000};
+    WF_ASSIGN_OR_RETURN(int64_t micros, DateToTimestamp(v.int_value()));
     return target == SqlType::kTimestamp ? Value::Timestamp(micros) : Value::TimestampTz(micros);
   }
   if (from == SqlType::kTimestamp || from == SqlType::kTimestampTz) {
@@ -342,6 +674,7 @@ Result<Value> Evaluator::Eval(const BoundExpr& e) {
     case Kind::kFunction: return Function(e);
     case Kind::kAggregate:
       return Internal("an aggregate cannot be evaluated as a scalar expression");
+    case Kind::kJsonField: return JsonField(e);
   }
   return Internal("unknown expression kind");
 }
@@ -351,6 +684,7 @@ Result<Value> Evaluator::Arithmetic(const BoundExpr& e) {
   WF_ASSIGN_OR_RETURN(const Value* a, Ref(e.children[0], &sa));
   WF_ASSIGN_OR_RETURN(const Value* b, Ref(e.children[1], &sb));
   if (a->is_null() || b->is_null()) return Value::Null(e.type);
+  if (IsTemporal(a->type()) || IsTemporal(b->type())) return DateTimeArithmetic(e.op, *a, *b);
   switch (e.op) {
     case BinaryOperator::kAdd: return Value::Add(*a, *b);
     case BinaryOperator::kSubtract: return Value::Sub(*a, *b);
@@ -359,6 +693,21 @@ Result<Value> Evaluator::Arithmetic(const BoundExpr& e) {
     case BinaryOperator::kModulo: return Value::Mod(*a, *b);
     default: return Internal("not an arithmetic operator");
   }
+}
+
+Result<Value> Evaluator::JsonField(const BoundExpr& e) {
+  Value sa, sb;
+  WF_ASSIGN_OR_RETURN(const Value* a, Ref(e.children[0], &sa));
+  WF_ASSIGN_OR_RETURN(const Value* b, Ref(e.children[1], &sb));
+  if (a->is_null() || b->is_null()) return Value::Null(e.type);
+  bool as_text = e.op == BinaryOperator::kJsonFieldText;
+  Result<std::optional<std::string>> field =
+      b->type() == SqlType::kText
+          ? JsonbObjectField(a->text_value(), b->text_value(), as_text)
+          : JsonbArrayElement(a->text_value(), static_cast<int32_t>(b->int_value()), as_text);
+  if (!field.ok()) return field.status();
+  if (!field->has_value()) return Value::Null(e.type);
+  return as_text ? Value::Text(std::move(**field)) : Value::Jsonb(std::move(**field));
 }
 
 Result<Value> Evaluator::Compare(const BoundExpr& e) {

@@ -113,13 +113,80 @@ TEST(BinderTest, ErrorsNamePostgresMessagesWithCaret) {
   EXPECT_EQ(ErrorOf("NOT id"),
             "argument of NOT must be type boolean, not type integer\n  SELECT NOT id FROM t\n"
             "             ^");
-  EXPECT_EQ(ErrorOf("j -> 'a'"),
-            "operator is not supported yet: ->\n  SELECT j -> 'a' FROM t\n           ^");
+  EXPECT_EQ(ErrorOf("j - 'a'"),
+            "operator is not supported yet: jsonb - text\n  SELECT j - 'a' FROM t\n           ^");
   EXPECT_EQ(ErrorOf("d::int"),
             "cannot cast type date to integer\n  SELECT d::int FROM t\n          ^");
-  EXPECT_EQ(ErrorOf("d + 1"),
-            "operator is not supported yet: date + integer\n"
-            "  SELECT d + 1 FROM t\n           ^");
+  EXPECT_EQ(ErrorOf("d + b"),
+            "operator does not exist: date + bigint\n"
+            "  SELECT d + b FROM t\n           ^");
+}
+
+// Operators over date/time and jsonb operands: PostgreSQL's candidates and its choice among
+// them (func_select_candidate), unknown literals typed by the choice.
+TEST(BinderTest, DateTimeAndJsonbOperatorsResolveAsPostgres) {
+  EXPECT_EQ(TypeOf("d + 1"), SqlType::kDate);
+  EXPECT_EQ(TypeOf("1 + d"), SqlType::kDate);
+  EXPECT_EQ(TypeOf("d + i2"), SqlType::kDate);  // smallint goes to integer
+  EXPECT_EQ(TypeOf("d - d"), SqlType::kInt4);
+  EXPECT_EQ(TypeOf("d - '2026-01-01'"), SqlType::kInt4);  // date - date, exactly
+  EXPECT_EQ(TypeOf("d + '1 day'::interval"), SqlType::kTimestamp);
+  EXPECT_EQ(TypeOf("'1 day'::interval + d"), SqlType::kTimestamp);
+  EXPECT_EQ(TypeOf("d::timestamp + '1 day'"), SqlType::kTimestamp);
+  EXPECT_EQ(TypeOf("d::timestamptz - '1 mon'::interval"), SqlType::kTimestampTz);
+  EXPECT_EQ(TypeOf("d::timestamp - '2026-01-01'"), SqlType::kInterval);
+  EXPECT_EQ(TypeOf("d::timestamptz - d"), SqlType::kInterval);
+  EXPECT_EQ(TypeOf("'1 day'::interval * n"), SqlType::kInterval);  // numeric goes to float8
+  EXPECT_EQ(TypeOf("2 * '1 day'::interval"), SqlType::kInterval);
+  EXPECT_EQ(TypeOf("'1 day'::interval / '2'"), SqlType::kInterval);
+  EXPECT_EQ(TypeOf("'1 day'::interval - '1 hour'"), SqlType::kInterval);
+  // date - timestamp is timestamp - timestamp, the date cast.
+  Result<BoundExpr> diff = BindSelect("d - d::timestamp");
+  ASSERT_TRUE(diff.ok()) << diff.status().ToString();
+  EXPECT_EQ(diff->type, SqlType::kInterval);
+  EXPECT_EQ(diff->children[0].kind, BoundExpr::Kind::kCast);
+  EXPECT_EQ(diff->children[0].type, SqlType::kTimestamp);
+  EXPECT_EQ(ErrorOf("d + '3'"),
+            "operator is not unique: date + unknown\n  SELECT d + '3' FROM t\n           ^");
+  EXPECT_EQ(ErrorOf("NULL + d"),
+            "operator is not unique: unknown + date\n  SELECT NULL + d FROM t\n              ^");
+  EXPECT_EQ(ErrorOf("d + s"),
+            "operator does not exist: date + text\n  SELECT d + s FROM t\n           ^");
+  EXPECT_EQ(ErrorOf("d * 2"),
+            "operator does not exist: date * integer\n  SELECT d * 2 FROM t\n           ^");
+  EXPECT_EQ(ErrorOf("d - 'x'"),
+            "invalid input syntax for type date: \"x\"\n  SELECT d - 'x' FROM t\n"
+            "             ^");
+  EXPECT_EQ(ErrorOf("'1' + '2'"),
+            "operator is not unique: unknown + unknown\n  SELECT '1' + '2' FROM t\n"
+            "             ^");
+  EXPECT_EQ(ErrorOf("- '1 day'"),
+            "operator is not unique: - unknown\n  SELECT - '1 day' FROM t\n         ^");
+
+  EXPECT_EQ(TypeOf("j -> 'a'"), SqlType::kJsonb);
+  EXPECT_EQ(TypeOf("j -> 0"), SqlType::kJsonb);
+  EXPECT_EQ(TypeOf("j ->> 'a'"), SqlType::kText);
+  EXPECT_EQ(TypeOf("j ->> i2"), SqlType::kText);
+  EXPECT_EQ(TypeOf("j -> NULL"), SqlType::kJsonb);  // the text variant: string wins
+  EXPECT_EQ(TypeOf("j = '{\"a\": 1}'"), SqlType::kBool);
+  EXPECT_EQ(TypeOf("j IN ('[]', '{}')"), SqlType::kBool);
+  Result<BoundExpr> literal = BindSelect("'{\"b\":1,\"a\":[1.50,1e2]}'::jsonb");
+  ASSERT_TRUE(literal.ok()) << literal.status().ToString();
+  EXPECT_EQ(literal->constant.ToString(), "{\"a\": [1.50, 100], \"b\": 1}");
+  EXPECT_EQ(ErrorOf("j -> b"),
+            "operator does not exist: jsonb -> bigint\n  SELECT j -> b FROM t\n           ^");
+  EXPECT_EQ(ErrorOf("s -> 'a'"),
+            "operator does not exist: text -> unknown\n  SELECT s -> 'a' FROM t\n           ^");
+  EXPECT_EQ(ErrorOf("'{}' -> 0"),
+            "operator is not unique: unknown -> integer\n  SELECT '{}' -> 0 FROM t\n"
+            "              ^");
+  EXPECT_EQ(ErrorOf("j = s"),
+            "operator does not exist: jsonb = text\n  SELECT j = s FROM t\n           ^");
+  EXPECT_EQ(ErrorOf("j < j"),
+            "operator is not supported yet: jsonb < jsonb\n  SELECT j < j FROM t\n           ^");
+  EXPECT_EQ(ErrorOf("'{\"a\":1,}'::jsonb"),
+            "invalid input syntax for type json\n  SELECT '{\"a\":1,}'::jsonb FROM t\n"
+            "         ^\nDETAIL:  Expected string, but found \"}\".");
 }
 
 TEST(BinderTest, DateTimeFunctionsResolveAsPostgres) {

@@ -227,6 +227,71 @@ TEST(EvaluatorTest, DateTimeEdges) {
             "2000-01-01 00:00:00");
 }
 
+// Date/time operators: month arithmetic clamps the day, days then µs; PostgreSQL 15's
+// range errors; timestamp - timestamp justified into days.
+TEST(EvaluatorTest, DateTimeArithmetic) {
+  EXPECT_EQ(EvaluateHere("d + 1"),
+            "date: 2026-01-16 | 2026-01-01 | NULL | 2000-01-02 | 1999-03-01 | 2026-03-02 |");
+  EXPECT_EQ(EvaluateHere("d - '2026-01-01'"), "integer: 14 | -1 | NULL | -9497 | -9804 | 59 |");
+  EXPECT_EQ(EvaluateHere("d + '1 mon'::interval"),
+            "timestamp without time zone: 2026-02-15 00:00:00 | 2026-01-31 00:00:00 | NULL | "
+            "2000-02-01 00:00:00 | 1999-03-28 00:00:00 | 2026-04-01 00:00:00 |");
+  EXPECT_EQ(EvaluateHere("ts - '2026-01-01'"),
+            "interval: 14 days 10:30:00 | -00:00:00.5 | NULL | -9497 days | -9803 days -12:00:00 "
+            "| 59 days 00:00:01 |");
+  EXPECT_EQ(EvaluateHere("(ts - ts) * 2 + '1 day'"),
+            "interval: 1 day | 1 day | NULL | 1 day | 1 day | 1 day |");
+  EXPECT_EQ(EvaluateHere("'2026-01-31'::date + '1 mon'::interval"),
+            "timestamp without time zone: 2026-02-28 00:00:00 | 2026-02-28 00:00:00 | "
+            "2026-02-28 00:00:00 | 2026-02-28 00:00:00 | 2026-02-28 00:00:00 | "
+            "2026-02-28 00:00:00 |");
+  EXPECT_EQ(EvaluateHere("'2026-03-02 01:00' - '2026-03-01 00:00'::timestamp"),
+            "interval: 1 day 01:00:00 | 1 day 01:00:00 | 1 day 01:00:00 | 1 day 01:00:00 | "
+            "1 day 01:00:00 | 1 day 01:00:00 |");
+  EXPECT_EQ(EvaluateHere("'5874897-12-31'::date + i"), "error: date out of range");
+  EXPECT_EQ(EvaluateHere("'infinity'::date - d"), "error: cannot subtract infinite dates");
+  EXPECT_EQ(EvaluateHere("'294277-01-01'::date + '1 day'::interval"),
+            "error: date out of range for timestamp");
+  EXPECT_EQ(EvaluateHere("'infinity'::timestamp - '-infinity'::timestamp"),
+            "error: cannot subtract infinite timestamps");
+  EXPECT_EQ(EvaluateHere("'infinity'::timestamp + '-1 year'::interval > ts"),
+            "boolean: t | t | NULL | t | t | t |");
+  EXPECT_EQ(EvaluateHere("ts + '178956970 years'::interval"), "error: timestamp out of range");
+  EXPECT_EQ(EvaluateHere("'2147483647 days'::interval + '1 day'"), "error: interval out of range");
+  EXPECT_EQ(EvaluateHere("'1 mon 1 day'::interval * 1.5"),
+            "interval: 1 mon 16 days 12:00:00 | 1 mon 16 days 12:00:00 | 1 mon 16 days 12:00:00 "
+            "| 1 mon 16 days 12:00:00 | 1 mon 16 days 12:00:00 | 1 mon 16 days 12:00:00 |");
+  EXPECT_EQ(EvaluateHere("'1 mon'::interval / 7 = '4 days 06:51:25.6896'"),
+            "boolean: t | t | t | t | t | t |");
+  EXPECT_EQ(EvaluateHere("'1 day'::interval / i"), "error: division by zero");
+  EXPECT_EQ(EvaluateHere("'1 day'::interval * 'NaN'"), "error: interval out of range");
+  EXPECT_EQ(EvaluateHere("-('1 day'::interval * i2)"),
+            "interval: -1 days | 3 days | NULL | -32767 days | 00:00:00 | -5 days |");
+}
+
+TEST(EvaluatorTest, JsonbOperators) {
+  EXPECT_EQ(Text(ParseInput(SqlType::kJsonb,
+                            R"({"b": 1, "a": {"y": [1.50, 1e2, -0], "x": "\u00e9\n"}, "b": 2})")),
+            R"({"a": {"x": "é\n", "y": [1.50, 100, 0]}, "b": 2})");
+  EXPECT_EQ(Text(ParseInput(SqlType::kJsonb, R"({"aa": 1, "b": 2, "ab": 3})")),
+            R"({"b": 2, "aa": 1, "ab": 3})");
+  EXPECT_EQ(Text(ParseInput(SqlType::kJsonb, "[1, 2")),
+            "error: invalid input syntax for type json\nDETAIL:  The input string ended "
+            "unexpectedly.");
+  EXPECT_EQ(Text(ParseInput(SqlType::kJsonb, R"("\u0000")")),
+            "error: unsupported Unicode escape sequence\nDETAIL:  \\u0000 cannot be converted "
+            "to text.");
+  EXPECT_EQ(EvaluateHere(R"('{"a": {"b": [10, "x\"y", null]}}'::jsonb -> 'a' -> 'b' -> i2)"),
+            "jsonb: \"x\\\"y\" | 10 | NULL | NULL | 10 | NULL |");
+  EXPECT_EQ(EvaluateHere(R"('{"a": {"b": [10, "x\"y", null]}}'::jsonb -> 'a' -> 'b' ->> -2)"),
+            R"(text: x"y | x"y | x"y | x"y | x"y | x"y |)");
+  EXPECT_EQ(EvaluateHere(R"('[null]'::jsonb -> 0 IS NULL OR '[null]'::jsonb ->> 0 IS NOT NULL)"),
+            "boolean: f | f | f | f | f | f |");
+  EXPECT_EQ(EvaluateHere(R"('5'::jsonb -> 0 = '5.0')"), "boolean: t | t | t | t | t | t |");
+  EXPECT_EQ(EvaluateHere(R"('{"a": 1}'::jsonb ->> s)"),
+            "text: NULL | NULL | NULL | NULL | NULL | NULL |");
+}
+
 // --- Oracle --------------------------------------------------------------------------------
 
 using test::PgConnection;
