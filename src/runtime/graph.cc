@@ -111,18 +111,10 @@ Lsn Graph::SinksDurable() const {
 }
 
 Lsn Graph::Durable() const {
-  Lsn m;
-  bool first = true;
-  for (const auto& w : workers_) {
-    const Lsn d = w->durable();
-    if (first || d < m) m = d;
-    first = false;
-  }
+  // A graph always has a sink (the config requires one), so SinksDurable() is a bound.
+  Lsn m = SinksDurable();
   for (const auto& op : operators_) {
-    if (!op->stateful()) continue;
-    const Lsn d = op->durable();
-    if (first || d < m) m = d;
-    first = false;
+    if (op->stateful()) m = std::min(m, op->durable());
   }
   return m;
 }
