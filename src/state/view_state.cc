@@ -3,7 +3,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
-#include <rocksdb/utilities/write_batch_with_index.h>
+#include <rocksdb/write_batch.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
@@ -84,10 +84,7 @@ const char* FamilyName(Family family) {
 
 // ---- StateBatch
 
-StateBatch::StateBatch(ViewStateStore* store)
-    : store_(store),
-      writes_(std::make_unique<rocksdb::WriteBatchWithIndex>(rocksdb::BytewiseComparator(), 0,
-                                                             /*overwrite_key=*/true)) {}
+StateBatch::StateBatch(ViewStateStore* store) : store_(store) {}
 StateBatch::StateBatch(StateBatch&&) noexcept = default;
 StateBatch& StateBatch::operator=(StateBatch&&) noexcept = default;
 StateBatch::~StateBatch() = default;
@@ -102,8 +99,14 @@ void StateBatch::Put(Family family, std::string_view key, std::string_view value
       error_ = InvalidArgument("StateBatch::Put: meta keys starting with \\0 are reserved");
     return;
   }
-  rocksdb::Status s = writes_->Put(store_->handle(family), ToSlice(key), ToSlice(value));
-  if (!s.ok() && error_.ok()) error_ = FromRocks(s, store_->path(), "batch put");
+  Latest& latest = latest_[static_cast<int>(family)];
+  auto it = latest.lower_bound(key);
+  if (it != latest.end() && it->first == key) {
+    it->second = std::string(value);
+  } else {
+    latest.emplace_hint(it, std::string(key), std::string(value));
+  }
+  ++writes_;
 }
 
 void StateBatch::Delete(Family family, std::string_view key) {
@@ -111,18 +114,28 @@ void StateBatch::Delete(Family family, std::string_view key) {
     if (error_.ok()) error_ = InvalidArgument("StateBatch::Delete: output and reserved meta keys");
     return;
   }
-  rocksdb::Status s = writes_->Delete(store_->handle(family), ToSlice(key));
-  if (!s.ok() && error_.ok()) error_ = FromRocks(s, store_->path(), "batch delete");
+  Latest& latest = latest_[static_cast<int>(family)];
+  auto it = latest.lower_bound(key);
+  if (it != latest.end() && it->first == key) {
+    it->second.reset();
+  } else {
+    latest.emplace_hint(it, std::string(key), std::nullopt);
+  }
+  ++writes_;
 }
 
 void StateBatch::AppendOutput(std::string_view record) { outputs_.emplace_back(record); }
 
 bool StateBatch::empty() const {
-  return writes_->GetWriteBatch()->Count() == 0 && outputs_.empty() && !position_.has_value();
+  return writes_ == 0 && outputs_.empty() && !position_.has_value();
 }
 
 // ---- StateIterator
 
+// A cursor over the committed keys in [lower, upper), merged with a batch's latest values
+// when there is one (the batch wins on equal keys; its deletions hide committed keys).
+// Each step positions both sides anew from the current key: steps with a batch are rare
+// (the next min/max after a deletion, a TRUNCATE), and this keeps both directions simple.
 struct StateIterator::Impl {
   std::string path;
   std::string lower;
@@ -131,21 +144,70 @@ struct StateIterator::Impl {
   rocksdb::Slice upper_slice;
   rocksdb::ReadOptions read_options;
   std::unique_ptr<rocksdb::Iterator> it;
-  bool out_of_range = false;
+  const StateBatch::Latest* latest = nullptr;  // null: committed keys only
+  StateBatch::Latest::const_iterator overlay;
+  bool valid = false;
+  bool from_overlay = false;
 
-  bool AboveUpper() const { return !upper.empty() && Bytes(it->key()) >= upper; }
-  bool BelowLower() const { return Bytes(it->key()) < lower; }
+  bool InRange(std::string_view k) const {
+    return k >= lower && (upper.empty() || k < upper);
+  }
+  bool OverlayValid() const { return overlay != latest->end() && InRange(overlay->first); }
 
-  // The batch side of a merged iterator is not bounded by RocksDB: step over what it
-  // holds outside [lower, upper).
-  void Clamp(bool forward) {
-    out_of_range = false;
-    if (forward) {
-      while (it->Valid() && BelowLower()) it->Next();
-      if (it->Valid() && AboveUpper()) out_of_range = true;
+  // From the positioned sides, the first visible key going forward (or backward).
+  void Settle(bool forward) {
+    valid = false;
+    auto step_overlay = [&] {
+      if (forward) {
+        ++overlay;
+      } else if (overlay == latest->begin()) {
+        overlay = latest->end();
+      } else {
+        --overlay;
+      }
+    };
+    while (true) {
+      const bool d = it->Valid() && InRange(Bytes(it->key()));
+      const bool o = OverlayValid();
+      if (!d && !o) return;
+      int order = 1;  // < 0: the committed side comes first in this direction
+      if (!o) {
+        order = -1;
+      } else if (d) {
+        const int c = Bytes(it->key()).compare(overlay->first);
+        order = forward ? c : -c;
+      }
+      if (order < 0) {
+        valid = true;
+        from_overlay = false;
+        return;
+      }
+      if (overlay->second) {  // the batch's value (on equal keys it wins)
+        valid = true;
+        from_overlay = true;
+        return;
+      }
+      // A deletion in the batch hides the committed key it equals.
+      if (order == 0) forward ? it->Next() : it->Prev();
+      step_overlay();
+    }
+  }
+
+  void SeekForward(std::string_view key) {
+    it->Seek(ToSlice(key));
+    if (latest) overlay = latest->lower_bound(key);
+  }
+  // The last key < `key` (`key` empty: the last key of all).
+  void SeekBackward(std::string_view key) {
+    if (key.empty()) {
+      it->SeekToLast();
     } else {
-      while (it->Valid() && AboveUpper()) it->Prev();
-      if (it->Valid() && BelowLower()) out_of_range = true;
+      it->SeekForPrev(ToSlice(key));
+      if (it->Valid() && Bytes(it->key()) >= key) it->Prev();
+    }
+    if (latest) {
+      auto o = key.empty() ? latest->end() : latest->lower_bound(key);
+      overlay = o == latest->begin() ? latest->end() : std::prev(o);
     }
   }
 };
@@ -153,44 +215,65 @@ struct StateIterator::Impl {
 StateIterator::StateIterator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 StateIterator::~StateIterator() = default;
 
-void StateIterator::SeekToFirst() {
-  if (impl_->lower.empty()) {
-    impl_->it->SeekToFirst();
-  } else {
-    impl_->it->Seek(ToSlice(impl_->lower));
-  }
-  impl_->Clamp(true);
+namespace {
+std::string After(std::string_view key) {
+  std::string k(key);
+  k.push_back('\0');
+  return k;
 }
+}  // namespace
+
+void StateIterator::SeekToFirst() { Seek(impl_->lower); }
 
 void StateIterator::SeekToLast() {
-  if (impl_->upper.empty()) {
-    impl_->it->SeekToLast();
-  } else {
-    // Backwards from the bound itself (Clamp steps off a key equal to it): a Seek forward and
-    // a Prev lose the batch's keys when the committed side has nothing at or past the bound.
-    impl_->it->SeekForPrev(ToSlice(impl_->upper));
+  impl_->SeekBackward(impl_->upper);
+  if (!impl_->latest) {
+    impl_->valid = impl_->it->Valid() && impl_->InRange(Bytes(impl_->it->key()));
+    impl_->from_overlay = false;
+    return;
   }
-  impl_->Clamp(false);
+  impl_->Settle(false);
 }
 
 void StateIterator::Seek(std::string_view key) {
-  impl_->it->Seek(ToSlice(std::max(key, std::string_view(impl_->lower))));
-  impl_->Clamp(true);
+  const std::string k(std::max(key, std::string_view(impl_->lower)));
+  impl_->SeekForward(k);
+  if (!impl_->latest) {
+    impl_->valid = impl_->it->Valid() && impl_->InRange(Bytes(impl_->it->key()));
+    impl_->from_overlay = false;
+    return;
+  }
+  impl_->Settle(true);
 }
 
 void StateIterator::Next() {
-  impl_->it->Next();
-  impl_->Clamp(true);
+  if (!impl_->latest) {
+    impl_->it->Next();
+    impl_->valid = impl_->it->Valid() && impl_->InRange(Bytes(impl_->it->key()));
+    return;
+  }
+  impl_->SeekForward(After(key()));
+  impl_->Settle(true);
 }
 
 void StateIterator::Prev() {
-  impl_->it->Prev();
-  impl_->Clamp(false);
+  if (!impl_->latest) {
+    impl_->it->Prev();
+    impl_->valid = impl_->it->Valid() && impl_->InRange(Bytes(impl_->it->key()));
+    return;
+  }
+  impl_->SeekBackward(std::string(key()));
+  impl_->Settle(false);
 }
 
-bool StateIterator::Valid() const { return !impl_->out_of_range && impl_->it->Valid(); }
-std::string_view StateIterator::key() const { return Bytes(impl_->it->key()); }
-std::string_view StateIterator::value() const { return Bytes(impl_->it->value()); }
+bool StateIterator::Valid() const { return impl_->valid; }
+std::string_view StateIterator::key() const {
+  return impl_->from_overlay ? std::string_view(impl_->overlay->first) : Bytes(impl_->it->key());
+}
+std::string_view StateIterator::value() const {
+  return impl_->from_overlay ? std::string_view(*impl_->overlay->second)
+                             : Bytes(impl_->it->value());
+}
 Status StateIterator::status() const { return FromRocks(impl_->it->status(), impl_->path, "scan"); }
 
 // ---- ViewStateStore
@@ -277,7 +360,16 @@ Status ViewStateStore::Commit(StateBatch batch) {
                            batch.position_->ToString() + " is behind the committed " +
                            current.ToString());
   }
-  rocksdb::WriteBatch* wb = batch.writes_->GetWriteBatch();
+  rocksdb::WriteBatch write_batch;
+  rocksdb::WriteBatch* wb = &write_batch;
+  for (int f = 0; f < kFamilyCount; ++f) {
+    for (const auto& [key, value] : batch.latest_[f]) {
+      rocksdb::ColumnFamilyHandle* h = handle(static_cast<Family>(f));
+      rocksdb::Status s = value ? wb->Put(h, ToSlice(key), ToSlice(*value))
+                                : wb->Delete(h, ToSlice(key));
+      if (!s.ok()) return FromRocks(s, path_, "batch write");
+    }
+  }
   uint64_t sequence = next_sequence_.load(std::memory_order_relaxed);
   for (const std::string& record : batch.outputs_) {
     rocksdb::Status s = wb->Put(handle(Family::kOutput), EncodeU64(sequence++), record);
@@ -311,11 +403,10 @@ Result<std::optional<std::string>> ViewStateStore::Get(Family family, std::strin
   std::string value;
   rocksdb::Status s;
   if (batch != nullptr) {
-    s = batch->writes_->GetFromBatchAndDB(db_.get(), rocksdb::ReadOptions(), handle(family),
-                                          ToSlice(key), &value);
-  } else {
-    s = db_->Get(rocksdb::ReadOptions(), handle(family), ToSlice(key), &value);
+    const auto& latest = batch->latest_[static_cast<int>(family)];
+    if (auto it = latest.find(key); it != latest.end()) return it->second;
   }
+  s = db_->Get(rocksdb::ReadOptions(), handle(family), ToSlice(key), &value);
   if (s.IsNotFound()) return std::optional<std::string>();
   if (!s.ok()) return FromRocks(s, path_, std::string("get from ") + FamilyName(family));
   return std::optional<std::string>(std::move(value));
@@ -332,11 +423,10 @@ std::unique_ptr<StateIterator> ViewStateStore::Scan(Family family, std::string l
   impl->upper_slice = ToSlice(impl->upper);
   impl->read_options.iterate_lower_bound = &impl->lower_slice;
   if (!impl->upper.empty()) impl->read_options.iterate_upper_bound = &impl->upper_slice;
-  rocksdb::Iterator* base = db_->NewIterator(impl->read_options, handle(family));
+  impl->it.reset(db_->NewIterator(impl->read_options, handle(family)));
   if (batch != nullptr) {
-    impl->it.reset(batch->writes_->NewIteratorWithBase(handle(family), base, &impl->read_options));
-  } else {
-    impl->it.reset(base);
+    impl->latest = &batch->latest_[static_cast<int>(family)];
+    impl->overlay = impl->latest->end();
   }
   return std::unique_ptr<StateIterator>(new StateIterator(std::move(impl)));
 }

@@ -26,6 +26,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <map>
 #include <vector>
 
 #include "core/ids.h"
@@ -35,7 +36,6 @@ namespace rocksdb {
 class ColumnFamilyHandle;
 class DB;
 class Iterator;
-class WriteBatchWithIndex;
 }  // namespace rocksdb
 
 namespace walflow::state {
@@ -64,7 +64,9 @@ struct StoreOptions {
 class ViewStateStore;
 
 // The writes of one barrier. Reads through the store with this batch see its own
-// uncommitted writes (a rocksdb::WriteBatchWithIndex).
+// uncommitted writes: each family's latest value per key is kept in an ordered map (a key
+// written many times costs one entry, and one write at Commit()), point reads look there
+// first, and scans merge it with the database.
 class StateBatch {
  public:
   StateBatch(StateBatch&&) noexcept;
@@ -84,12 +86,15 @@ class StateBatch {
   size_t output_count() const { return outputs_.size(); }
   bool empty() const;
 
+  using Latest = std::map<std::string, std::optional<std::string>, std::less<>>;
+
  private:
   friend class ViewStateStore;
   explicit StateBatch(ViewStateStore* store);
 
   ViewStateStore* store_;
-  std::unique_ptr<rocksdb::WriteBatchWithIndex> writes_;
+  Latest latest_[kFamilyCount];  // nullopt: deleted
+  size_t writes_ = 0;
   std::vector<std::string> outputs_;
   std::optional<Lsn> position_;
   Status error_;  // first misuse, reported by Commit()
