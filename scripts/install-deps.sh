@@ -9,7 +9,7 @@ packages=(
   googletest libgtest-dev libgmock-dev nlohmann-json3-dev
   librdkafka-dev kcat
   libcurl4-openssl-dev libssl-dev libzstd-dev libsnappy-dev curl
-  libpg-query-dev librocksdb-dev
+  libpg-query-dev librocksdb-dev libjemalloc-dev
   postgresql-15 postgresql-client-15
   procps util-linux
 )

@@ -393,6 +393,9 @@ Status ViewStateStore::Commit(StateBatch batch) {
     failed_ = FromRocks(s, path_, "commit");
     return failed_;
   }
+  for (int f = 0; f < kFamilyCount; ++f) {
+    for (const auto& [key, value] : batch.latest_[f]) Remember(static_cast<Family>(f), key, value);
+  }
   if (batch.position_) position_.store(batch.position_->value, std::memory_order_release);
   next_sequence_.store(sequence, std::memory_order_release);
   return Status::OK();
@@ -402,14 +405,33 @@ Result<std::optional<std::string>> ViewStateStore::Get(Family family, std::strin
                                                        const StateBatch* batch) const {
   std::string value;
   rocksdb::Status s;
+  const int f = static_cast<int>(family);
   if (batch != nullptr) {
-    const auto& latest = batch->latest_[static_cast<int>(family)];
+    const auto& latest = batch->latest_[f];
     if (auto it = latest.find(key); it != latest.end()) return it->second;
+    if (auto it = cache_[f].find(key); it != cache_[f].end()) return it->second;
   }
   s = db_->Get(rocksdb::ReadOptions(), handle(family), ToSlice(key), &value);
-  if (s.IsNotFound()) return std::optional<std::string>();
-  if (!s.ok()) return FromRocks(s, path_, std::string("get from ") + FamilyName(family));
-  return std::optional<std::string>(std::move(value));
+  if (!s.ok() && !s.IsNotFound()) {
+    return FromRocks(s, path_, std::string("get from ") + FamilyName(family));
+  }
+  std::optional<std::string> found;
+  if (s.ok()) found = std::move(value);
+  if (batch != nullptr) Remember(family, key, found);
+  return found;
+}
+
+void ViewStateStore::Remember(Family family, std::string_view key,
+                              const std::optional<std::string>& value) const {
+  if (family == Family::kOutput || options_.cache_bytes == 0) return;
+  const size_t cost = key.size() + (value ? value->size() : 0) + 64;
+  if (cache_used_ + cost > options_.cache_bytes) {
+    for (auto& c : cache_) c.clear();
+    cache_used_ = 0;
+  }
+  auto [it, added] = cache_[static_cast<int>(family)].insert_or_assign(std::string(key), value);
+  (void)it;
+  cache_used_ += cost;  // an overwrite counts again: the budget errs on the safe side
 }
 
 std::unique_ptr<StateIterator> ViewStateStore::Scan(Family family, std::string lower,

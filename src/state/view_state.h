@@ -26,6 +26,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <map>
 #include <vector>
 
@@ -59,6 +60,10 @@ struct StoreOptions {
   // false only for measurements: a process crash still loses nothing (the WAL is in the
   // OS page cache), a machine crash may lose the last batches, so exactly once is gone.
   bool sync_commits = true;
+  // Committed values (and absences) the writer read or wrote recently, kept in memory so a
+  // hot group, a row changed again or a multiset entry costs no database read. When it
+  // outgrows this it is emptied and fills again.
+  size_t cache_bytes = 64u << 20;
 };
 
 class ViewStateStore;
@@ -184,6 +189,16 @@ class ViewStateStore {
   std::atomic<uint64_t> position_{0};
   std::atomic<uint64_t> next_sequence_{1};
   Status failed_;  // set after a failed write; writer thread only
+  // The writer's cache (StoreOptions::cache_bytes): used by reads with a batch and filled by
+  // them and by Commit(), all on the writer thread; reads without a batch do not touch it.
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view k) const { return std::hash<std::string_view>()(k); }
+  };
+  mutable std::unordered_map<std::string, std::optional<std::string>, KeyHash, std::equal_to<>>
+      cache_[kFamilyCount];
+  mutable size_t cache_used_ = 0;
+  void Remember(Family family, std::string_view key, const std::optional<std::string>& value) const;
 };
 
 }  // namespace walflow::state
