@@ -16,7 +16,7 @@ DescribeTableFn CatalogDescriber(pg::Connection* conn) {
     WF_ASSIGN_OR_RETURN(
         pg::QueryResult r,
         conn->Query(
-            "SELECT a.attname, a.atttypid::int8, format_type(a.atttypid, a.atttypmod), "
+            "SELECT a.attname, a.atttypid::int8, format_type(a.atttypid, a.atttypmod), a.atttypmod, "
             "  coalesce((SELECT k.n FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(att, n) "
             "            WHERE i.indrelid = c.oid AND i.indisprimary AND k.att = a.attnum), "
             "           (SELECT k.n FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(att, n) "
@@ -38,8 +38,9 @@ DescribeTableFn CatalogDescriber(pg::Connection* conn) {
       c.name = r.Text(i, 0);
       c.type_oid = static_cast<uint32_t>(std::stoul(r.Text(i, 1)));
       c.type_name = r.Text(i, 2);
-      c.key_position = std::stoi(r.Text(i, 3)) - 1;
-      c.collation = r.Text(i, 4);
+      c.typmod = std::stoi(r.Text(i, 3));
+      c.key_position = std::stoi(r.Text(i, 4)) - 1;
+      c.collation = r.Text(i, 5);
       out.push_back(std::move(c));
     }
     return out;
@@ -48,8 +49,27 @@ DescribeTableFn CatalogDescriber(pg::Connection* conn) {
 
 namespace {
 
-Result<TableSchemaPtr> OutputSchema(const runtime::ViewConfig& config, const sql::ViewPlan& plan,
-                                    uint32_t relid) {
+// The type modifier PostgreSQL's view would give output column `i`: a column passed on as it
+// is (directly, or as a GROUP BY column) keeps its input's; anything computed has none.
+int32_t OutputTypmod(const CompiledView& v, size_t i) {
+  const sql::ViewPlan& p = v.plan;
+  const sql::BoundExpr* e = &p.outputs[i];
+  if (e->kind != sql::BoundExpr::Kind::kColumn) return -1;
+  if (p.grouped) {
+    if (e->column >= static_cast<int>(p.groups.size())) return -1;
+    e = &p.groups[e->column];
+    if (e->kind != sql::BoundExpr::Kind::kColumn) return -1;
+  }
+  const std::string& name = v.input.schema.columns[e->column].name;
+  for (const InputColumnInfo& c : v.input_columns) {
+    if (c.name == name) return c.typmod;
+  }
+  return -1;
+}
+
+Result<TableSchemaPtr> OutputSchema(const CompiledView& v, uint32_t relid) {
+  const runtime::ViewConfig& config = v.config;
+  const sql::ViewPlan& plan = v.plan;
   auto t = std::make_shared<TableSchema>();
   t->relid = Oid(relid);
   t->schema = config.schema;
@@ -59,8 +79,8 @@ Result<TableSchemaPtr> OutputSchema(const runtime::ViewConfig& config, const sql
     ColumnSchema c;
     c.name = plan.columns[i].name;
     WF_ASSIGN_OR_RETURN(c.type,
-                        pg::ResolveType(Oid(static_cast<uint32_t>(plan.columns[i].type)), -1,
-                                        nullptr));
+                        pg::ResolveType(Oid(static_cast<uint32_t>(plan.columns[i].type)),
+                                        OutputTypmod(v, i), nullptr));
     t->columns.push_back(std::move(c));
   }
   for (size_t k = 0; k < plan.key.size(); ++k) {
@@ -175,6 +195,7 @@ Result<std::vector<std::shared_ptr<const CompiledView>>> CompileViews(
         c.name = up->plan.columns[i].name;
         c.type_oid = static_cast<uint32_t>(up->plan.columns[i].type);
         c.type_name = sql::SqlTypeName(up->plan.columns[i].type);
+        c.typmod = up->output_schema->columns[i].type.typmod;
         for (size_t k = 0; k < up->plan.key.size(); ++k) {
           if (up->plan.key[k] == static_cast<int>(i)) c.key_position = static_cast<int>(k);
         }
@@ -219,7 +240,7 @@ Result<std::vector<std::shared_ptr<const CompiledView>>> CompileViews(
                                      "keep their input's rows by key"));
     }
     if (Status s = CheckCollations(*v); !s.ok()) return context(s);
-    auto schema = OutputSchema(vc, v->plan, next_relid++);
+    auto schema = OutputSchema(*v, next_relid++);
     if (!schema.ok()) return context(schema.status());
     v->output_schema = std::move(schema).value();
     v->fingerprint = Fingerprint(*v);

@@ -25,6 +25,7 @@ struct InputColumnInfo {
   std::string name;
   uint32_t type_oid = 0;
   std::string type_name;  // format_type(): "integer", "character varying(20)", "uuid"
+  int32_t typmod = -1;    // numeric(12,2), timestamp(3): a column the view passes on keeps it
   int key_position = -1;  // position in the input's key, -1 if not part of it
   // Text columns: the collation comparisons follow ("C", "en_US.UTF-8"); empty otherwise.
   std::string collation;

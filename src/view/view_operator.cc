@@ -96,7 +96,7 @@ Result<Lsn> ViewOperator::Open() {
     WF_ASSIGN_OR_RETURN(auto emitted, store_->Get(Family::kMeta, kGlobalRowKey));
     init_global_ = !emitted.has_value();
   }
-  open_position_ = committed_ = last_end_ = store_->input_position();
+  open_position_ = committed_ = store_->input_position();
   // Output a sink may still lack: handed on again at its place in the stream.
   for (uint64_t from = 1;;) {
     WF_ASSIGN_OR_RETURN(auto records, store_->ReadOutput(from, 1024));
@@ -136,9 +136,11 @@ Result<Lsn> ViewOperator::Open() {
 }
 
 void ViewOperator::PublishDurable() {
-  // Nothing uncommitted changes the state: everything seen is as good as durable.
-  const Lsn d = dirty_ ? committed_ : std::max(committed_, last_end_);
-  durable_.store(d.value, std::memory_order_release);
+  // Only what is committed: the position the view's state records must never be behind
+  // what the slot is confirmed to (a restart starts from the smallest holder's position),
+  // so even a stretch of transactions with nothing for the view counts once its position
+  // is committed (Tick() commits it every commit_interval).
+  durable_.store(committed_.value, std::memory_order_release);
 }
 
 Result<const ViewOperator::Binding*> ViewOperator::BindingFor(const TableSchema& table) {
@@ -579,7 +581,6 @@ Status ViewOperator::Apply(const ChangeBatchPtr& input, std::vector<ChangeBatchP
   if (!any && !tx_open_) {
     if (!in.markers().empty()) {
       const Lsn end = in.markers().back().end_lsn;
-      if (end > last_end_) last_end_ = end;
       if (end > open_position_) batch_->SetInputPosition(std::max(end, committed_));
       PublishDurable();
     }
@@ -635,7 +636,6 @@ Status ViewOperator::Apply(const ChangeBatchPtr& input, std::vector<ChangeBatchP
     TxMarker moved = m;
     moved.change_end = static_cast<uint32_t>(own->changes().size());
     own->AddMarker(moved);
-    if (m.end_lsn > last_end_) last_end_ = m.end_lsn;
     tx_open_ = false;
     if (std::chrono::steady_clock::now() - last_commit_ >= options_.commit_interval) {
       WF_RETURN_IF_ERROR(CommitNow());

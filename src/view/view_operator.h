@@ -110,7 +110,6 @@ class ViewOperator : public runtime::Operator {
   bool dirty_ = false;  // the batch holds writes or output
   Lsn open_position_;   // what the state reflected at Open(): input at or below is skipped
   Lsn committed_;
-  Lsn last_end_;  // the last transaction end seen
   std::atomic<uint64_t> durable_{0};
   std::chrono::steady_clock::time_point last_commit_;
   bool fresh_ = false;           // no state when opened (new, or rebuilt)

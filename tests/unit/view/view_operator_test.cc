@@ -43,10 +43,10 @@ TableSchemaPtr CustomersSchema() {
 
 const std::vector<InputColumnInfo>& CustomerColumns() {
   static const std::vector<InputColumnInfo> cols = {
-      {"id", kInt4, "integer", 0, ""},
-      {"country", kText, "text", -1, "C"},
-      {"balance", kNumeric, "numeric", -1, ""},
-      {"note", kText, "text", -1, "C"},
+      {"id", kInt4, "integer", -1, 0, ""},
+      {"country", kText, "text", -1, -1, "C"},
+      {"balance", kNumeric, "numeric(12,2)", (12 << 16 | 2) + 4, -1, ""},
+      {"note", kText, "text", -1, -1, "C"},
   };
   return cols;
 }
@@ -456,6 +456,18 @@ TEST(ViewCompile, OrderingTextOfANonCCollationIsRefused) {
         << r.status().message();
     EXPECT_NE(r.status().message().find("\"en_US.UTF-8\""), std::string::npos);
   }
+}
+
+TEST(ViewCompile, ColumnsPassedOnKeepTheirTypeModifier) {
+  auto r = CompileWith(
+      "  - name: v\n    sql: SELECT balance, count(*) AS n, sum(balance) AS s FROM customers "
+      "GROUP BY balance\n",
+      CustomerColumns());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  const TableSchema& out = *r->back()->output_schema;
+  EXPECT_EQ(out.columns[0].type.precision, 12);
+  EXPECT_EQ(out.columns[0].type.scale, 2);
+  EXPECT_EQ(out.columns[2].type.scale, -1) << "sum() is numeric without a modifier";
 }
 
 TEST(ViewCompile, ErrorsNameTheViewAndTheConfigLine) {
