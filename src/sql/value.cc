@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <iterator>
 #include <optional>
 #include <type_traits>
@@ -439,6 +441,8 @@ enum class IntervalError { kNone, kSyntax, kFieldRange };
 
 constexpr int kMonthsPerYear = 12;
 constexpr int kDaysPerMonth = 30;
+// interval_in's work buffer for the field splitter.
+constexpr size_t kIntervalBufferSize = 256;
 
 bool IsAsciiSpace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
@@ -488,6 +492,172 @@ bool ParseFraction(std::string_view s, double* out) {
   errno = 0;
   *out = std::strtod(text.c_str(), &end);
   return end == text.c_str() + text.size() && errno == 0;
+}
+
+// A clock time as DecodeTime reads it, in interval and date/time input: "h:m", "h:m:s[.f]",
+// or "m:s.f" (unsigned); minutes below 60, seconds up to 60 and the fraction rounded to at
+// most 1 s. The hours are not limited here.
+struct ClockFields {
+  int64_t hour = 0;
+  int64_t minute = 0;
+  int64_t second = 0;
+  int64_t fsec = 0;  // µs
+};
+
+IntervalError ReadClock(std::string_view s, ClockFields* out) {
+  ParsedLong hour = ParseLong(s, 0);
+  if (hour.overflow) return IntervalError::kFieldRange;
+  if (hour.end == s.size() || s[hour.end] != ':') return IntervalError::kSyntax;
+  ParsedLong minute = ParseLong(s, hour.end + 1);
+  if (minute.value < INT32_MIN || minute.value > INT32_MAX) return IntervalError::kFieldRange;
+  int64_t h = hour.value, m = minute.value, sec = 0;
+  double fraction = 0;
+  size_t end = minute.end;
+  if (end < s.size() && s[end] == '.') {  // m:s.f
+    if (!ParseFraction(s.substr(end), &fraction)) return IntervalError::kSyntax;
+    if (h > INT32_MAX) return IntervalError::kFieldRange;
+    sec = m;
+    m = h;
+    h = 0;
+  } else if (end < s.size() && s[end] == ':') {
+    ParsedLong second = ParseLong(s, end + 1);
+    if (second.value < INT32_MIN || second.value > INT32_MAX) return IntervalError::kFieldRange;
+    sec = second.value;
+    end = second.end;
+    if (end < s.size() && s[end] == '.') {
+      if (!ParseFraction(s.substr(end), &fraction)) return IntervalError::kSyntax;
+    } else if (end != s.size()) {
+      return IntervalError::kSyntax;
+    }
+  } else if (end != s.size()) {
+    return IntervalError::kSyntax;
+  }
+  double fsec = std::rint(fraction * 1000000);
+  if (h < 0 || m < 0 || m > 59 || sec < 0 || sec > 60 || fsec < 0 || fsec > 1000000) {
+    return IntervalError::kFieldRange;
+  }
+  *out = ClockFields{h, m, sec, static_cast<int64_t>(fsec)};
+  return IntervalError::kNone;
+}
+
+// --- the words of date/time input, shared by interval and date/time input ---
+
+// The kinds of word in PostgreSQL's date/time keyword table (datetktbl).
+enum class DateKeywordKind {
+  kReserved,     // epoch, infinity, -infinity, now, today, tomorrow, yesterday, allballs
+  kMonth,        // jan .. december: value 1-12
+  kDayOfWeek,    // sun .. saturday: read and ignored
+  kMeridian,     // am, pm
+  kEra,          // ad, bc
+  kNoise,        // at, on: skipped
+  kUnit,         // y, m, d, h, mm, s, j: the label of the number that follows
+  kIsoTime,      // t: a time follows
+  kDstModifier,  // dst: an hour added to the zone just given
+};
+
+enum DateReserved { kEarly, kLate, kEpoch, kNow, kToday, kTomorrow, kYesterday, kAllBalls };
+enum DateMeridian { kAm, kPm };
+enum DateEra { kAd, kBc };
+// The labels of ISO 8601's labelled fields ("y2001m02d04"); kOtherUnit ones take no number.
+enum DateUnit {
+  kNoUnit,
+  kYearUnit,
+  kMonthUnit,
+  kDayUnit,
+  kHourUnit,
+  kMinuteUnit,
+  kSecondUnit,
+  kJulianUnit,
+  kTimeUnit,
+  kOtherUnit
+};
+
+struct DateKeyword {
+  std::string_view word;
+  DateKeywordKind kind;
+  int value;
+};
+
+// The keyword a lowercased word is, or null.
+const DateKeyword* FindDateKeyword(std::string_view word) {
+  using K = DateKeywordKind;
+  static constexpr DateKeyword kKeywords[] = {
+      {"-infinity", K::kReserved, kEarly},
+      {"ad", K::kEra, kAd},
+      {"allballs", K::kReserved, kAllBalls},
+      {"am", K::kMeridian, kAm},
+      {"apr", K::kMonth, 4},
+      {"april", K::kMonth, 4},
+      {"at", K::kNoise, 0},
+      {"aug", K::kMonth, 8},
+      {"august", K::kMonth, 8},
+      {"bc", K::kEra, kBc},
+      {"d", K::kUnit, kDayUnit},
+      {"dec", K::kMonth, 12},
+      {"december", K::kMonth, 12},
+      {"dow", K::kUnit, kOtherUnit},
+      {"doy", K::kUnit, kOtherUnit},
+      {"dst", K::kDstModifier, 0},
+      {"epoch", K::kReserved, kEpoch},
+      {"feb", K::kMonth, 2},
+      {"february", K::kMonth, 2},
+      {"fri", K::kDayOfWeek, 5},
+      {"friday", K::kDayOfWeek, 5},
+      {"h", K::kUnit, kHourUnit},
+      {"infinity", K::kReserved, kLate},
+      {"isodow", K::kUnit, kOtherUnit},
+      {"isoyear", K::kUnit, kOtherUnit},
+      {"j", K::kUnit, kJulianUnit},
+      {"jan", K::kMonth, 1},
+      {"january", K::kMonth, 1},
+      {"jd", K::kUnit, kJulianUnit},
+      {"jul", K::kMonth, 7},
+      {"julian", K::kUnit, kJulianUnit},
+      {"july", K::kMonth, 7},
+      {"jun", K::kMonth, 6},
+      {"june", K::kMonth, 6},
+      {"m", K::kUnit, kMonthUnit},
+      {"mar", K::kMonth, 3},
+      {"march", K::kMonth, 3},
+      {"may", K::kMonth, 5},
+      {"mm", K::kUnit, kMinuteUnit},
+      {"mon", K::kDayOfWeek, 1},
+      {"monday", K::kDayOfWeek, 1},
+      {"nov", K::kMonth, 11},
+      {"november", K::kMonth, 11},
+      {"now", K::kReserved, kNow},
+      {"oct", K::kMonth, 10},
+      {"october", K::kMonth, 10},
+      {"on", K::kNoise, 0},
+      {"pm", K::kMeridian, kPm},
+      {"s", K::kUnit, kSecondUnit},
+      {"sat", K::kDayOfWeek, 6},
+      {"saturday", K::kDayOfWeek, 6},
+      {"sep", K::kMonth, 9},
+      {"sept", K::kMonth, 9},
+      {"september", K::kMonth, 9},
+      {"sun", K::kDayOfWeek, 0},
+      {"sunday", K::kDayOfWeek, 0},
+      {"t", K::kIsoTime, kTimeUnit},
+      {"thu", K::kDayOfWeek, 4},
+      {"thur", K::kDayOfWeek, 4},
+      {"thurs", K::kDayOfWeek, 4},
+      {"thursday", K::kDayOfWeek, 4},
+      {"today", K::kReserved, kToday},
+      {"tomorrow", K::kReserved, kTomorrow},
+      {"tue", K::kDayOfWeek, 2},
+      {"tues", K::kDayOfWeek, 2},
+      {"tuesday", K::kDayOfWeek, 2},
+      {"wed", K::kDayOfWeek, 3},
+      {"wednesday", K::kDayOfWeek, 3},
+      {"weds", K::kDayOfWeek, 3},
+      {"y", K::kUnit, kYearUnit},
+      {"yesterday", K::kReserved, kYesterday},
+  };
+  for (const DateKeyword& k : kKeywords) {
+    if (k.word == word) return &k;
+  }
+  return nullptr;
 }
 
 // interval_in's intermediate fields. Years stay apart from months so that an overflowing
@@ -553,7 +723,7 @@ struct IntervalFields {
 
 // --- the verbose and SQL-standard forms ---
 
-enum class IntervalFieldKind {
+enum class DateTimeFieldKind {
   kNumber,      // "5", "1.5", ".5"
   kWord,        // "days", "ago" (lowercased)
   kDateLike,    // "1-2", "1/2", "5.", "w2d": digits or letters with '-', '/', '.' inside
@@ -562,18 +732,20 @@ enum class IntervalFieldKind {
   kSignedWord,  // "-infinity": never a unit
 };
 
-struct IntervalTextField {
-  IntervalFieldKind kind;
+struct DateTimeTextField {
+  DateTimeFieldKind kind;
   std::string text;
 };
 
-// ParseDateTime's split into fields: at most 25 of them, their characters and terminators
-// in a work buffer of 256 bytes; spaces and other punctuation separate fields.
-class IntervalFieldSplitter {
+// ParseDateTime's split into fields, shared by interval and date/time input: at most 25 of
+// them, their characters and terminators in a work buffer of `buffer_size` bytes (interval_in
+// has 256, timestamp_in 153, date_in 129); spaces and other punctuation separate fields.
+class DateTimeFieldSplitter {
  public:
-  explicit IntervalFieldSplitter(std::string_view text) : text_(text) {}
+  DateTimeFieldSplitter(std::string_view text, size_t buffer_size)
+      : text_(text), buffer_size_(buffer_size) {}
 
-  bool Split(std::vector<IntervalTextField>* fields) {
+  bool Split(std::vector<DateTimeTextField>* fields) {
     while (pos_ < text_.size()) {
       char c = text_[pos_];
       if (IsAsciiSpace(c)) {
@@ -581,7 +753,7 @@ class IntervalFieldSplitter {
         continue;
       }
       if (fields->size() >= kMaxFields) return false;
-      IntervalTextField field{IntervalFieldKind::kNumber, {}};
+      DateTimeTextField field{DateTimeFieldKind::kNumber, {}};
       field_ = &field;
       bool ok;
       if (IsAsciiDigit(c)) {
@@ -607,7 +779,6 @@ class IntervalFieldSplitter {
 
  private:
   static constexpr size_t kMaxFields = 25;
-  static constexpr size_t kBufferSize = 256;
 
   bool Peek(char c) const { return pos_ < text_.size() && text_[pos_] == c; }
   template <typename Pred>
@@ -615,7 +786,7 @@ class IntervalFieldSplitter {
     return pos_ < text_.size() && pred(text_[pos_]);
   }
   bool Take() {
-    if (used_ + 1 >= kBufferSize) return false;
+    if (used_ + 1 >= buffer_size_) return false;
     field_->text.push_back(AsciiLower(text_[pos_++]));
     ++used_;
     return true;
@@ -632,34 +803,34 @@ class IntervalFieldSplitter {
   bool ReadFromDigit() {
     if (!TakeWhile(IsAsciiDigit)) return false;
     if (Peek(':')) {
-      field_->kind = IntervalFieldKind::kTime;
+      field_->kind = DateTimeFieldKind::kTime;
       return TakeWhile([](char c) { return IsAsciiDigit(c) || c == ':' || c == '.'; });
     }
     if (!Peek('-') && !Peek('/') && !Peek('.')) return true;
     char delim = text_[pos_];
     if (!Take()) return false;
     if (PeekIf(IsAsciiDigit)) {
-      field_->kind = delim == '.' ? IntervalFieldKind::kNumber : IntervalFieldKind::kDateLike;
+      field_->kind = delim == '.' ? DateTimeFieldKind::kNumber : DateTimeFieldKind::kDateLike;
       if (!TakeWhile(IsAsciiDigit)) return false;
       if (!Peek(delim)) return true;
-      field_->kind = IntervalFieldKind::kDateLike;
+      field_->kind = DateTimeFieldKind::kDateLike;
       return TakeWhile([delim](char c) { return IsAsciiDigit(c) || c == delim; });
     }
-    field_->kind = IntervalFieldKind::kDateLike;
+    field_->kind = DateTimeFieldKind::kDateLike;
     return TakeWhile([delim](char c) { return IsAsciiAlnum(c) || c == delim; });
   }
 
   // A word; one that runs into '-', '/' or '.', or into a digit or '+' unless it is a date
   // keyword ("1h30m" splits, "1w2d" does not), makes a date-like field of what follows.
   bool ReadFromLetter() {
-    field_->kind = IntervalFieldKind::kWord;
+    field_->kind = DateTimeFieldKind::kWord;
     if (!TakeWhile(IsAsciiAlpha)) return false;
     bool date_like = Peek('-') || Peek('/') || Peek('.');
     if (!date_like && (Peek('+') || PeekIf(IsAsciiDigit))) {
-      date_like = !IsDateKeyword(field_->text);
+      date_like = FindDateKeyword(field_->text) == nullptr;
     }
     if (!date_like) return true;
-    field_->kind = IntervalFieldKind::kDateLike;
+    field_->kind = DateTimeFieldKind::kDateLike;
     return TakeWhile([](char c) {
       return IsAsciiAlnum(c) || c == '+' || c == '-' || c == '/' || c == '_' || c == '.' ||
              c == ':';
@@ -671,39 +842,22 @@ class IntervalFieldSplitter {
     if (!Take()) return false;
     while (PeekIf(IsAsciiSpace)) ++pos_;
     if (PeekIf(IsAsciiDigit)) {
-      field_->kind = IntervalFieldKind::kSigned;
+      field_->kind = DateTimeFieldKind::kSigned;
       return Take() &&
              TakeWhile([](char c) { return IsAsciiDigit(c) || c == ':' || c == '.' || c == '-'; });
     }
     if (PeekIf(IsAsciiAlpha)) {
-      field_->kind = IntervalFieldKind::kSignedWord;
+      field_->kind = DateTimeFieldKind::kSignedWord;
       return TakeWhile(IsAsciiAlpha);
     }
     return false;
   }
 
-  // The words of PostgreSQL's date/time keyword table (datetktbl): months, days of the
-  // week, special values, field names and modifiers.
-  static bool IsDateKeyword(std::string_view word) {
-    static constexpr std::string_view kKeywords[] = {
-        "ad",       "allballs", "am",      "apr",       "april",    "at",       "aug",
-        "august",   "bc",       "d",       "dec",       "december", "dow",      "doy",
-        "dst",      "epoch",    "feb",     "february",  "fri",      "friday",   "h",
-        "infinity", "isodow",   "isoyear", "j",         "jan",      "january",  "jd",
-        "jul",      "julian",   "july",    "jun",       "june",     "m",        "mar",
-        "march",    "may",      "mm",      "mon",       "monday",   "nov",      "november",
-        "now",      "oct",      "october", "on",        "pm",       "s",        "sat",
-        "saturday", "sep",      "sept",    "september", "sun",      "sunday",   "t",
-        "thu",      "thur",     "thurs",   "thursday",  "today",    "tomorrow", "tue",
-        "tues",     "tuesday",  "wed",     "wednesday", "weds",     "y",        "yesterday",
-    };
-    return std::find(std::begin(kKeywords), std::end(kKeywords), word) != std::end(kKeywords);
-  }
-
   std::string_view text_;
+  size_t buffer_size_;
   size_t pos_ = 0;
   size_t used_ = 0;  // bytes of the work buffer taken
-  IntervalTextField* field_ = nullptr;
+  DateTimeTextField* field_ = nullptr;
 };
 
 // The unit a number takes: the word to its right, or what an earlier field implies.
@@ -765,15 +919,15 @@ constexpr uint32_t kTimeFields =
 // DecodeInterval: the fields right to left, each number in the unit to its right.
 class IntervalFieldDecoder {
  public:
-  IntervalError Decode(const std::vector<IntervalTextField>& fields, IntervalFields* out) {
+  IntervalError Decode(const std::vector<DateTimeTextField>& fields, IntervalFields* out) {
     out_ = out;
     for (size_t i = fields.size(); i-- > 0;) {
-      const IntervalTextField& f = fields[i];
+      const DateTimeTextField& f = fields[i];
       IntervalError e = IntervalError::kNone;
       uint32_t mask = 0;
       switch (f.kind) {
-        case IntervalFieldKind::kTime: e = DecodeTime(f.text, false, &mask); break;
-        case IntervalFieldKind::kSigned:
+        case DateTimeFieldKind::kTime: e = DecodeTime(f.text, false, &mask); break;
+        case DateTimeFieldKind::kSigned:
           // A signed time, else a signed number or year-month.
           if (f.text.find(':', 1) != std::string::npos &&
               DecodeTime(std::string_view(f.text).substr(1), f.text[0] == '-', &mask) ==
@@ -782,10 +936,10 @@ class IntervalFieldDecoder {
           }
           e = DecodeNumber(f.text, &mask);
           break;
-        case IntervalFieldKind::kNumber:
-        case IntervalFieldKind::kDateLike: e = DecodeNumber(f.text, &mask); break;
-        case IntervalFieldKind::kWord:
-        case IntervalFieldKind::kSignedWord: e = DecodeWord(f.text); break;
+        case DateTimeFieldKind::kNumber:
+        case DateTimeFieldKind::kDateLike: e = DecodeNumber(f.text, &mask); break;
+        case DateTimeFieldKind::kWord:
+        case DateTimeFieldKind::kSignedWord: e = DecodeWord(f.text); break;
       }
       if (e != IntervalError::kNone) return e;
       if ((mask & seen_) != 0) return IntervalError::kSyntax;  // a unit given twice
@@ -816,43 +970,13 @@ class IntervalFieldDecoder {
   }
 
   static IntervalError ReadTime(std::string_view s, int64_t* micros) {
-    ParsedLong hour = ParseLong(s, 0);
-    if (hour.overflow) return IntervalError::kFieldRange;
-    if (hour.end == s.size() || s[hour.end] != ':') return IntervalError::kSyntax;
-    ParsedLong minute = ParseLong(s, hour.end + 1);
-    if (minute.value < INT32_MIN || minute.value > INT32_MAX) return IntervalError::kFieldRange;
-    int64_t h = hour.value, m = minute.value, sec = 0;
-    double fraction = 0;
-    size_t end = minute.end;
-    if (end < s.size() && s[end] == '.') {  // m:s.f
-      if (!ParseFraction(s.substr(end), &fraction)) return IntervalError::kSyntax;
-      if (h > INT32_MAX) return IntervalError::kFieldRange;
-      sec = m;
-      m = h;
-      h = 0;
-    } else if (end < s.size() && s[end] == ':') {
-      ParsedLong second = ParseLong(s, end + 1);
-      if (second.value < INT32_MIN || second.value > INT32_MAX) {
-        return IntervalError::kFieldRange;
-      }
-      sec = second.value;
-      end = second.end;
-      if (end < s.size() && s[end] == '.') {
-        if (!ParseFraction(s.substr(end), &fraction)) return IntervalError::kSyntax;
-      } else if (end != s.size()) {
-        return IntervalError::kSyntax;
-      }
-    } else if (end != s.size()) {
-      return IntervalError::kSyntax;
-    }
-    double fsec = std::rint(fraction * 1000000);
-    if (h < 0 || m < 0 || m > 59 || sec < 0 || sec > 60 || fsec < 0 || fsec > 1000000) {
-      return IntervalError::kFieldRange;
-    }
+    ClockFields c;
+    IntervalError e = ReadClock(s, &c);
+    if (e != IntervalError::kNone) return e;
     IntervalFields f;
-    f.micros = static_cast<int64_t>(fsec);
-    if (!f.AddMicros(h, kMicrosPerHour) || !f.AddMicros(m, kMicrosPerMinute) ||
-        !f.AddMicros(sec, pg::kMicrosPerSecond)) {
+    f.micros = c.fsec;
+    if (!f.AddMicros(c.hour, kMicrosPerHour) || !f.AddMicros(c.minute, kMicrosPerMinute) ||
+        !f.AddMicros(c.second, pg::kMicrosPerSecond)) {
       return IntervalError::kFieldRange;
     }
     *micros = f.micros;
@@ -1103,9 +1227,10 @@ class Iso8601IntervalReader {
 };
 
 IntervalError DecodeIntervalText(std::string_view text, IntervalFields* out) {
-  std::vector<IntervalTextField> fields;
+  std::vector<DateTimeTextField> fields;
   IntervalError e = IntervalError::kSyntax;
-  if (IntervalFieldSplitter(text).Split(&fields)) e = IntervalFieldDecoder().Decode(fields, out);
+  if (DateTimeFieldSplitter(text, kIntervalBufferSize).Split(&fields))
+    e = IntervalFieldDecoder().Decode(fields, out);
   if (e != IntervalError::kSyntax) return e;
   *out = IntervalFields{};
   return Iso8601IntervalReader(std::string(text)).Read(out);
@@ -1179,6 +1304,981 @@ void AppendInterval(const Interval& v, std::string* out) {
   }
 }
 
+namespace {
+
+// --- date, timestamp and timestamptz input: PostgreSQL 15's date_in, timestamp_in and
+// timestamptz_in with DateStyle ISO (MDY for ambiguous numeric dates), TimeZone UTC --------
+//
+// PostgreSQL's own output is read first by a strict reader (OutputFormReader); anything else
+// is split into fields as for intervals, then read left to right as DecodeDateTime reads them:
+// each field sets some of the date, time and zone fields (one bit each; none may be set
+// twice), a number taking its meaning from its width and from what is already set. The result
+// is checked as ValidateDate and tm2timestamp check it.
+
+enum class DateTimeError {
+  kNone,
+  kSyntax,       // invalid input syntax for type ...
+  kFieldRange,   // date/time field value out of range
+  kZoneRange,    // time zone displacement out of range
+  kZoneUnknown,  // time zone "..." not recognized
+};
+
+// The fields a literal sets, as PostgreSQL's DTK_M masks.
+constexpr uint32_t kReservedBit = 1u << 0;
+constexpr uint32_t kMonthBit = 1u << 1;
+constexpr uint32_t kYearBit = 1u << 2;
+constexpr uint32_t kDayBit = 1u << 3;
+constexpr uint32_t kZoneBit = 1u << 4;
+constexpr uint32_t kDstZoneBit = 1u << 5;
+constexpr uint32_t kMeridianBit = 1u << 6;
+constexpr uint32_t kHourBit = 1u << 7;
+constexpr uint32_t kMinuteBit = 1u << 8;
+constexpr uint32_t kSecondBit = 1u << 9;
+constexpr uint32_t kSubsecondBit = 1u << 10;  // milli- and microseconds
+constexpr uint32_t kDayOfYearBit = 1u << 11;
+constexpr uint32_t kDayOfWeekBit = 1u << 12;
+constexpr uint32_t kEraBit = 1u << 13;
+constexpr uint32_t kDstModifierBit = 1u << 14;
+constexpr uint32_t kDateBits = kYearBit | kMonthBit | kDayBit;
+constexpr uint32_t kAllSecondBits = kSecondBit | kSubsecondBit;
+constexpr uint32_t kTimeBits = kHourBit | kMinuteBit | kAllSecondBits;
+
+// Julian day numbers: PostgreSQL's valid range starts at JD 0 (4714-11-24 BC); date2j and
+// j2date agree with the proleptic Gregorian calendar over it.
+constexpr int64_t kJulianDayOf1970 = 2440588;
+constexpr int64_t kJulianDayOf2000 = 2451545;
+// IS_VALID_JULIAN: from year -4713 (4714 BC) month 11, to before year 5874898 month 6.
+bool IsValidJulian(int64_t year, int64_t month) {
+  return (year > -4713 || (year == -4713 && month >= 11)) &&
+         (year < 5874898 || (year == 5874898 && month < 6));
+}
+// Dates from JD 0 to before JD 2147483494 (5874898-01-01), as days since 2000-01-01.
+constexpr int64_t kMinDate = -kJulianDayOf2000;
+constexpr int64_t kEndDate = 2147483494 - kJulianDayOf2000;
+// Timestamps from 4714-11-24 00:00 BC to before 294277-01-01 00:00, µs since 2000-01-01.
+constexpr int64_t kMinTimestamp = kMinDate * pg::kMicrosPerDay;
+constexpr int64_t kEndTimestamp = int64_t{106751983} * pg::kMicrosPerDay;
+
+bool IsLeapYear(int64_t y) { return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0); }
+int64_t DaysInMonth(int64_t year, int64_t month) {
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return month == 2 && IsLeapYear(year) ? 29 : kDays[month - 1];
+}
+int64_t JulianDay(int64_t year, int64_t month, int64_t day) {
+  return pg::DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) +
+         kJulianDayOf1970;
+}
+void FromJulianDay(int64_t jd, int64_t* year, int64_t* month, int64_t* day) {
+  unsigned m, d;
+  pg::CivilFromDays(jd - kJulianDayOf1970, year, &m, &d);
+  *month = m;
+  *day = d;
+}
+
+// atoi of a run of digits as PostgreSQL's atoi gives it: strtol saturates, then the cast to
+// int keeps the low 32 bits.
+int64_t AtoI(std::string_view digits) {
+  ParsedLong v = ParseLong(digits, 0);
+  return static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(v.value)));
+}
+
+// strtoint: an int, or a field range error.
+bool FitsInt32(const ParsedLong& v) {
+  return !v.overflow && v.value >= INT32_MIN && v.value <= INT32_MAX;
+}
+
+// The zone abbreviations of PostgreSQL's default set (timezone_abbreviations 'Default'). Those
+// that are UTC are read; the others are known only so that a literal naming one is refused
+// clearly, since what they mean is the server's configuration.
+constexpr std::string_view kUtcAbbreviations = " gmt uct ut utc z zulu ";
+constexpr std::string_view kOtherAbbreviations =
+    " acdt acsst acst act acwst adt aedt aesst aest aft akdt akst almst almt amst amt anast "
+    "anat arst art ast awsst awst azost azot azst azt bdst bdt bnt bort bot bra brst brt bst btt "
+    "cadt cast cct cdt cest cet cetdst chadt chast chut ckt clst clt cot cst cxt davt ddut easst "
+    "east eat edt eest eet eetdst egst egt est fet fjst fjt fkst fkt fnst fnt galt gamt gest get "
+    "gft gilt gyt hkt hst ict idt iot irkst irkt irt ist jayt jst kdt kgst kgt kost krast krat kst "
+    "lhdt lhst ligt lint lkt magst magt mart mawt mdt mest mesz met metdst mez mht mmt mpt msd "
+    "msk mst must mut mvt myt ndt nft novst novt npt nst nut nzdt nzst nzt omsst omst pdt pet "
+    "petst pett pgt pht pkst pkt pmdt pmst pont pst pwt pyst pyt ret sadt sast sct sgt taht tft "
+    "tjt tkt tmt tot trut tvt ulast ulat uyst uyt uzst uzt vet vlast vlat volt vut wadt wakt "
+    "wast wat wdt wet wetdst wft wgst wgt xjt yakst yakt yapt yekst yekt ";
+
+bool InWordList(std::string_view list, std::string_view word) {
+  if (word.empty() || word.find(' ') != std::string_view::npos) return false;
+  for (size_t at = list.find(word); at != std::string_view::npos; at = list.find(word, at + 1)) {
+    if (list[at - 1] == ' ' && list[at + word.size()] == ' ') return true;
+  }
+  return false;
+}
+
+// The tz database's names of UTC, and Etc/GMT+h / Etc/GMT-h (POSIX signs: Etc/GMT+5 is 5 h
+// west): the named zones read without the database, as seconds west of UTC.
+std::optional<int64_t> FixedZoneWest(std::string_view name) {
+  static constexpr std::string_view kUtcNames[] = {
+      "utc",       "etc/utc",       "uct",       "etc/uct",       "gmt",       "etc/gmt",
+      "gmt0",      "etc/gmt0",      "gmt+0",     "gmt-0",         "etc/gmt+0", "etc/gmt-0",
+      "greenwich", "etc/greenwich", "universal", "etc/universal", "zulu",      "etc/zulu"};
+  if (std::find(std::begin(kUtcNames), std::end(kUtcNames), name) != std::end(kUtcNames)) {
+    return 0;
+  }
+  constexpr std::string_view kEtcGmt = "etc/gmt";
+  if (name.size() < kEtcGmt.size() + 2 || name.substr(0, kEtcGmt.size()) != kEtcGmt) {
+    return std::nullopt;
+  }
+  std::string_view hours = name.substr(kEtcGmt.size() + 1);
+  if (hours.empty() || hours.size() > 2 || hours[0] == '0' ||
+      !std::all_of(hours.begin(), hours.end(), IsAsciiDigit)) {
+    return std::nullopt;
+  }
+  int h = std::stoi(std::string(hours));
+  char sign = name[kEtcGmt.size()];
+  if (sign == '+' && h <= 12) return int64_t{h} * 3600;
+  if (sign == '-' && h <= 14) return -int64_t{h} * 3600;
+  return std::nullopt;
+}
+
+// A zone name that is a POSIX TZ string, as PostgreSQL reads a name its tz database does not
+// have: a name (letters, '/', '_', ...), an offset "[+-]h[:mm[:ss]]" up to 167 hours (west of
+// UTC positive), then optionally a daylight-saving name and offset, whose rules go by date (a
+// field holds no ',', so no rules of its own).
+enum class PosixZone { kInvalid, kStandardOnly, kWithDst };
+
+class PosixZoneReader {
+ public:
+  explicit PosixZoneReader(std::string_view s) : s_(s) {}
+
+  PosixZone Read(int64_t* west) {
+    if (!Name() || !Offset(west)) return PosixZone::kInvalid;
+    if (p_ == s_.size()) return PosixZone::kStandardOnly;
+    int64_t dst_west;
+    if (!Name() || (p_ < s_.size() && !Offset(&dst_west)) || p_ != s_.size()) {
+      return PosixZone::kInvalid;
+    }
+    return PosixZone::kWithDst;
+  }
+
+ private:
+  bool Name() {
+    size_t start = p_;
+    while (p_ < s_.size() && !IsAsciiDigit(s_[p_]) && s_[p_] != ',' && s_[p_] != '-' &&
+           s_[p_] != '+') {
+      ++p_;
+    }
+    return p_ > start;
+  }
+
+  bool Offset(int64_t* west) {
+    bool east = p_ < s_.size() && s_[p_] == '-';
+    if (p_ < s_.size() && (s_[p_] == '-' || s_[p_] == '+')) ++p_;
+    static constexpr int64_t kLimits[] = {167, 59, 60}, kScales[] = {3600, 60, 1};
+    int64_t seconds = 0;
+    for (size_t part = 0; part < 3; ++part) {
+      if (part > 0) {
+        if (p_ >= s_.size() || s_[p_] != ':') break;
+        ++p_;
+      }
+      if (p_ >= s_.size() || !IsAsciiDigit(s_[p_])) return false;
+      int64_t v = 0;
+      for (; p_ < s_.size() && IsAsciiDigit(s_[p_]); ++p_) {
+        v = v * 10 + (s_[p_] - '0');
+        if (v > kLimits[part]) return false;
+      }
+      seconds += v * kScales[part];
+    }
+    *west = east ? -seconds : seconds;
+    return true;
+  }
+
+  std::string_view s_;
+  size_t p_ = 0;
+};
+
+// Whether the system's tz database (TZDIR, else /usr/share/zoneinfo) has a zone of this name,
+// its parts matched without regard to case as PostgreSQL matches them; nullopt without a
+// database to look in.
+std::optional<bool> TzDatabaseHasZone(std::string_view name) {
+  namespace fs = std::filesystem;
+  const char* env = std::getenv("TZDIR");
+  fs::path dir = env != nullptr && *env != '\0' ? fs::path(env) : fs::path("/usr/share/zoneinfo");
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return std::nullopt;
+  auto same = [](std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+             return AsciiLower(x) == AsciiLower(y);
+           });
+  };
+  size_t start = 0;
+  while (true) {
+    size_t slash = name.find('/', start);
+    std::string_view part =
+        name.substr(start, slash == std::string_view::npos ? slash : slash - start);
+    if (part.empty() || part[0] == '.') return false;
+    bool found = false;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      std::string entry = it->path().filename().string();
+      if (entry[0] != '.' && same(entry, part)) {
+        dir = it->path();
+        found = true;
+        break;
+      }
+    }
+    if (!found) return false;
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  char magic[4] = {};
+  std::ifstream file(dir, std::ios::binary);
+  return fs::is_regular_file(dir, ec) && file.read(magic, 4) && std::memcmp(magic, "TZif", 4) == 0;
+}
+
+// What DecodeDateTime returns besides the fields: a date and time, or a special value.
+enum class DateTimeKind { kDateTime, kEpoch, kLate, kEarly };
+
+// The fields as read (PostgreSQL's pg_tm, fsec and tz).
+struct DateTimeParts {
+  int64_t year = 0;
+  int64_t month = 0;
+  int64_t day = 0;
+  int64_t day_of_year = 0;
+  int64_t hour = 0;
+  int64_t minute = 0;
+  int64_t second = 0;
+  int64_t fsec = 0;       // µs
+  int64_t zone_west = 0;  // seconds west of UTC, PostgreSQL's sign
+};
+
+// DecodeDateTime for one type. A literal that names what walflow does not compute (the
+// current time, most time zones) is decoded all the same, so that it is refused only when
+// PostgreSQL would accept it: refusal() then says why.
+class DateTimeDecoder {
+ public:
+  explicit DateTimeDecoder(SqlType type) : type_(type) {}
+
+  DateTimeError Decode(const std::vector<DateTimeTextField>& fields) {
+    fields_ = &fields;
+    for (index_ = 0; index_ < fields.size(); ++index_) {
+      const DateTimeTextField& f = fields[index_];
+      uint32_t mask = 0;
+      DateTimeError e = DateTimeError::kNone;
+      switch (f.kind) {
+        case DateTimeFieldKind::kDateLike: e = DateLikeField(f.text, &mask); break;
+        case DateTimeFieldKind::kTime: e = TimeField(f.text, &mask); break;
+        case DateTimeFieldKind::kSigned:
+          e = DecodeZoneOffset(f.text, &parts_.zone_west);
+          mask = kZoneBit;
+          break;
+        case DateTimeFieldKind::kNumber:
+          e = pending_ != kNoUnit ? LabelledNumber(f.text, &mask) : NumberField(f.text, &mask);
+          break;
+        case DateTimeFieldKind::kWord:
+        case DateTimeFieldKind::kSignedWord: e = WordField(f.text, &mask); break;
+      }
+      if (e != DateTimeError::kNone) return e;
+      if ((mask & fmask_) != 0) return DateTimeError::kSyntax;  // a field given twice
+      fmask_ |= mask;
+    }
+    return Finish();
+  }
+
+  DateTimeKind kind() const { return kind_; }
+  const DateTimeParts& parts() const { return parts_; }
+  // The zone of a kZoneUnknown error.
+  const std::string& unknown_zone() const { return unknown_zone_; }
+
+  // What walflow refuses in a literal PostgreSQL accepts (after a successful Decode): the
+  // current time, or a zone it cannot compute (which matters to timestamptz only, unless
+  // only PostgreSQL can tell whether it is a zone at all).
+  enum class Refusal { kNone, kCurrentTime, kZone };
+  Refusal refusal() const {
+    if (refusal_ == Refusal::kZone && !refusal_for_every_type_ && type_ != SqlType::kTimestampTz) {
+      return Refusal::kNone;
+    }
+    return refusal_;
+  }
+  // The word or zone name refused (lowercased).
+  const std::string& refused() const { return refused_; }
+
+ private:
+  // "2001-01-01", "jan-05-2026", or after a date a zone name or "hhmmss-zz".
+  DateTimeError DateLikeField(const std::string& s, uint32_t* mask) {
+    if (pending_ == kJulianUnit) {  // "j2451187-05": a Julian day and a zone
+      ParsedLong v = ParseLong(s, 0);
+      if (!FitsInt32(v) || v.value < 0) return DateTimeError::kFieldRange;
+      FromJulianDay(v.value, &parts_.year, &parts_.month, &parts_.day);
+      julian_ = true;
+      DateTimeError e = DecodeZoneOffset(std::string_view(s).substr(v.end), &parts_.zone_west);
+      if (e != DateTimeError::kNone) return e;
+      *mask = kDateBits | kTimeBits | kZoneBit;
+      pending_ = kNoUnit;
+      return DateTimeError::kNone;
+    }
+    if (pending_ == kNoUnit && (fmask_ & (kMonthBit | kDayBit)) != (kMonthBit | kDayBit)) {
+      return DecodeDate(s, mask);
+    }
+    if (!IsAsciiDigit(s[0]) && pending_ == kNoUnit) return ZoneName(s, false, mask);
+    if (pending_ != kNoUnit) {
+      if (pending_ != kTimeUnit) return DateTimeError::kSyntax;
+      pending_ = kNoUnit;
+    }
+    if ((fmask_ & kTimeBits) == kTimeBits) return DateTimeError::kSyntax;
+    size_t dash = s.find('-');
+    if (dash == std::string::npos) return DateTimeError::kSyntax;
+    DateTimeError e = DecodeZoneOffset(std::string_view(s).substr(dash), &parts_.zone_west);
+    if (e != DateTimeError::kNone) return e;
+    e = DecodeConcatenated(std::string_view(s).substr(0, dash), fmask_, mask, &parts_.fsec);
+    *mask |= kZoneBit;
+    return e;
+  }
+
+  DateTimeError TimeField(const std::string& s, uint32_t* mask) {
+    if (pending_ != kNoUnit) {
+      if (pending_ != kTimeUnit) return DateTimeError::kSyntax;
+      pending_ = kNoUnit;
+    }
+    ClockFields c;
+    switch (ReadClock(s, &c)) {
+      case IntervalError::kNone: break;
+      case IntervalError::kSyntax: return DateTimeError::kSyntax;
+      case IntervalError::kFieldRange: return DateTimeError::kFieldRange;
+    }
+    if (c.hour > 24 || ((c.hour * 60 + c.minute) * 60 + c.second) * pg::kMicrosPerSecond + c.fsec >
+                           pg::kMicrosPerDay) {
+      return DateTimeError::kFieldRange;
+    }
+    parts_.hour = c.hour;
+    parts_.minute = c.minute;
+    parts_.second = c.second;
+    parts_.fsec = c.fsec;
+    *mask = kTimeBits;
+    return DateTimeError::kNone;
+  }
+
+  // DecodeTimezone: "+h", "-hh", "+hhmm", "+hh:mm[:ss]", up to 15 hours.
+  static DateTimeError DecodeZoneOffset(std::string_view s, int64_t* west) {
+    if (s.empty() || (s[0] != '+' && s[0] != '-')) return DateTimeError::kSyntax;
+    ParsedLong h = ParseLong(s, 1);
+    if (!FitsInt32(h)) return DateTimeError::kZoneRange;
+    int64_t hours = h.value, minutes = 0, seconds = 0;
+    size_t end = h.end;
+    if (end < s.size() && s[end] == ':') {
+      ParsedLong m = ParseLong(s, end + 1);
+      if (!FitsInt32(m)) return DateTimeError::kZoneRange;
+      minutes = m.value;
+      end = m.end;
+      if (end < s.size() && s[end] == ':') {
+        ParsedLong sec = ParseLong(s, end + 1);
+        if (!FitsInt32(sec)) return DateTimeError::kZoneRange;
+        seconds = sec.value;
+        end = sec.end;
+      }
+    } else if (end == s.size() && s.size() > 3) {  // "+hhmm"
+      minutes = hours % 100;
+      hours /= 100;
+    }
+    if (hours < 0 || hours > 15 || minutes < 0 || minutes >= 60 || seconds < 0 || seconds >= 60) {
+      return DateTimeError::kZoneRange;
+    }
+    int64_t east = (hours * 60 + minutes) * 60 + seconds;
+    *west = s[0] == '-' ? east : -east;
+    return end == s.size() ? DateTimeError::kNone : DateTimeError::kSyntax;
+  }
+
+  // A number after a label ("y2001", "t101010", "j2451187.5").
+  DateTimeError LabelledNumber(const std::string& s, uint32_t* mask) {
+    ParsedLong v = ParseLong(s, 0);
+    if (!FitsInt32(v)) return DateTimeError::kFieldRange;
+    bool fraction = v.end < s.size() && s[v.end] == '.';
+    if (fraction) {
+      if (pending_ != kJulianUnit && pending_ != kTimeUnit && pending_ != kSecondUnit) {
+        return DateTimeError::kSyntax;
+      }
+    } else if (v.end != s.size()) {
+      return DateTimeError::kSyntax;
+    }
+    std::string_view rest = std::string_view(s).substr(v.end);
+    switch (pending_) {
+      case kYearUnit:
+        parts_.year = v.value;
+        *mask = kYearBit;
+        break;
+      case kMonthUnit:  // after a month and an hour, minutes
+        if ((fmask_ & kMonthBit) != 0 && (fmask_ & kHourBit) != 0) {
+          parts_.minute = v.value;
+          *mask = kMinuteBit;
+        } else {
+          parts_.month = v.value;
+          *mask = kMonthBit;
+        }
+        break;
+      case kDayUnit:
+        parts_.day = v.value;
+        *mask = kDayBit;
+        break;
+      case kHourUnit:
+        parts_.hour = v.value;
+        *mask = kHourBit;
+        break;
+      case kMinuteUnit:
+        parts_.minute = v.value;
+        *mask = kMinuteBit;
+        break;
+      case kSecondUnit:
+        parts_.second = v.value;
+        *mask = kSecondBit;
+        if (fraction) {
+          double f;
+          if (!ParseFraction(rest, &f)) return DateTimeError::kSyntax;
+          parts_.fsec = static_cast<int64_t>(std::rint(f * 1000000));
+          *mask = kAllSecondBits;
+        }
+        break;
+      case kJulianUnit:
+        if (v.value < 0) return DateTimeError::kFieldRange;
+        *mask = kDateBits;
+        FromJulianDay(v.value, &parts_.year, &parts_.month, &parts_.day);
+        julian_ = true;
+        if (fraction) {  // a fraction of a day
+          double f;
+          if (!ParseFraction(rest, &f)) return DateTimeError::kSyntax;
+          auto micros = static_cast<int64_t>(f * static_cast<double>(pg::kMicrosPerDay));
+          parts_.hour = micros / kMicrosPerHour;
+          micros -= parts_.hour * kMicrosPerHour;
+          parts_.minute = micros / kMicrosPerMinute;
+          micros -= parts_.minute * kMicrosPerMinute;
+          parts_.second = micros / pg::kMicrosPerSecond;
+          parts_.fsec = micros - parts_.second * pg::kMicrosPerSecond;
+          *mask |= kTimeBits;
+        }
+        break;
+      case kTimeUnit: {  // "t" then hhmmss[.f] or hhmm
+        DateTimeError e = DecodeConcatenated(s, fmask_ | kDateBits, mask, &parts_.fsec);
+        if (e != DateTimeError::kNone) return e;
+        if (*mask != kTimeBits) return DateTimeError::kSyntax;
+        break;
+      }
+      case kNoUnit:
+      case kOtherUnit: return DateTimeError::kSyntax;
+    }
+    pending_ = kNoUnit;
+    kind_ = DateTimeKind::kDateTime;
+    return DateTimeError::kNone;
+  }
+
+  DateTimeError NumberField(const std::string& s, uint32_t* mask) {
+    size_t dot = s.find('.');
+    if (dot != std::string::npos && (fmask_ & kDateBits) == 0) return DecodeDate(s, mask);
+    if ((dot != std::string::npos && dot > 2) ||
+        (s.size() >= 6 && ((fmask_ & kDateBits) == 0 || (fmask_ & kTimeBits) == 0))) {
+      return DecodeConcatenated(s, fmask_, mask, &parts_.fsec);
+    }
+    return DecodeNumber(s, have_text_month_, fmask_, mask, &parts_.fsec);
+  }
+
+  // DecodeDate: a date-like field's parts, runs of digits or of letters (month names), each
+  // run ending at the character after it whatever it is.
+  DateTimeError DecodeDate(std::string_view s, uint32_t* mask) {
+    std::string_view parts[25];
+    size_t n = 0;
+    size_t p = 0;
+    while (p < s.size() && n < std::size(parts)) {
+      while (p < s.size() && !IsAsciiAlnum(s[p])) ++p;
+      if (p == s.size()) return DateTimeError::kSyntax;
+      size_t start = p;
+      bool digits = IsAsciiDigit(s[p]);
+      while (p < s.size() && (digits ? IsAsciiDigit(s[p]) : IsAsciiAlpha(s[p]))) ++p;
+      parts[n++] = s.substr(start, p - start);
+      if (p < s.size()) ++p;
+    }
+    uint32_t fmask = fmask_;
+    bool text_month = false;
+    bool done[std::size(parts)] = {};
+    for (size_t i = 0; i < n; ++i) {  // month names first: they are unambiguous
+      if (!IsAsciiAlpha(parts[i][0])) continue;
+      const DateKeyword* k = FindDateKeyword(parts[i]);
+      if (k != nullptr && k->kind == DateKeywordKind::kNoise) continue;
+      if (k == nullptr || k->kind != DateKeywordKind::kMonth) return DateTimeError::kSyntax;
+      if ((fmask & kMonthBit) != 0) return DateTimeError::kSyntax;
+      parts_.month = k->value;
+      text_month = true;
+      fmask |= kMonthBit;
+      *mask |= kMonthBit;
+      done[i] = true;
+    }
+    for (size_t i = 0; i < n; ++i) {
+      if (done[i]) continue;
+      uint32_t dmask = 0;
+      int64_t unused_fsec = 0;
+      DateTimeError e = DecodeNumber(parts[i], text_month, fmask, &dmask, &unused_fsec);
+      if (e != DateTimeError::kNone) return e;
+      if ((fmask & dmask) != 0) return DateTimeError::kSyntax;
+      fmask |= dmask;
+      *mask |= dmask;
+    }
+    if ((fmask & ~(kDayOfYearBit | kZoneBit)) != kDateBits) return DateTimeError::kSyntax;
+    return DateTimeError::kNone;
+  }
+
+  // DecodeNumber: one number of a date or time, by what `fmask` already holds.
+  DateTimeError DecodeNumber(std::string_view s, bool text_month, uint32_t fmask, uint32_t* mask,
+                             int64_t* fsec) {
+    ParsedLong v = ParseLong(s, 0);
+    if (!FitsInt32(v)) return DateTimeError::kFieldRange;
+    if (v.end == 0) return DateTimeError::kSyntax;
+    if (v.end < s.size() && s[v.end] == '.') {
+      // More than two digits before the point: a date or a run-together time.
+      if (v.end > 2) return DecodeConcatenated(s, fmask | kDateBits, mask, fsec);
+      double f;
+      if (!ParseFraction(s.substr(v.end), &f)) return DateTimeError::kSyntax;
+      *fsec = static_cast<int64_t>(std::rint(f * 1000000));
+    } else if (v.end != s.size()) {
+      return DateTimeError::kSyntax;
+    }
+    int64_t val = v.value;
+    size_t len = s.size();
+    if (len == 3 && (fmask & kDateBits) == kYearBit && val >= 1 && val <= 366) {
+      *mask = kDayOfYearBit | kMonthBit | kDayBit;
+      parts_.day_of_year = val;
+      return DateTimeError::kNone;
+    }
+    switch (fmask & kDateBits) {
+      case 0:  // a year if it has three digits or more, else the month (MDY)
+        if (len >= 3) {
+          *mask = kYearBit;
+          parts_.year = val;
+        } else {
+          *mask = kMonthBit;
+          parts_.month = val;
+        }
+        break;
+      case kYearBit:  // YY-MM-DD
+        *mask = kMonthBit;
+        parts_.month = val;
+        break;
+      case kMonthBit:  // MON-DD-YYYY, DD-MON-YYYY, YYYY-MON-DD or MM-DD-YY
+        if (text_month && len >= 3) {
+          *mask = kYearBit;
+          parts_.year = val;
+        } else {
+          *mask = kDayBit;
+          parts_.day = val;
+        }
+        break;
+      case kYearBit | kMonthBit:
+        if (text_month && len >= 3 && two_digit_year_) {  // DD-MON-YYYY: the year was the day
+          *mask = kDayBit;
+          parts_.day = parts_.year;
+          parts_.year = val;
+          two_digit_year_ = false;
+        } else {
+          *mask = kDayBit;
+          parts_.day = val;
+        }
+        break;
+      case kDayBit:
+        *mask = kMonthBit;
+        parts_.month = val;
+        break;
+      case kMonthBit | kDayBit:
+        *mask = kYearBit;
+        parts_.year = val;
+        break;
+      case kDateBits: return DecodeConcatenated(s, fmask, mask, fsec);  // a time
+      default: return DateTimeError::kSyntax;
+    }
+    if (*mask == kYearBit) two_digit_year_ = len <= 2;
+    return DateTimeError::kNone;
+  }
+
+  // DecodeNumberField: digits run together, "yyyymmdd" or "yymmdd" while the date is
+  // incomplete, else "hhmmss" or "hhmm", either with a fraction of a second.
+  DateTimeError DecodeConcatenated(std::string_view s, uint32_t fmask, uint32_t* mask,
+                                   int64_t* fsec) {
+    size_t dot = s.find('.');
+    if (dot != std::string_view::npos) {
+      std::string fraction(s.substr(dot));
+      errno = 0;
+      double f = std::strtod(fraction.c_str(), nullptr);
+      if (errno != 0) return DateTimeError::kSyntax;
+      *fsec = static_cast<int64_t>(std::rint(f * 1000000));
+      s = s.substr(0, dot);
+    } else if ((fmask & kDateBits) != kDateBits && s.size() >= 6) {
+      *mask = kDateBits;
+      parts_.day = AtoI(s.substr(s.size() - 2));
+      parts_.month = AtoI(s.substr(s.size() - 4, 2));
+      parts_.year = AtoI(s.substr(0, s.size() - 4));
+      if (s.size() == 6) two_digit_year_ = true;
+      return DateTimeError::kNone;
+    }
+    if ((fmask & kTimeBits) != kTimeBits && (s.size() == 6 || s.size() == 4)) {
+      *mask = kTimeBits;
+      parts_.hour = AtoI(s.substr(0, 2));
+      parts_.minute = AtoI(s.substr(2, 2));
+      parts_.second = s.size() == 6 ? AtoI(s.substr(4, 2)) : 0;
+      return DateTimeError::kNone;
+    }
+    return DateTimeError::kSyntax;
+  }
+
+  // A word: a zone abbreviation, a keyword, or else an all-letters zone name ("japan").
+  DateTimeError WordField(const std::string& word, uint32_t* mask) {
+    if (InWordList(kUtcAbbreviations, word)) {
+      *mask = kZoneBit;
+      parts_.zone_west = 0;
+      return DateTimeError::kNone;
+    }
+    if (InWordList(kOtherAbbreviations, word)) {
+      *mask = kZoneBit;
+      RefuseZone(word, false);
+      return DateTimeError::kNone;
+    }
+    const DateKeyword* k = FindDateKeyword(word);
+    if (k == nullptr) return ZoneName(word, true, mask);
+    switch (k->kind) {
+      case DateKeywordKind::kReserved: return ReservedWord(word, k->value, mask);
+      case DateKeywordKind::kMonth:
+        *mask = kMonthBit;
+        // A number read as the month was the day: "5 january".
+        if ((fmask_ & kMonthBit) != 0 && !have_text_month_ && (fmask_ & kDayBit) == 0 &&
+            parts_.month >= 1 && parts_.month <= 31) {
+          parts_.day = parts_.month;
+          *mask = kDayBit;
+        }
+        have_text_month_ = true;
+        parts_.month = k->value;
+        return DateTimeError::kNone;
+      case DateKeywordKind::kDayOfWeek: *mask = kDayOfWeekBit; return DateTimeError::kNone;
+      case DateKeywordKind::kMeridian:
+        *mask = kMeridianBit;
+        meridian_ = k->value == kAm ? Meridian::kAm : Meridian::kPm;
+        return DateTimeError::kNone;
+      case DateKeywordKind::kEra:
+        *mask = kEraBit;
+        bc_ = k->value == kBc;
+        return DateTimeError::kNone;
+      case DateKeywordKind::kNoise: return DateTimeError::kNone;
+      case DateKeywordKind::kUnit:
+        if (pending_ != kNoUnit) return DateTimeError::kSyntax;  // two labels in a row
+        pending_ = static_cast<DateUnit>(k->value);
+        return DateTimeError::kNone;
+      case DateKeywordKind::kIsoTime: {
+        // After a whole date, before hhmmss, hh:mm:ss or hhmmss-zz.
+        if ((fmask_ & kDateBits) != kDateBits || index_ + 1 >= fields_->size()) {
+          return DateTimeError::kSyntax;
+        }
+        DateTimeFieldKind next = (*fields_)[index_ + 1].kind;
+        if (next != DateTimeFieldKind::kNumber && next != DateTimeFieldKind::kTime &&
+            next != DateTimeFieldKind::kDateLike) {
+          return DateTimeError::kSyntax;
+        }
+        pending_ = kTimeUnit;
+        return DateTimeError::kNone;
+      }
+      case DateKeywordKind::kDstModifier:
+        *mask = kDstModifierBit | kDstZoneBit;
+        parts_.zone_west -= 3600;
+        return DateTimeError::kNone;
+    }
+    return DateTimeError::kSyntax;
+  }
+
+  DateTimeError ReservedWord(const std::string& word, int value, uint32_t* mask) {
+    switch (value) {
+      case kNow:
+      case kToday:
+      case kTomorrow:
+      case kYesterday:
+        *mask = value == kNow ? kDateBits | kTimeBits | kZoneBit : kDateBits;
+        kind_ = DateTimeKind::kDateTime;
+        parts_.year = 2000;  // any valid date: the literal is refused anyway
+        parts_.month = 1;
+        parts_.day = 1;
+        refusal_ = Refusal::kCurrentTime;
+        refused_ = word;
+        return DateTimeError::kNone;
+      case kAllBalls:  // midnight UTC
+        *mask = kTimeBits | kZoneBit;
+        kind_ = DateTimeKind::kDateTime;
+        parts_.hour = parts_.minute = parts_.second = 0;
+        parts_.zone_west = 0;
+        return DateTimeError::kNone;
+      default:
+        *mask = kReservedBit;
+        kind_ = value == kEpoch ? DateTimeKind::kEpoch
+                                : (value == kLate ? DateTimeKind::kLate : DateTimeKind::kEarly);
+        return DateTimeError::kNone;
+    }
+  }
+
+  // A zone by name: "europe/warsaw", "etc/gmt+5", or (`word`) an all-letters one. PostgreSQL
+  // looks a name up in the tz database then tries it as a POSIX TZ string ("est5edt").
+  DateTimeError ZoneName(const std::string& name, bool word, uint32_t* mask) {
+    *mask = kZoneBit;
+    named_zone_ = true;
+    if (std::optional<int64_t> west = FixedZoneWest(name)) {
+      named_zone_west_ = *west;
+      return DateTimeError::kNone;
+    }
+    std::optional<bool> known = TzDatabaseHasZone(name);
+    if (known.value_or(false)) {  // a zone with rules by date: timestamptz cannot be computed
+      RefuseZone(name, false);
+      return DateTimeError::kNone;
+    }
+    int64_t west;
+    PosixZone posix = word ? PosixZone::kInvalid : PosixZoneReader(name).Read(&west);
+    if (posix == PosixZone::kStandardOnly) {
+      named_zone_west_ = west;
+      return DateTimeError::kNone;
+    }
+    if (known.has_value() && posix == PosixZone::kInvalid) {
+      if (word) return DateTimeError::kSyntax;
+      unknown_zone_ = name;
+      return DateTimeError::kZoneUnknown;
+    }
+    // Without a database to look in, or with daylight-saving rules PostgreSQL may read, only
+    // PostgreSQL can tell what the name means: refused whatever the type.
+    RefuseZone(name, true);
+    return DateTimeError::kNone;
+  }
+
+  void RefuseZone(const std::string& name, bool for_every_type) {
+    if (refusal_ != Refusal::kNone) return;
+    refusal_ = Refusal::kZone;
+    refused_ = name;
+    refusal_for_every_type_ = for_every_type;
+  }
+
+  // ValidateDate, the meridian, then the checks of a complete date and time.
+  DateTimeError Finish() {
+    DateTimeParts& p = parts_;
+    if ((fmask_ & kYearBit) != 0) {
+      if (julian_) {
+        // the year is as the Julian day gave it
+      } else if (bc_) {
+        if (p.year <= 0) return DateTimeError::kFieldRange;  // no year 0 in AD/BC
+        p.year = 1 - p.year;
+      } else if (two_digit_year_) {
+        if (p.year < 0) return DateTimeError::kFieldRange;
+        if (p.year < 70) {
+          p.year += 2000;
+        } else if (p.year < 100) {
+          p.year += 1900;
+        }
+      } else if (p.year <= 0) {
+        return DateTimeError::kFieldRange;
+      }
+    }
+    if ((fmask_ & kDayOfYearBit) != 0) {
+      FromJulianDay(JulianDay(p.year, 1, 1) + p.day_of_year - 1, &p.year, &p.month, &p.day);
+    }
+    if ((fmask_ & kMonthBit) != 0 && (p.month < 1 || p.month > 12)) {
+      return DateTimeError::kFieldRange;
+    }
+    if ((fmask_ & kDayBit) != 0 && (p.day < 1 || p.day > 31)) return DateTimeError::kFieldRange;
+    if ((fmask_ & kDateBits) == kDateBits && p.day > DaysInMonth(p.year, p.month)) {
+      return DateTimeError::kFieldRange;
+    }
+    if (meridian_ != Meridian::k24Hour && p.hour > 12) return DateTimeError::kFieldRange;
+    if (meridian_ == Meridian::kAm && p.hour == 12) {
+      p.hour = 0;
+    } else if (meridian_ == Meridian::kPm && p.hour != 12) {
+      p.hour += 12;
+    }
+    if (kind_ != DateTimeKind::kDateTime) return DateTimeError::kNone;
+    if ((fmask_ & kDateBits) != kDateBits) return DateTimeError::kSyntax;
+    if (named_zone_) {
+      if ((fmask_ & kDstModifierBit) != 0) return DateTimeError::kSyntax;
+      p.zone_west = named_zone_west_;
+    }
+    if ((fmask_ & kZoneBit) == 0) {
+      if ((fmask_ & kDstModifierBit) != 0) return DateTimeError::kSyntax;
+      p.zone_west = 0;  // the session's TimeZone, UTC
+    }
+    return DateTimeError::kNone;
+  }
+
+ private:
+  enum class Meridian { k24Hour, kAm, kPm };
+
+  SqlType type_;
+  const std::vector<DateTimeTextField>* fields_ = nullptr;
+  size_t index_ = 0;
+  uint32_t fmask_ = 0;
+  DateUnit pending_ = kNoUnit;  // the label of the next number
+  DateTimeKind kind_ = DateTimeKind::kDateTime;
+  DateTimeParts parts_;
+  bool have_text_month_ = false;
+  bool two_digit_year_ = false;
+  bool julian_ = false;
+  bool bc_ = false;
+  Meridian meridian_ = Meridian::k24Hour;
+  bool named_zone_ = false;
+  int64_t named_zone_west_ = 0;
+  std::string unknown_zone_;
+  Refusal refusal_ = Refusal::kNone;
+  std::string refused_;
+  bool refusal_for_every_type_ = false;
+};
+
+// The type's name in date_in's, timestamp_in's and timestamptz_in's syntax errors.
+const char* DateTimeInputName(SqlType type) {
+  switch (type) {
+    case SqlType::kDate: return "date";
+    case SqlType::kTimestamp: return "timestamp";
+    default: return "timestamp with time zone";
+  }
+}
+
+// The original spelling of a lowercased zone name in `text`, for a message.
+std::string OriginalSpelling(std::string_view text, const std::string& lowered) {
+  std::string folded(text);
+  std::transform(folded.begin(), folded.end(), folded.begin(), AsciiLower);
+  size_t at = folded.find(lowered);
+  return at == std::string::npos ? lowered : std::string(text.substr(at, lowered.size()));
+}
+
+// PostgreSQL's output under walflow's settings, for years 1 to 9999 AD: "YYYY-MM-DD", then
+// for a timestamp " HH:MM:SS[.ffffff]" and for a timestamptz "+HH[:MM[:SS]]". Every text it
+// reads is valid and reads the same in DateTimeDecoder; it refuses any other text (the
+// decoder takes it), so it needs no error of its own.
+class OutputFormReader {
+ public:
+  explicit OutputFormReader(std::string_view s) : s_(s) {}
+
+  bool ReadDate(int64_t* days) {
+    int64_t y, m, d;
+    if (!Digits(4, &y) || !Char('-') || !Digits(2, &m) || !Char('-') || !Digits(2, &d)) {
+      return false;
+    }
+    if (y < 1 || m < 1 || m > 12 || d < 1 || d > DaysInMonth(y, m)) return false;
+    *days = JulianDay(y, m, d) - kJulianDayOf2000;
+    return true;
+  }
+
+  bool ReadTimestamp(bool with_zone, int64_t* micros) {
+    int64_t days, h, m, sec, fsec = 0;
+    if (!ReadDate(&days) || !Char(' ') || !Digits(2, &h) || h > 23 || !Char(':') ||
+        !Digits(2, &m) || m > 59 || !Char(':') || !Digits(2, &sec) || sec > 59) {
+      return false;
+    }
+    if (Char('.')) {
+      size_t start = pos_;
+      while (pos_ < s_.size() && IsAsciiDigit(s_[pos_]) && pos_ - start < 6) {
+        fsec = fsec * 10 + (s_[pos_++] - '0');
+      }
+      if (pos_ == start) return false;
+      for (size_t n = pos_ - start; n < 6; ++n) fsec *= 10;
+    }
+    int64_t local =
+        days * pg::kMicrosPerDay + ((h * 60 + m) * 60 + sec) * pg::kMicrosPerSecond + fsec;
+    int64_t east = 0;
+    if (with_zone && pos_ < s_.size() && (s_[pos_] == '+' || s_[pos_] == '-')) {
+      bool minus = s_[pos_++] == '-';
+      int64_t zh, zm = 0, zs = 0;
+      if (!Digits(2, &zh) || zh > 15) return false;
+      if (Char(':')) {
+        if (!Digits(2, &zm) || zm > 59) return false;
+        if (Char(':') && (!Digits(2, &zs) || zs > 59)) return false;
+      }
+      east = (zh * 3600 + zm * 60 + zs) * (minus ? -1 : 1);
+    }
+    if (pos_ != s_.size()) return false;
+    *micros = local - east * pg::kMicrosPerSecond;
+    return true;
+  }
+
+  bool AtEnd() const { return pos_ == s_.size(); }
+
+ private:
+  bool Char(char c) {
+    if (pos_ >= s_.size() || s_[pos_] != c) return false;
+    ++pos_;
+    return true;
+  }
+  bool Digits(size_t n, int64_t* out) {
+    if (s_.size() - pos_ < n) return false;
+    int64_t v = 0;
+    for (size_t i = 0; i < n; ++i) {
+      char c = s_[pos_ + i];
+      if (!IsAsciiDigit(c)) return false;
+      v = v * 10 + (c - '0');
+    }
+    pos_ += n;
+    *out = v;
+    return true;
+  }
+
+  std::string_view s_;
+  size_t pos_ = 0;
+};
+
+// date_in, timestamp_in or timestamptz_in: days since 2000-01-01 for a date, µs since
+// 2000-01-01 00:00 (UTC) for the others, ±infinity as their extreme values.
+Result<int64_t> ParseDateTimeText(SqlType type, std::string_view text) {
+  OutputFormReader fast(text);
+  int64_t value;
+  if (type == SqlType::kDate ? fast.ReadDate(&value) && fast.AtEnd()
+                             : fast.ReadTimestamp(type == SqlType::kTimestampTz, &value)) {
+    return value;
+  }
+  const char* name = DateTimeInputName(type);
+  auto error = [&](const std::string& what) {
+    return InvalidArgument(what + ": \"" + std::string(text) + "\"");
+  };
+  std::vector<DateTimeTextField> fields;
+  size_t buffer = type == SqlType::kDate ? 129 : 153;  // MAXDATELEN + 1, + MAXDATEFIELDS
+  if (text.find('\0') != std::string_view::npos ||
+      !DateTimeFieldSplitter(text, buffer).Split(&fields)) {
+    return error(std::string("invalid input syntax for type ") + name);
+  }
+  DateTimeDecoder decoder(type);
+  switch (decoder.Decode(fields)) {
+    case DateTimeError::kNone: break;
+    case DateTimeError::kSyntax: return error(std::string("invalid input syntax for type ") + name);
+    case DateTimeError::kFieldRange: return error("date/time field value out of range");
+    case DateTimeError::kZoneRange: return error("time zone displacement out of range");
+    case DateTimeError::kZoneUnknown:
+      return InvalidArgument("time zone \"" + decoder.unknown_zone() + "\" not recognized");
+  }
+  switch (decoder.refusal()) {
+    case DateTimeDecoder::Refusal::kNone: break;
+    case DateTimeDecoder::Refusal::kCurrentTime:
+      return InvalidArgument("date/time input \"" + OriginalSpelling(text, decoder.refused()) +
+                             "\" is not supported: it depends on the current time, which a "
+                             "view's results must not");
+    case DateTimeDecoder::Refusal::kZone:
+      return InvalidArgument("time zone \"" + OriginalSpelling(text, decoder.refused()) +
+                             "\" not supported yet: write a UTC offset (+02, -05:30, Z) instead");
+  }
+  bool is_date = type == SqlType::kDate;
+  switch (decoder.kind()) {
+    case DateTimeKind::kDateTime: break;
+    case DateTimeKind::kEpoch:
+      return is_date ? -kUnixToPgEpochDays : -kUnixToPgEpochDays * pg::kMicrosPerDay;
+    case DateTimeKind::kLate:
+      return is_date ? int64_t{kDatePositiveInfinity} : kTimestampPositiveInfinity;
+    case DateTimeKind::kEarly:
+      return is_date ? int64_t{kDateNegativeInfinity} : kTimestampNegativeInfinity;
+  }
+  const DateTimeParts& p = decoder.parts();
+  const char* range = is_date ? "date out of range" : "timestamp out of range";
+  if (!IsValidJulian(p.year, p.month)) return error(range);
+  int64_t days = JulianDay(p.year, p.month, p.day) - kJulianDayOf2000;
+  if (is_date) {
+    if (days < kMinDate || days >= kEndDate) return error(range);
+    return days;
+  }
+  auto time =
+      ((static_cast<__int128>(p.hour) * 60 + p.minute) * 60 + p.second) * pg::kMicrosPerSecond +
+      p.fsec;
+  __int128 micros = static_cast<__int128>(days) * pg::kMicrosPerDay + time;
+  if (type == SqlType::kTimestampTz)
+    micros += static_cast<__int128>(p.zone_west) * pg::kMicrosPerSecond;
+  if (micros < kMinTimestamp || micros >= kEndTimestamp) return error(range);
+  return static_cast<int64_t>(micros);
+}
+
+}  // namespace
+
 Result<Value> Value::Parse(SqlType type, std::string_view text) {
   switch (type) {
     case SqlType::kBool: {
@@ -1224,29 +2324,15 @@ Result<Value> Value::Parse(SqlType type, std::string_view text) {
     case SqlType::kText: return Text(std::string(text));
     case SqlType::kJsonb: return Jsonb(std::string(text));
     case SqlType::kDate: {
-      switch (pg::ParseInfinity(text)) {
-        case pg::Infinity::kPositive: return Date(kDatePositiveInfinity);
-        case pg::Infinity::kNegative: return Date(kDateNegativeInfinity);
-        case pg::Infinity::kNone: break;
-      }
-      int32_t days;
-      if (!pg::ParseDate(text, &days)) return InvalidSyntax(type, text);
-      return Date(static_cast<int32_t>(days - kUnixToPgEpochDays));
+      Result<int64_t> days = ParseDateTimeText(type, text);
+      if (!days.ok()) return days.status();
+      return Date(static_cast<int32_t>(*days));
     }
     case SqlType::kTimestamp:
     case SqlType::kTimestampTz: {
-      switch (pg::ParseInfinity(text)) {
-        case pg::Infinity::kPositive: return Value(type, kTimestampPositiveInfinity);
-        case pg::Infinity::kNegative: return Value(type, kTimestampNegativeInfinity);
-        case pg::Infinity::kNone: break;
-      }
-      int64_t days, micros_of_day, micros;
-      if (!pg::ParseTimestampParts(text, &days, &micros_of_day) ||
-          __builtin_mul_overflow(days - kUnixToPgEpochDays, pg::kMicrosPerDay, &micros) ||
-          __builtin_add_overflow(micros, micros_of_day, &micros)) {
-        return InvalidSyntax(type, text);
-      }
-      return Value(type, micros);
+      Result<int64_t> micros = ParseDateTimeText(type, text);
+      if (!micros.ok()) return micros.status();
+      return Value(type, *micros);
     }
     case SqlType::kInterval: {
       Result<Interval> v = ParseIntervalInput(text);

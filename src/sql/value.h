@@ -77,7 +77,14 @@ class Value {
   static Value MakeInterval(Interval v) { return Value(SqlType::kInterval, v); }
 
   // A value from PostgreSQL's text output of `type`. Integers are range-checked for their
-  // type; jsonb is kept as its text.
+  // type; jsonb is kept as its text. date, timestamp and timestamptz read all of PostgreSQL
+  // 15's input syntax (date_in, timestamp_in, timestamptz_in with DateStyle ISO, so MDY, and
+  // TimeZone UTC), their own output by a fast path: month names, '/' and compact dates, 'T',
+  // fractions rounded to µs, BC, offsets and the names of UTC ('Z', 'UTC', 'Etc/GMT+5'),
+  // 'epoch' and ±infinity, with PostgreSQL's errors. Refused although PostgreSQL reads them:
+  // 'now', 'today', 'tomorrow', 'yesterday' (a view must not depend on the clock), and as
+  // timestamptz a zone named by the tz database or an abbreviation other than UTC's ("time
+  // zone ... not supported yet"); a timestamp or date ignores any zone, as PostgreSQL does.
   static Result<Value> Parse(SqlType type, std::string_view text);
   // PostgreSQL's text output; NULL has none (callers print their own NULL).
   std::string ToString() const;

@@ -876,5 +876,362 @@ TEST(PgOracleTest, IntervalInputMatchesPostgres) {
             << " of them errors in PostgreSQL\n";
 }
 
+// --- date, timestamp and timestamptz input ---------------------------------------------------
+
+// Date/time literals as people write them and as PostgreSQL 15's date_in, timestamp_in and
+// timestamptz_in read them (DateStyle ISO, so MDY for ambiguous numeric dates; TimeZone UTC):
+// ISO dates with and without a time, 'T', fractions of a second rounded beyond 6 digits, zone
+// offsets, special values, BC, month names in every order, dates with '/' and '.', run-together
+// digits, Julian days, ISO 8601's labels, and the limits of each field and of each type. Each
+// literal is read as all three types.
+// clang-format off
+const char* const kDateTimeLiterals[] = {
+    // ISO dates, valid and not.
+    "2001-01-01", "2026-03-01", "1999-12-31", "2000-02-29", "2001-02-29", "2001-02-31",
+    "2001-04-31", "2001-04-30", "2001-13-01", "2001-00-10", "2001-01-00", "2001-01-32",
+    "0001-01-01", "0000-01-01", "10000-01-01", "1900-02-29", "2100-02-29", "1600-02-29",
+    "2001-1-1", "2001-01-1", "01-01-2001", "1-1-1", "001-01-01", "99999-01-01", "2001--01-01",
+    "2001-01-", "2001-01--", "2001-01-01-", "2001-01", "2001", "-2001-01-01", "+2001-01-01",
+    "2001_01_01", "2001,01,01", "2001 - 01 - 01", "2001-01-01x", "x2001-01-01", "2001-jan05",
+    "2001-jan15", "2001-01-01 2001-01-02", "2001-01-01 01-02",
+    // With a time; 'T'; fractions of a second.
+    "2001-01-01 10:00", "2001-01-01 10:00:00", "2001-01-01 1:2:3", "2001-01-01 01:02:03",
+    "2001-01-01T10:00", "2001-01-01T10:00:00", "2026-03-01T10:00:00Z", "2026-03-01t10:00:00z",
+    "2026-03-01T10:00:00.123Z", "2001-01-01T", "2001-01-01 T10:00", "2001-01-01T 10:00",
+    "T10:00", "2001-01T10:00", "2001-01-01TT10:00", "2001-01-01T10:00T", "10:00",
+    "10:00 2001-01-01", "2001-01-01 10:00:00 10:00:00", "2001-01-01 10:00:60",
+    "2001-01-01 23:59:60", "2001-01-01 23:59:60.5", "2001-01-01 23:59:59.9999999",
+    "2001-01-01 24:00:00", "2001-01-01 24:00", "2001-01-01 24:00:01", "2001-01-01 24:00:00.000001",
+    "2001-01-01 25:00", "2001-01-01 10:60", "2001-01-01 10:59:61", "2001-01-01 10:",
+    "2001-01-01 10::", "2001-01-01 10:00:", "2001-01-01 10:00:00.", "2001-01-01 10:00:00.5",
+    "2001-01-01 10:00:00.123456", "2001-01-01 10:00:00.1234564", "2001-01-01 10:00:00.1234565",
+    "2001-01-01 10:00:00.1234575", "2001-01-01 10:00:00.9999995", "2001-01-01 10:00:00.9999994",
+    "2001-01-01 10:00:00.0000005", "2001-01-01 10:00:00.0000015", "2001-01-01 10:00:00.00000051",
+    "2001-01-01 10:00:00.000000000000000000001", "2001-01-01 10:00:00.1.2",
+    "2001-01-01 10:00:00.123456789012345678901234567890", "2001-01-01 5:30.5",
+    "2001-01-01 10:00:00:00", "2001-01-01 10.5", "2001-01-01 10.30", "2001-01-01 .5",
+    "2001-01-01 99999999999:00", "2001-01-01 10:99999999999", "2001-01-01 0:0",
+    "2001-01-01 00:00:00.000000", "2001-01-01 10:00:00 .5",
+    // AM and PM.
+    "2001-01-01 10:00 pm", "2001-01-01 10:00 PM", "2001-01-01 12:00 am", "2001-01-01 12:00 pm",
+    "2001-01-01 12:30 AM", "2001-01-01 13:00 pm", "2001-01-01 0:00 pm", "2001-01-01 10:00pm",
+    "2001-01-01 pm", "2001-01-01 10:00 am pm", "2001-01-01 10 pm", "2001-01-01 1010 pm",
+    "2001-01-01 11:59:60 pm", "pm 2001-01-01 10:00",
+    // Zone offsets, abbreviations of UTC, and 'dst'.
+    "2001-01-01 10:00+02", "2001-01-01 10:00 +02", "2001-01-01 10:00+05:30", "2001-01-01 10:00-0800",
+    "2001-01-01 10:00-08", "2001-01-01 10:00+5", "2001-01-01 10:00-8:00", "2001-01-01 10:00+0530",
+    "2001-01-01 10:00+530", "2001-01-01 10:00+05:30:15", "2001-01-01 10:00+15", "2001-01-01 10:00+16",
+    "2001-01-01 10:00+15:59", "2001-01-01 10:00+15:60", "2001-01-01 10:00-14:59:59",
+    "2001-01-01 10:00+05:60", "2001-01-01 10:00+05:30:60", "2001-01-01 10:00 Z", "2001-01-01 10:00Z",
+    "2001-01-01 10:00 UTC", "2001-01-01 10:00 utc", "2001-01-01 10:00 GMT", "2001-01-01 10:00 UT",
+    "2001-01-01 10:00 zulu", "2001-01-01 10:00 UCT", "2001-01-01 10:00+00", "2001-01-01 10:00-00",
+    "2001-01-01 10:00+02 +03", "2001-01-01 10:00 Z UTC", "2001-01-01 10:00+2:",
+    "2001-01-01 10:00+02:3", "2001-01-01 10:00+123456", "2001-01-01 10:00+12345",
+    "2001-01-01 10:00+05.5", "2001-01-01 10:00+05-30", "2001-01-01 10:00 -05-07",
+    "2001-01-01 10:00 + 02", "2001-01-01 10:00 +", "2001-01-01 10:00+99999999999",
+    "2001-01-01 10:00 utc dst", "2001-01-01 10:00 gmt dst", "2001-01-01 10:00 dst",
+    "2001-01-01 10:00+02 dst", "2001-01-01 10:00 dst utc", "2001-01-01 10:00 dst dst",
+    "+02 2001-01-01 10:00", "Z 2001-01-01", "2001-01-01+02", "2001-01-01 +02 10:00",
+    "2001-01-01 00:00:00+01", "2001-01-01 00:00:00-01", "2001-01-01 23:30-01",
+    // Zones by name that are UTC or a fixed offset, and names no tz database has.
+    "2001-01-01 10:00 Etc/UTC", "2001-01-01 10:00 etc/utc", "2001-01-01 10:00 Etc/GMT+5",
+    "2001-01-01 10:00 Etc/GMT-14", "2001-01-01 10:00 Etc/GMT+13", "2001-01-01 10:00 Etc/GMT-15",
+    "2001-01-01 10:00 Etc/GMT+0", "2001-01-01 10:00 Universal", "2001-01-01 10:00 Greenwich",
+    "2001-01-01 10:00 GMT0", "2001-01-01 10:00 GMT+0", "2001-01-01 10:00 GMT-0",
+    "2001-01-01 10:00 Etc/Zulu", "2001-01-01 10:00 Etc/UTC dst", "2001-01-01 10:00 Etc/UTC+02",
+    "2001-01-01 10:00 Foo/Bar", "2001-01-01 10:00 Europe/Nowhere", "2001-01-01 10:00 foo",
+    "2001-01-01 10:00 nowhere", "Europe/Warsaw 2001-01-01", "2001-01-01 10:00 Etc/GMT+05",
+    "Jan 5 Etc/UTC 2026", "2001-01-01 10:00 Etc//UTC", "2001-01-01 10:00 Etc/../UTC",
+    // Special values.
+    "epoch", "EPOCH", " epoch ", "infinity", "-infinity", "+infinity", "Infinity", "INFINITY",
+    "-Infinity", " infinity ", "- infinity", "infinity infinity", "epoch infinity", "epoch 10:00",
+    "epoch 2001-01-01", "infinity 2001-01-01", "2001-01-01 infinity", "10:00 infinity",
+    "infinity 10:00", "epoch +02", "epoch utc", "epoch bc", "epoch Jan 5", "epoch Feb 30",
+    "epoch Feb 31 2001", "epoch 25:00", "epoch pm", "infinity pm", "allballs",
+    "2001-01-01 allballs", "2001-01-01 allballs utc", "2001-01-01 allballs 10:00", "infinityx",
+    "epochs", "-epoch",
+    // Month names.
+    "Jan 5 2026", "January 5 2026", "January 5, 2026", "5 January 2026", "5 Jan 2026",
+    "2026-Jan-05", "05-Jan-2026", "Jan-05-2026", "2026 Jan 05", "2026 05 Jan", "Jan 05 2026 10:00",
+    "5 jan 26", "jan 5 26", "26 jan 5", "Jan. 5, 2026", "Sept 1 2026", "sep 1 2026",
+    "Septembre 1 2026", "Janu 5 2026", "Jan Feb 2026", "Jan 32 2026", "Feb 29 2024",
+    "Feb 29 2023", "Jan 5", "Jan 2026", "5 Jan", "Jan 5 10:00 2026", "Mon Jan 5 2026",
+    "Monday, January 5, 2026", "Tue Jan 6 2026 10:00:00 UTC", "Sun Mon Jan 5 2026",
+    "Wed Dec 17 07:37:16 1997", "Wed Dec 17 07:37:16 1997 GMT", "Jan 5 2026 BC", "2026-Jan-05 BC",
+    "May 5 2026", "may 5 2026", "MAY 5 2026", "5 5 May", "January 2026 5", "2026 5 January",
+    "Jan 5 101010 2026", "Jan 5 2026 101010", "5 13 January 2026", "13 January 2026",
+    "32 January 2026", "1 2 January 2026", "january-5-2026", "jan/5/2026", "jan.5.2026",
+    "2026-january-05", "2026-05-jan", "2026-jan-may", "99-Jan-08", "08-Jan-99", "Jan-08-99",
+    "99 Jan 08", "08 Jan 99", "Jan 08 99", "1999 08 Jan", "2026 Jan 5 Jan", "on Jan 5 2026 at 10:00",
+    "Jan 5 2026 at", "at", "on", "Jan at 5 2026", "jan-at-5",
+    // Dates with '/' and '.' (MDY), and numbers separated by spaces.
+    "03/04/2026", "3/4/2026", "03/04/26", "3/4/26", "12/31/1999", "31/12/1999", "13/01/2026",
+    "01/13/2026", "2026/03/04", "2026/3/4", "03/04/2026 10:00", "03/04", "3/4/5", "99/12/31",
+    "1/1/70", "1/1/69", "1/1/0", "1/1/00", "1/1/100", "03-04-2026", "03.04.2026", "2026.03.04",
+    "2026.063", "1999.008", "2026.366", "2024.366", "2026.367", "2026.000", "2026.1", "3/4/-5",
+    "12/17/1997 07:37:16.00", "17.12.1997 07:37:16.00", "2026 03 01", "2026 3 1", "1 3 2026",
+    "3 1 26", "26 3 1", "03 04 2026 10:00", "3 4", "2026.03", "2026..03..04", "2026/03/04/05",
+    "1/2/3/4", "02/29/2023", "02/29/2024", "0/1/2026", "1/0/2026",
+    // Run-together digits: yyyymmdd, yymmdd, hhmmss, hhmm.
+    "20260301", "260301", "990108", "20260301 101010", "20260301 1010", "20260301101010",
+    "2026030", "202603", "20261301", "20260230", "19990108 040506", "19990108 040506.789",
+    "20260301T101010Z", "20260301T101010", "20260301T1010", "20260301T101010.5", "20260301T10",
+    "2026-03-01T101010-05", "2026-03-01T101010+05", "2026-03-01T101010-05:30",
+    "20260301T101010-0530", "101010 20260301", "20260301 250000", "20260301 240000",
+    "20260301 106060", "20260301 10101", "20260301 1010101", "20260301 10.5", "20260301 101010.",
+    "1999.008 101010", "00000101", "000101", "99991231", "123456789", "1234567",
+    "20260301 101010 101010", "20260301 2026", "2026 20260301",
+    // Julian days, ISO 8601's labels, noise words.
+    "J2451187", "j2451187", "J 2451187", "J2451187.5", "J2451187.25 10:00", "J2451187 10:00",
+    "J0", "J-1", "julian 2451187", "jd 2451187", "J2451187-05", "J2451187+05", "J",
+    "J2147483647", "J5373484", "J5373483.99999999999", "J2451187.", "J 2451187 2451188",
+    "y2001m02d04", "y2001 m02 d04", "y2001m02d04h10mm30s15", "y2001m02d04 t101010",
+    "y2001m02d04h10m30", "2001-02-04 h 10", "y", "2001-01-01 y", "y y 2001",
+    "dow 5", "2001-01-01 dow 5", "y2001m02d04s15.5", "y2001m02d04s15.5h1", "y2001.5m02d04",
+    "y2001m13d04", "2001-02-04 mm 5", "2001-02-04 s 61", "on 2001-01-01 at 10:00",
+    "2001-01-01 at", "2001-01-01 on on at",
+    // BC, AD and the ends of each type.
+    "2001-01-01 AD", "2001-01-01 BC", "2001-01-01 BC BC", "2001-01-01 AD BC", "0044-03-15 BC",
+    "0001-01-01 BC", "0000-01-01 BC", "44-03-15 BC", "BC 2001-01-01", "2001-01-01 10:00 BC",
+    "2001-01-01 10:00:00+02 BC", "0001-02-29 BC", "0005-02-29 BC", "0004-02-29 BC",
+    "4714-11-24 BC", "4714-11-23 BC", "4714-11-01 BC", "4714-10-31 BC", "4715-01-01 BC",
+    "4713-01-01 BC", "4714-11-24 00:00:00+01 BC", "4714-11-24 00:00:00-01 BC",
+    "4714-11-23 23:00:00-01 BC", "294276-12-31", "294277-01-01", "294276-12-31 23:59:59.999999",
+    "294276-12-31 23:59:59.9999995", "294276-12-31 24:00:00", "294276-12-31 23:59:59+01",
+    "294276-12-31 23:59:59-01", "294277-01-01 00:30+01", "5874897-12-31", "5874898-01-01",
+    "5874898-05-31", "5874898-06-01", "2147483647-01-01", "2147483648-01-01",
+    "99999999999-01-01", "2001-99999999999-01",
+    // Spaces, case, punctuation, and texts that are no date.
+    "", " ", "  2001-01-01  ", "\t2001-01-01\n", "2001-01-01\r", "\v2001-01-01\f",
+    "2001-01-01 foo", "foo", "2001-01-01 10:00 ++", "2001-01-01 é", "é", "2001-01-01 (10:00)",
+    "[2001-01-01]", "2001-01-01;", "2001-01-01,10:00", "2001-01-01 , 10:00", "'2001-01-01'",
+    "2001-01-01 10:00:00 junk", "NaN", "null", "1", "12", "123", "1234", "12345",
+    "2001-01-01 1", "2001-01-01 12", "2001-01-01 123", "2001-01-01 12345",
+    // More of the forms the manual lists, and their neighbours.
+    "1999-01-08 04:05:06", "1999-01-08 04:05:06 -8:00", "January 8 04:05:06 1999",
+    "1999-01-08 04:05:06.789-8", "04:05:06 1999-01-08", "12:00:00 Jan 5 2026",
+    "10:00 Jan 5 2026 utc", "Jan 5 2026 12:00:00 am", "Jan 5 2026 12:00:00.5 pm",
+    "2026-03-01 10:00:00 +02:00", "2026-03-01 10:00:00 -02:00", "2026-03-01 10:00:00+14",
+    "2026-03-01 10:00:00-12", "2026-03-01 10:00:00.5+01", "2026-03-01 10:00:00+01:30 BC",
+    "2026-03-01T10:00:00+0100", "2026-03-01 10:00:00 Z", "2026-02-28T24:00:00",
+    "2024-02-29T23:59:60", "2026-03-01 10:00 +02 BC", "2026-03-01 10:00 bc ad",
+    "2026.060 10:00", "26.060", "94-12-31", "1994-12-31", "6/7/8", "06/07/08 10:00",
+    "040506", "04:05 PM", "1999-01-08 040506", "1999-01-08 0405", "1999-01-08 04:05:06.",
+    "Jan 8 1999", "8 Jan 1999", "1999 Jan 8", "Jan-8-1999", "8-Jan-1999", "1999-Jan-8",
+    "19990108", "990108", "1999.008", "J2451187 04:05", "January 8, 99 BC", "Jan 8 99 bc",
+    "0099-01-08 BC", "1/8/1999", "1/18/1999", "01/02/03", "18/1/1999",
+};
+// clang-format on
+
+// Literals that PostgreSQL reads with the server's time zone database or its zone
+// abbreviations: walflow reads them as a timestamp or date (ignoring the zone, as PostgreSQL
+// does), but refuses them as timestamptz.
+// clang-format off
+const char* const kZoneNamedLiterals[] = {
+    "2001-01-01 10:00 Europe/Warsaw", "2001-01-01 10:00 europe/warsaw",
+    "2001-01-01 10:00 America/New_York", "2001-01-01 10:00 Japan", "2001-01-01 10:00 EST",
+    "2001-01-01 10:00 PST", "2001-01-01 10:00 CET", "2001-01-01 10:00 MSK",
+    "Jan 5 2026 10:00 Asia/Kolkata", "2001-01-01 10:00 EST dst", "2001-01-01 10:00 Europe/Warsaw BC",
+};
+// clang-format on
+
+// More, made at random from pieces: dates in each form, times, zones, modifiers, and some
+// noise.
+std::vector<std::string> RandomDateTimeLiterals(size_t n) {
+  static const char* const kDates[] = {
+      "2026-03-01", "2024-02-29",  "2023-02-29",     "1999-12-31",  "0001-01-01",  "03/04/2026",
+      "3/4/26",     "Jan 5 2026",  "5 January 2026", "2026-Jan-05", "20260301",    "260301",
+      "1999.008",   "2026.366",    "Feb 30 2026",    "12/31/99",    "13/01/2026",  "294276-12-31",
+      "4714-11-24", "10000-06-15", "Dec 31, 1999",   "31 Dec 1999", "1999-Dec-31", "y2026m03d01"};
+  static const char* const kTimes[] = {"10:00",
+                                       "10:00:00",
+                                       "23:59:59.999999",
+                                       "23:59:59.9999995",
+                                       "00:00:00.5",
+                                       "24:00:00",
+                                       "12:00",
+                                       "1:2:3",
+                                       "101010",
+                                       "1010",
+                                       "T10:00:00",
+                                       "T101010",
+                                       "10:00:00.1234565",
+                                       "25:00",
+                                       "12:60",
+                                       "5:30.5",
+                                       "00:00",
+                                       "23:59:60",
+                                       "t23:59:59.9999999",
+                                       "h 10 mm 30"};
+  static const char* const kZones[] = {"Z",      "UTC",     "+02",       "-05:30", "+0530", "-08",
+                                       "+15",    "+16",     "-14:59:59", "GMT",    "zulu",  "+5",
+                                       "+05:60", "utc dst", "Etc/GMT-3", "+1:30",  "-0000"};
+  static const char* const kExtras[] = {"BC",       "AD",    "am",  "pm", "Mon",  "at",
+                                        "allballs", "epoch", "foo", "5",  "2026", ","};
+  std::mt19937_64 rng(19);
+  auto pick = [&](auto& list) { return std::string(list[rng() % std::size(list)]); };
+  std::vector<std::string> out;
+  for (size_t i = 0; i < n; ++i) {
+    std::string s = pick(kDates);
+    if (rng() % 4 != 0) s += (rng() % 3 == 0 ? "T" : " ") + pick(kTimes);
+    if (rng() % 2 == 0) s += (rng() % 3 == 0 ? "" : " ") + pick(kZones);
+    if (rng() % 4 == 0) s += " " + pick(kExtras);
+    if (rng() % 8 == 0) s = pick(kExtras) + " " + s;
+    // The T form needs digits on both sides.
+    size_t t = s.find(" T");
+    if (t != std::string::npos && rng() % 2 == 0) s.erase(t, 1);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+// Random soup of the pieces date/time input is made of, most of it refused: it exercises the
+// field splitter and which of PostgreSQL's errors each mistake gives.
+std::vector<std::string> RandomDateTimeNoise(size_t n) {
+  static const char* const kPieces[] = {
+      "1",           "12", "123", "2026", "20260301", "05",       "31",       ":",     "-",
+      "/",           ".",  " ",   " ",    "T",        "t",        "+",        ",",     "jan",
+      "bc",          "am", "z",   "utc",  "epoch",    "j",        "y",        "m",     "d",
+      "h",           "s",  "at",  "x",    "dst",      "allballs", "infinity", "05:30", "10:00:00.5",
+      "99999999999", "0",  "mon", "may",  "etc/utc",  "_"};
+  std::mt19937_64 rng(20);
+  std::vector<std::string> out;
+  for (size_t i = 0; i < n; ++i) {
+    std::string s;
+    size_t parts = 1 + rng() % 8;
+    for (size_t p = 0; p < parts; ++p) s += kPieces[rng() % std::size(kPieces)];
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+// The limits of the field splitter's work buffer: 129 bytes for date_in, 153 for
+// timestamp_in and timestamptz_in, with one terminator per field.
+std::vector<std::string> LongDateTimeLiterals() {
+  std::vector<std::string> out;
+  for (size_t n : {125, 126, 127, 128, 129, 130, 148, 149, 150, 151, 152, 153, 154, 200}) {
+    out.push_back(std::string(n - 6, '0') + "1-1-1");         // one field of n - 1 bytes
+    out.push_back(std::string(n - 12, '0') + "1-1-1 10:00");  // two fields
+  }
+  return out;
+}
+
+// A literal read as `type`: its text output, or "error: " and the message.
+std::string OurDateTimeCell(SqlType type, const std::string& literal) {
+  Result<Value> r = Value::Parse(type, literal);
+  return r.ok() ? r->ToString() : "error: " + r.status().message();
+}
+
+// For each literal: its date, timestamp and timestamptz cells.
+std::vector<std::string> PostgresDateTimeCells(const std::vector<std::string>& literals) {
+  Session().Exec(R"sql(
+    CREATE OR REPLACE FUNCTION pg_temp.datetime_cells(texts text[]) RETURNS SETOF text
+    LANGUAGE plpgsql AS $$
+    DECLARE
+      t text;
+      ty text;
+      cell text;
+    BEGIN
+      FOREACH t IN ARRAY texts LOOP
+        FOREACH ty IN ARRAY ARRAY['date', 'timestamp', 'timestamptz'] LOOP
+          BEGIN
+            EXECUTE format('SELECT %L::%s::text', t, ty) INTO cell;
+          EXCEPTION WHEN others THEN
+            cell := 'error: ' || SQLERRM;
+          END;
+          RETURN NEXT cell;
+        END LOOP;
+      END LOOP;
+    END $$)sql");
+  std::string array = "ARRAY[";
+  for (size_t i = 0; i < literals.size(); ++i) {
+    array += i ? ",'" : "'";
+    for (char c : literals[i]) array += c == '\'' ? std::string("''") : std::string(1, c);
+    array += "'";
+  }
+  array += "]::text[]";
+  std::vector<std::string> cells;
+  for (const auto& row : Session().Query("SELECT c FROM pg_temp.datetime_cells(" + array + ") c")) {
+    cells.push_back(row[0].value_or("NULL"));
+  }
+  return cells;
+}
+
+constexpr SqlType kDateTimeTypes[] = {SqlType::kDate, SqlType::kTimestamp, SqlType::kTimestampTz};
+
+// walflow's two refusals of literals PostgreSQL reads: the current time, and zones it does
+// not compute.
+bool IsDateTimeRefusal(const std::string& cell) {
+  return cell.find("is not supported: it depends on the current time") != std::string::npos ||
+         cell.find("not supported yet") != std::string::npos;
+}
+
+TEST(PgOracleTest, DateTimeInputMatchesPostgres) {
+  std::vector<std::string> literals(std::begin(kDateTimeLiterals), std::end(kDateTimeLiterals));
+  size_t listed = literals.size();
+  for (const char* s : kTimestamps) {  // PostgreSQL's own output, and its date part
+    literals.push_back(s);
+    literals.push_back(std::string(s) + "+00");
+    literals.push_back(std::string(s).substr(0, std::string(s).find(' ')));
+  }
+  for (std::string& s : LongDateTimeLiterals()) literals.push_back(std::move(s));
+  size_t generated = literals.size();
+  for (std::string& s : RandomDateTimeLiterals(1500)) literals.push_back(std::move(s));
+  for (std::string& s : RandomDateTimeNoise(1500)) literals.push_back(std::move(s));
+  std::vector<std::string> theirs = PostgresDateTimeCells(literals);
+  ASSERT_EQ(theirs.size(), literals.size() * 3);
+  size_t errors = 0, refused = 0, mismatches = 0;
+  for (size_t i = 0; i < literals.size(); ++i) {
+    for (size_t t = 0; t < 3; ++t) {
+      const std::string& want = theirs[i * 3 + t];
+      bool error = want.rfind("error: ", 0) == 0;
+      errors += error;
+      std::string ours = OurDateTimeCell(kDateTimeTypes[t], literals[i]);
+      if (ours == want) continue;
+      // A random literal may name a zone walflow refuses (one with daylight-saving rules).
+      if (i >= generated && !error && IsDateTimeRefusal(ours)) {
+        ++refused;
+        continue;
+      }
+      ++mismatches;
+      EXPECT_EQ(ours, want) << "'" << literals[i] << "'::" << SqlTypeName(kDateTimeTypes[t]);
+    }
+  }
+  EXPECT_EQ(mismatches, 0u);
+  EXPECT_GT(listed, 500u);
+  std::cout << literals.size() << " date/time literals (" << listed
+            << " listed), each as 3 types: " << errors << " cells are errors in PostgreSQL, "
+            << refused << " refused by walflow where PostgreSQL reads a zone by its rules\n";
+}
+
+// What walflow refuses, it refuses only where PostgreSQL reads a value: the current time
+// always, a zone it cannot compute as timestamptz only.
+TEST(PgOracleTest, DateTimeInputRefusalsAreValidInPostgres) {
+  std::vector<std::string> literals(std::begin(kZoneNamedLiterals), std::end(kZoneNamedLiterals));
+  for (const char* s : {"now", "today", "tomorrow", "yesterday", "Today", " now ", "today 10:00",
+                        "tomorrow 10:00+02", "yesterday BC", "today allballs"}) {
+    literals.push_back(s);
+  }
+  std::vector<std::string> theirs = PostgresDateTimeCells(literals);
+  ASSERT_EQ(theirs.size(), literals.size() * 3);
+  for (size_t i = 0; i < literals.size(); ++i) {
+    bool current_time = i >= std::size(kZoneNamedLiterals);
+    for (size_t t = 0; t < 3; ++t) {
+      const std::string& want = theirs[i * 3 + t];
+      std::string ours = OurDateTimeCell(kDateTimeTypes[t], literals[i]);
+      std::string context = "'" + literals[i] + "'::" + SqlTypeName(kDateTimeTypes[t]);
+      EXPECT_NE(want.rfind("error: ", 0), 0u) << context << ": " << want;
+      if (current_time) {
+        EXPECT_NE(ours.find("is not supported: it depends on the current time"), std::string::npos)
+            << context << ": " << ours;
+      } else if (kDateTimeTypes[t] == SqlType::kTimestampTz) {
+        EXPECT_NE(ours.find("not supported yet"), std::string::npos) << context << ": " << ours;
+      } else {
+        EXPECT_EQ(ours, want) << context;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace walflow::sql

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <string>
 
 namespace walflow::sql {
@@ -215,6 +216,150 @@ TEST(ValueTest, IntervalInputReadsPostgresSyntax) {
   EXPECT_EQ(i.days, INT32_MIN);
   EXPECT_EQ(i.micros, -INT64_MAX);
   EXPECT_FALSE(ParseInterval("1 day 1 day", &i));
+}
+
+// PostgreSQL 15's answers to SELECT '<text>'::date / ::timestamp / ::timestamptz with
+// DateStyle ISO and TimeZone UTC (pg_oracle_test compares thousands more).
+TEST(ValueTest, DateTimeInputReadsPostgresSyntax) {
+  struct Case {
+    SqlType type;
+    const char* text;
+    const char* expected;
+  };
+  constexpr SqlType D = SqlType::kDate, T = SqlType::kTimestamp, Z = SqlType::kTimestampTz;
+  const Case cases[] = {
+      {T, "2001-01-01", "2001-01-01 00:00:00"},
+      {Z, "2026-03-01T10:00:00Z", "2026-03-01 10:00:00+00"},
+      {Z, "2026-03-01 10:00+02", "2026-03-01 08:00:00+00"},
+      {Z, "2026-03-01 10:00:00.5+05:30", "2026-03-01 04:30:00.5+00"},
+      {Z, "2026-03-01 10:00-0800", "2026-03-01 18:00:00+00"},
+      {Z, "2026-03-01 10:00 UTC", "2026-03-01 10:00:00+00"},
+      {Z, "2026-03-01 10:00 Etc/GMT+5", "2026-03-01 15:00:00+00"},
+      {T, "2026-03-01 10:00+02", "2026-03-01 10:00:00"},                 // the zone is ignored
+      {T, "2001-01-01 10:00:00.1234565", "2001-01-01 10:00:00.123456"},  // rint: to even
+      {T, "2001-01-01 10:00:00.1234575", "2001-01-01 10:00:00.123458"},
+      {T, "2001-01-01 23:59:59.9999999", "2001-01-02 00:00:00"},
+      {T, "2001-01-01 24:00:00", "2001-01-02 00:00:00"},
+      {T, "2001-01-01 12:00 am", "2001-01-01 00:00:00"},
+      {T, "epoch", "1970-01-01 00:00:00"},
+      {D, "epoch", "1970-01-01"},
+      {Z, " -Infinity ", "-infinity"},
+      {D, "infinity", "infinity"},
+      {D, "0044-03-15 BC", "0044-03-15 BC"},
+      {D, "Jan 5 2026", "2026-01-05"},
+      {D, "5 January 2026", "2026-01-05"},
+      {D, "2026-Jan-05", "2026-01-05"},
+      {D, "Monday, January 5, 2026", "2026-01-05"},
+      {D, "20260105", "2026-01-05"},
+      {D, "03/04/2026", "2026-03-04"},  // MDY
+      {D, "3/4/26", "2026-03-04"},
+      {D, "1999.008", "1999-01-08"},
+      {D, "J2451187", "1999-01-08"},
+      {D, "2001-01-01 10:00", "2001-01-01"},
+      {T, "20260105T101010", "2026-01-05 10:10:10"},
+      {T, "y2001m02d04h10mm30", "2001-02-04 10:30:00"},
+      {D, "2001-02-29", "date/time field value out of range: \"2001-02-29\""},
+      {D, "13/01/2026", "date/time field value out of range: \"13/01/2026\""},
+      {T, "2001-01-01 25:00", "date/time field value out of range: \"2001-01-01 25:00\""},
+      {Z, "2001-01-01 10:00+16", "time zone displacement out of range: \"2001-01-01 10:00+16\""},
+      {Z, "2001-01-01 10:00 Foo/Bar", "time zone \"foo/bar\" not recognized"},
+      {T, "2001-01-01 foo", "invalid input syntax for type timestamp: \"2001-01-01 foo\""},
+      {Z, "Jan 5", "invalid input syntax for type timestamp with time zone: \"Jan 5\""},
+      {D, "", "invalid input syntax for type date: \"\""},
+      {T, "294277-01-01", "timestamp out of range: \"294277-01-01\""},
+      {T, "4714-11-23 BC", "timestamp out of range: \"4714-11-23 BC\""},
+      {D, "294277-01-01", "294277-01-01"},
+      {D, "5874898-01-01", "date out of range: \"5874898-01-01\""},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(Str(Value::Parse(c.type, c.text)), c.expected)
+        << c.text << " as " << SqlTypeName(c.type);
+  }
+}
+
+// PostgreSQL's output (DateStyle ISO, TimeZone UTC) is read by a fast reader of its own; it
+// must agree with the general one, which reads the same text with a space in front.
+TEST(ValueTest, DateTimeOutputFormReadsAsInput) {
+  for (const char* s : {"2026-03-01 10:00:00", "2024-02-29 23:59:59.999999", "0001-01-01 00:00:00",
+                        "9999-12-31 23:59:59.5", "1999-12-31 00:00:00.000001"}) {
+    EXPECT_EQ(V(SqlType::kTimestamp, s).int_value(),
+              V(SqlType::kTimestamp, std::string(" ") + s).int_value())
+        << s;
+    for (const char* zone : {"+00", "+05:30", "-08", "+15:59:59", "-00:30"}) {
+      std::string tz = std::string(s) + zone;
+      EXPECT_EQ(V(SqlType::kTimestampTz, tz).int_value(),
+                V(SqlType::kTimestampTz, " " + tz).int_value())
+          << tz;
+    }
+  }
+  EXPECT_EQ(V(SqlType::kDate, "2024-02-29").int_value(),
+            V(SqlType::kDate, " 2024-02-29").int_value());
+  // Texts the fast reader must leave to the general one.
+  EXPECT_EQ(Str(Value::Parse(SqlType::kDate, "2023-02-29")),
+            "date/time field value out of range: \"2023-02-29\"");
+  EXPECT_EQ(Str(Value::Parse(SqlType::kTimestamp, "2023-01-01 23:59:60")), "2023-01-02 00:00:00");
+  EXPECT_EQ(Str(Value::Parse(SqlType::kTimestampTz, "2023-01-01 10:00:00+1600")),
+            "time zone displacement out of range: \"2023-01-01 10:00:00+1600\"");
+}
+
+// What walflow refuses although PostgreSQL reads it: values of the current time, and zones
+// whose offset depends on the date (named zones, PostgreSQL's configurable abbreviations) as
+// timestamptz. A timestamp or date ignores the zone, as PostgreSQL does.
+TEST(ValueTest, DateTimeInputRefusesWhatAViewCannotCompute) {
+  for (const char* s : {"now", "today", "Tomorrow", "yesterday", "today 10:00"}) {
+    for (SqlType t : {SqlType::kDate, SqlType::kTimestamp, SqlType::kTimestampTz}) {
+      EXPECT_NE(Str(Value::Parse(t, s)).find("is not supported: it depends on the current time"),
+                std::string::npos)
+          << s;
+    }
+  }
+  EXPECT_EQ(Str(Value::Parse(SqlType::kTimestamp, "Tomorrow")),
+            "date/time input \"Tomorrow\" is not supported: it depends on the current time, which "
+            "a view's results must not");
+  // PostgreSQL's errors come first: 'today' with a bad field is that field's error.
+  EXPECT_EQ(Str(Value::Parse(SqlType::kDate, "today 25:00")),
+            "date/time field value out of range: \"today 25:00\"");
+  EXPECT_EQ(Str(Value::Parse(SqlType::kTimestampTz, "2026-03-01 10:00 Europe/Warsaw")),
+            "time zone \"Europe/Warsaw\" not supported yet: write a UTC offset (+02, -05:30, Z) "
+            "instead");
+  EXPECT_EQ(Str(Value::Parse(SqlType::kTimestampTz, "2026-03-01 10:00 PST")),
+            "time zone \"PST\" not supported yet: write a UTC offset (+02, -05:30, Z) instead");
+  EXPECT_EQ(Str(Value::Parse(SqlType::kTimestamp, "2026-03-01 10:00 PST")), "2026-03-01 10:00:00");
+  // A POSIX TZ string with daylight-saving rules: only PostgreSQL knows its offset.
+  EXPECT_NE(
+      Str(Value::Parse(SqlType::kTimestamp, "2026-03-01 10:00 abc5def")).find("not supported yet"),
+      std::string::npos);
+  // Standard time only: a fixed offset, 5 h west.
+  EXPECT_EQ(Str(Value::Parse(SqlType::kTimestampTz, "2026-03-01 10:00 abc5")),
+            "2026-03-01 15:00:00+00");
+}
+
+// Without a tz database to look in, a zone name (or a word that may be one) is refused whatever
+// the type, since only PostgreSQL could tell a zone from a typo; the names of UTC and of fixed
+// offsets are read still.
+TEST(ValueTest, DateTimeInputWithoutTzDatabase) {
+  const char* saved = std::getenv("TZDIR");
+  std::string restore = saved != nullptr ? saved : "";
+  setenv("TZDIR", "/nonexistent/walflow-zoneinfo", 1);
+  EXPECT_NE(Str(Value::Parse(SqlType::kTimestamp, "2026-03-01 10:00 Europe/Warsaw"))
+                .find("time zone \"Europe/Warsaw\" not supported yet"),
+            std::string::npos);
+  EXPECT_NE(Str(Value::Parse(SqlType::kDate, "2026-03-01 10:00 Foo/Bar")).find("not supported yet"),
+            std::string::npos);
+  EXPECT_EQ(Str(Value::Parse(SqlType::kTimestampTz, "2026-03-01 10:00 Etc/UTC")),
+            "2026-03-01 10:00:00+00");
+  EXPECT_EQ(Str(Value::Parse(SqlType::kTimestampTz, "2026-03-01 10:00 Etc/GMT-14")),
+            "2026-02-28 20:00:00+00");
+  // A word could be a zone ("Japan") too; a keyword in the wrong place is a syntax error still.
+  EXPECT_NE(Str(Value::Parse(SqlType::kTimestamp, "2026-03-01 foo")).find("not supported yet"),
+            std::string::npos);
+  EXPECT_EQ(Str(Value::Parse(SqlType::kTimestamp, "2026-03-01 at at 5")),
+            "invalid input syntax for type timestamp: \"2026-03-01 at at 5\"");
+  if (saved != nullptr) {
+    setenv("TZDIR", restore.c_str(), 1);
+  } else {
+    unsetenv("TZDIR");
+  }
 }
 
 }  // namespace
