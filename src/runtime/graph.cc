@@ -13,17 +13,6 @@ Result<std::unique_ptr<Graph>> Graph::Open(const PipelineConfig& config, GraphOp
                                            std::vector<std::unique_ptr<Operator>> operators) {
   std::unique_ptr<Graph> g(new Graph);
   g->operators_ = std::move(operators);
-  for (auto& op : g->operators_) {
-    WF_ASSIGN_OR_RETURN(Lsn held, op->Open());
-    WF_LOG_INFO("graph", "operator {}: {}", op->name(),
-                held.valid() ? "state up to " + held.ToString() : "empty");
-    if (op->stateful()) {
-      SinkHolding h{op->holding_name(), held, {}};
-      h.is_operator = true;
-      h.tables = op->input_tables();
-      g->operator_holdings_.push_back(std::move(h));
-    }
-  }
   for (const auto& spec : config.sinks) {
     const sink::SinkCapabilities caps = spec->capabilities();
     SinkWorkerOptions wo;
@@ -53,8 +42,20 @@ Result<std::unique_ptr<Graph>> Graph::Open(const PipelineConfig& config, GraphOp
     g->holdings_.push_back(std::move(h));
     g->workers_.push_back(std::move(w));
   }
-  for (auto& h : g->operator_holdings_) g->holdings_.push_back(std::move(h));
-  g->operator_holdings_.clear();
+  // Operators after the sinks: an operator without state starts past what any sink holds.
+  Lsn sinks_hold;
+  for (const SinkHolding& h : g->holdings_) sinks_hold = std::max(sinks_hold, h.durable);
+  for (auto& op : g->operators_) {
+    WF_ASSIGN_OR_RETURN(Lsn held, op->Open(sinks_hold));
+    WF_LOG_INFO("graph", "operator {}: {}", op->name(),
+                held.valid() ? "state up to " + held.ToString() : "empty");
+    if (op->stateful()) {
+      SinkHolding h{op->holding_name(), held, {}};
+      h.is_operator = true;
+      h.tables = op->input_tables();
+      g->holdings_.push_back(std::move(h));
+    }
+  }
   return g;
 }
 

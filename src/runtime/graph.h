@@ -82,7 +82,6 @@ class Graph {
   std::vector<std::unique_ptr<Operator>> operators_;
   std::vector<std::unique_ptr<SinkWorker>> workers_;
   std::vector<SinkHolding> holdings_;
-  std::vector<SinkHolding> operator_holdings_;
   bool finished_ = false;
   Status finish_status_;
 };

@@ -24,7 +24,10 @@ class Operator {
   // The source tables it would need read again while it is empty (a backfill).
   virtual std::vector<std::string> input_tables() const { return {}; }
   // Recovers the state; returns the position it reflects (Lsn() when it holds nothing).
-  virtual Result<Lsn> Open() = 0;
+  // `sinks_hold`: the furthest position any sink holds. An operator that starts empty
+  // ignores the stream up to there (a sink would skip what it derives from it) and gets
+  // what came before from a snapshot instead.
+  virtual Result<Lsn> Open(Lsn sinks_hold) = 0;
   // Appends to `out` the batches to hand on in place of `input`, in order: `input` itself
   // when the operator adds nothing to it, else copies with the operator's output inside
   // the transactions that caused it. Batches the operator's state already reflects (at or

@@ -68,7 +68,7 @@ std::vector<std::string> ViewOperator::input_tables() const {
   return {view_->config.input};
 }
 
-Result<Lsn> ViewOperator::Open() {
+Result<Lsn> ViewOperator::Open(Lsn sinks_hold) {
   WF_RETURN_IF_ERROR(storage::CreateDirectories(options_.state_dir));
   state::StoreOptions so;
   so.sync_commits = options_.sync_commits;
@@ -97,6 +97,12 @@ Result<Lsn> ViewOperator::Open() {
     init_global_ = !emitted.has_value();
   }
   open_position_ = committed_ = store_->input_position();
+  if (fresh_ && sinks_hold > open_position_) {
+    // New or rebuilt while the sinks hold data: what the stream brings up to their position
+    // the sinks skip, output derived from it included, so the view takes its rows from the
+    // backfill snapshot (read while streaming, at later positions) and the stream after it.
+    open_position_ = sinks_hold;
+  }
   // Output a sink may still lack: handed on again at its place in the stream.
   for (uint64_t from = 1;;) {
     WF_ASSIGN_OR_RETURN(auto records, store_->ReadOutput(from, 1024));
@@ -734,7 +740,7 @@ Result<std::unique_ptr<ViewOperator>> OpenForPeek(std::shared_ptr<const Compiled
   ViewOperatorOptions o;
   o.state_dir = state_dir;
   auto op = std::make_unique<ViewOperator>(std::move(view), o);
-  WF_RETURN_IF_ERROR(op->Open().status());
+  WF_RETURN_IF_ERROR(op->Open(Lsn()).status());
   return op;
 }
 

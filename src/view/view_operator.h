@@ -54,7 +54,7 @@ class ViewOperator : public runtime::Operator {
   const std::string& name() const override { return name_; }
   std::string holding_name() const override { return "view:" + name_; }
   std::vector<std::string> input_tables() const override;
-  Result<Lsn> Open() override;
+  Result<Lsn> Open(Lsn sinks_hold) override;
   Status Apply(const ChangeBatchPtr& input, std::vector<ChangeBatchPtr>* out) override;
   bool stateful() const override { return true; }
   Lsn durable() const override { return Lsn(durable_.load(std::memory_order_acquire)); }

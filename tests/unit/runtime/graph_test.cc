@@ -137,7 +137,7 @@ class TestOperator final : public Operator {
         apply_(std::move(apply)) {}
 
   const std::string& name() const override { return name_; }
-  Result<Lsn> Open() override {
+  Result<Lsn> Open(Lsn) override {
     ++opens;
     return Lsn(durable_.load());
   }
