@@ -12,7 +12,9 @@ namespace walflow::cli {
 
 namespace {
 
-std::string ViewStateDir(const runtime::PipelineConfig& config) { return config.data_dir + "/views"; }
+std::string ViewStateDir(const runtime::PipelineConfig& config) {
+  return config.data_dir + "/views";
+}
 
 Result<std::vector<std::shared_ptr<const view::CompiledView>>> Compile(
     const runtime::PipelineConfig& config) {
@@ -88,7 +90,8 @@ int PeekCommand(const std::string& config_path, const std::string& name, bool js
   }
   auto op = view::OpenForPeek(v, ViewStateDir(*config));
   if (!op.ok()) {
-    std::fprintf(stderr, "walflow: view %s: %s (is the pipeline running? peek reads the state "
+    std::fprintf(stderr,
+                 "walflow: view %s: %s (is the pipeline running? peek reads the state "
                  "of a stopped pipeline)\n",
                  name.c_str(), op.status().message().c_str());
     return 1;
@@ -140,7 +143,8 @@ int PeekCommand(const std::string& config_path, const std::string& name, bool js
     for (const auto& c : columns) header.push_back(c.name);
     print(header);
     std::string rule;
-    for (size_t i = 0; i < width.size(); ++i) rule += (i ? "-+-" : "-") + std::string(width[i], '-');
+    for (size_t i = 0; i < width.size(); ++i)
+      rule += (i ? "-+-" : "-") + std::string(width[i], '-');
     std::printf("%s\n", rule.c_str());
     for (const auto& r : table) print(r);
     std::printf("(%zu row%s)\n", table.size(), table.size() == 1 ? "" : "s");

@@ -52,7 +52,8 @@ Status ResolveFrom(const PipelineConfig& cfg, sink::SinkSpec& spec) {
       return ConfigError(at, "'" + from[i] +
                                  "' is not a table of the source (source.postgres."
                                  "tables: " +
-                                 tables + ")" + (views.empty() ? "" : " nor a view (" + views + ")"));
+                                 tables + ")" +
+                                 (views.empty() ? "" : " nor a view (" + views + ")"));
     }
   }
   return Status::OK();
@@ -184,8 +185,10 @@ Status ParseView(const YAML::Node& n, const std::string& file, size_t index, Vie
   }
   if (v->schema.empty() || v->name.empty() || v->name.find('.') != std::string::npos ||
       v->name.find('/') != std::string::npos || v->schema.find('/') != std::string::npos) {
-    return ConfigError(r.At("name"), "expected a view name such as by_country or "
-                                     "analytics.by_country, got '" + name + "'");
+    return ConfigError(r.At("name"),
+                       "expected a view name such as by_country or "
+                       "analytics.by_country, got '" +
+                           name + "'");
   }
   WF_RETURN_IF_ERROR(r.String("sql", &v->sql, true));
   std::vector<ConfigLocation> key_at;

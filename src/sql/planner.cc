@@ -135,8 +135,7 @@ class Planner {
 
   Status RequireBool(const BoundExpr& e, const std::string& clause) const {
     if (e.type == SqlType::kBool) return Status::OK();
-    return Error("argument of " + clause + " must be type boolean, not type " +
-                     SqlTypeName(e.type),
+    return Error("argument of " + clause + " must be type boolean, not type " + SqlTypeName(e.type),
                  e.location);
   }
 
@@ -149,9 +148,9 @@ class Planner {
       if (!c || !found.ok()) return;
       for (const auto& [name, type] : input_.unsupported) {
         if (name == c->name) {
-          found = Error("column \"" + name + "\" has type " + type +
-                            ", which views do not support yet",
-                        e.location);
+          found =
+              Error("column \"" + name + "\" has type " + type + ", which views do not support yet",
+                    e.location);
         }
       }
     };
@@ -262,8 +261,7 @@ class Planner {
     const Expr* target = &g;
     if (const Constant* c = g.As<Constant>(); c && c->kind == ConstantKind::kInteger) {
       if (c->integer < 1 || c->integer > static_cast<int64_t>(items_.size())) {
-        return Error("GROUP BY position " + std::to_string(c->integer) +
-                         " is not in select list",
+        return Error("GROUP BY position " + std::to_string(c->integer) + " is not in select list",
                      g.location);
       }
       target = &items_[c->integer - 1].expr;
@@ -326,10 +324,9 @@ class Planner {
       case AggregateFunction::kBoolAnd: call.spec.kind = AggregateKind::kBoolAnd; break;
       case AggregateFunction::kBoolOr: call.spec.kind = AggregateKind::kBoolOr; break;
     }
-    const bool distinct_matters = e.aggregate != AggregateFunction::kMin &&
-                                  e.aggregate != AggregateFunction::kMax &&
-                                  e.aggregate != AggregateFunction::kBoolAnd &&
-                                  e.aggregate != AggregateFunction::kBoolOr;
+    const bool distinct_matters =
+        e.aggregate != AggregateFunction::kMin && e.aggregate != AggregateFunction::kMax &&
+        e.aggregate != AggregateFunction::kBoolAnd && e.aggregate != AggregateFunction::kBoolOr;
     if (e.distinct && distinct_matters && e.aggregate != AggregateFunction::kCount) {
       return Error(std::string(AggregateName(call.spec.kind)) +
                        "(DISTINCT …) is not supported yet (count(DISTINCT …) is)",
@@ -353,8 +350,9 @@ class Planner {
 
   Status Grouped(std::vector<BoundExpr> bound, const std::vector<std::string>& key_names) {
     if (!key_names.empty()) {
-      return InvalidArgument("key: applies to views without GROUP BY; a grouped view is keyed "
-                             "by its GROUP BY columns");
+      return InvalidArgument(
+          "key: applies to views without GROUP BY; a grouped view is keyed "
+          "by its GROUP BY columns");
     }
     if (s_.distinct) {
       plan_.groups = bound;
@@ -394,8 +392,8 @@ class Planner {
         }
       }
       if (found < 0) {
-        const Expr& g = s_.group_by.empty() ? items_[i].expr : s_.group_by[std::min(
-                                                                   i, s_.group_by.size() - 1)];
+        const Expr& g =
+            s_.group_by.empty() ? items_[i].expr : s_.group_by[std::min(i, s_.group_by.size() - 1)];
         return Error("GROUP BY expression " + ToSql(g) +
                          " must also be in the SELECT list: the view's rows are keyed by it",
                      g.location);

@@ -4,7 +4,6 @@
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
 #include <rocksdb/write_batch.h>
-#include <rocksdb/write_batch.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -149,9 +148,7 @@ struct StateIterator::Impl {
   bool valid = false;
   bool from_overlay = false;
 
-  bool InRange(std::string_view k) const {
-    return k >= lower && (upper.empty() || k < upper);
-  }
+  bool InRange(std::string_view k) const { return k >= lower && (upper.empty() || k < upper); }
   bool OverlayValid() const { return overlay != latest->end() && InRange(overlay->first); }
 
   // From the positioned sides, the first visible key going forward (or backward).
@@ -365,8 +362,8 @@ Status ViewStateStore::Commit(StateBatch batch) {
   for (int f = 0; f < kFamilyCount; ++f) {
     for (const auto& [key, value] : batch.latest_[f]) {
       rocksdb::ColumnFamilyHandle* h = handle(static_cast<Family>(f));
-      rocksdb::Status s = value ? wb->Put(h, ToSlice(key), ToSlice(*value))
-                                : wb->Delete(h, ToSlice(key));
+      rocksdb::Status s =
+          value ? wb->Put(h, ToSlice(key), ToSlice(*value)) : wb->Delete(h, ToSlice(key));
       if (!s.ok()) return FromRocks(s, path_, "batch write");
     }
   }

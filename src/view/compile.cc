@@ -16,7 +16,8 @@ DescribeTableFn CatalogDescriber(pg::Connection* conn) {
     WF_ASSIGN_OR_RETURN(
         pg::QueryResult r,
         conn->Query(
-            "SELECT a.attname, a.atttypid::int8, format_type(a.atttypid, a.atttypmod), a.atttypmod, "
+            "SELECT a.attname, a.atttypid::int8, format_type(a.atttypid, a.atttypmod), "
+            "a.atttypmod, "
             "  coalesce((SELECT k.n FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(att, n) "
             "            WHERE i.indrelid = c.oid AND i.indisprimary AND k.att = a.attnum), "
             "           (SELECT k.n FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(att, n) "
@@ -78,9 +79,8 @@ Result<TableSchemaPtr> OutputSchema(const CompiledView& v, uint32_t relid) {
   for (size_t i = 0; i < plan.columns.size(); ++i) {
     ColumnSchema c;
     c.name = plan.columns[i].name;
-    WF_ASSIGN_OR_RETURN(c.type,
-                        pg::ResolveType(Oid(static_cast<uint32_t>(plan.columns[i].type)),
-                                        OutputTypmod(v, i), nullptr));
+    WF_ASSIGN_OR_RETURN(c.type, pg::ResolveType(Oid(static_cast<uint32_t>(plan.columns[i].type)),
+                                                OutputTypmod(v, i), nullptr));
     t->columns.push_back(std::move(c));
   }
   for (size_t k = 0; k < plan.key.size(); ++k) {
@@ -205,9 +205,9 @@ Result<std::vector<std::shared_ptr<const CompiledView>>> CompileViews(
       auto dot = vc.input.find('.');
       auto cols = describe(vc.input.substr(0, dot), vc.input.substr(dot + 1));
       if (!cols.ok()) {
-        return context(Status(cols.status().code(),
-                              sql::FormatSqlError(cols.status().message(), vc.sql,
-                                                  vc.statement->from.location)));
+        return context(Status(
+            cols.status().code(),
+            sql::FormatSqlError(cols.status().message(), vc.sql, vc.statement->from.location)));
       }
       v->input_columns = std::move(cols).value();
     }

@@ -32,9 +32,8 @@ struct InputColumnInfo {
 };
 
 // The columns of table `schema.name` in attnum order; NotFound when it does not exist.
-using DescribeTableFn =
-    std::function<Result<std::vector<InputColumnInfo>>(const std::string& schema,
-                                                       const std::string& name)>;
+using DescribeTableFn = std::function<Result<std::vector<InputColumnInfo>>(
+    const std::string& schema, const std::string& name)>;
 
 // Asks the server's catalog (key: the primary key, else the replica identity index).
 DescribeTableFn CatalogDescriber(pg::Connection* conn);

@@ -37,16 +37,14 @@ ViewOperator::ViewOperator(std::shared_ptr<const CompiledView> view, ViewOperato
     : view_(std::move(view)), options_(std::move(options)), name_(view_->config.Qualified()) {
   if (options_.metrics) {
     auto& r = *options_.metrics;
-    changes_metric_ =
-        r.DeclareCounter("walflow_view_input_changes_total", "Input changes a view applied.",
-                         {"view"})
-            .value()
-            ->With({name_});
-    output_metric_ =
-        r.DeclareCounter("walflow_view_output_changes_total",
-                         "Changes of a view's rows it emitted.", {"view"})
-            .value()
-            ->With({name_});
+    changes_metric_ = r.DeclareCounter("walflow_view_input_changes_total",
+                                       "Input changes a view applied.", {"view"})
+                          .value()
+                          ->With({name_});
+    output_metric_ = r.DeclareCounter("walflow_view_output_changes_total",
+                                      "Changes of a view's rows it emitted.", {"view"})
+                         .value()
+                         ->With({name_});
     commits_metric_ = r.DeclareCounter("walflow_view_commits_total",
                                        "Durable commits of a view's state.", {"view"})
                           .value()
@@ -204,8 +202,7 @@ Result<std::optional<TextRow>> ViewOperator::LoadRow(const std::string& key) {
   WF_ASSIGN_OR_RETURN(TextRow row, DecodeTextRow(&in));
   if (row.size() != view_->plan.used_columns.size()) {
     return DataLoss("view " + name_ + ": stored input row has " + std::to_string(row.size()) +
-                    " columns, the view reads " +
-                    std::to_string(view_->plan.used_columns.size()));
+                    " columns, the view reads " + std::to_string(view_->plan.used_columns.size()));
   }
   return std::optional<TextRow>(std::move(row));
 }
@@ -302,8 +299,7 @@ Status ViewOperator::Contribute(Contribution& c, int64_t weight) {
     }
     return Status::OK();
   }
-  WF_ASSIGN_OR_RETURN(sql::GroupChange g,
-                      groups_->Apply(*batch_, c.group, c.aggregates, weight));
+  WF_ASSIGN_OR_RETURN(sql::GroupChange g, groups_->Apply(*batch_, c.group, c.aggregates, weight));
   WF_ASSIGN_OR_RETURN(auto after, GroupOutput(c.group, g.after));
   Touched& t = Touch(keys_.Encode(c.group), &created);
   if (created) {
@@ -436,8 +432,8 @@ Status ViewOperator::DeadLetter(const ChangeBatch& batch, const Change& c, const
   line += "}\n";
   if (::write(dead_letter_fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size()) ||
       ::fdatasync(dead_letter_fd_) != 0) {
-    return IOError("view " + name_ + ": cannot write its dead-letter file: " +
-                   std::strerror(errno));
+    return IOError("view " + name_ +
+                   ": cannot write its dead-letter file: " + std::strerror(errno));
   }
   WF_LOG_WARN("view", "view {}: {} went to the dead-letter file: {}", name_, Where(batch, c),
               error.message());
@@ -681,7 +677,8 @@ Status ViewOperator::CommitNow() {
 
 Status ViewOperator::Tick(Lsn sinks_durable) {
   if (!batch_) return Status::OK();
-  if (std::chrono::steady_clock::now() - last_commit_ >= options_.commit_interval) WF_RETURN_IF_ERROR(CommitNow());
+  if (std::chrono::steady_clock::now() - last_commit_ >= options_.commit_interval)
+    WF_RETURN_IF_ERROR(CommitNow());
   uint64_t upto = 0;
   while (!kept_.empty() && kept_.front().second <= sinks_durable) {
     upto = kept_.front().first;

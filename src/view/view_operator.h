@@ -27,11 +27,11 @@
 #include <unordered_map>
 #include <vector>
 
-#include "sql/key_encoding.h"
 #include "core/metrics.h"
 #include "runtime/operator.h"
 #include "sql/aggregate.h"
 #include "sql/evaluator.h"
+#include "sql/key_encoding.h"
 #include "state/view_state.h"
 #include "view/compile.h"
 #include "view/row_codec.h"
@@ -74,9 +74,9 @@ class ViewOperator : public runtime::Operator {
   };
   // An evaluated input row: what it contributes to the view.
   struct Contribution {
-    bool passes = false;  // WHERE
-    std::vector<sql::Value> out;         // ungrouped: the output row
-    std::vector<sql::Value> group;       // grouped: the group key
+    bool passes = false;            // WHERE
+    std::vector<sql::Value> out;    // ungrouped: the output row
+    std::vector<sql::Value> group;  // grouped: the group key
     std::vector<sql::AggregateInput> aggregates;
   };
 
@@ -112,9 +112,9 @@ class ViewOperator : public runtime::Operator {
   Lsn committed_;
   std::atomic<uint64_t> durable_{0};
   std::chrono::steady_clock::time_point last_commit_;
-  bool fresh_ = false;           // no state when opened (new, or rebuilt)
-  bool emit_truncate_ = false;   // rebuilt: the sinks first get a truncate of the view
-  bool init_global_ = false;     // a global aggregate's first row is still to be emitted
+  bool fresh_ = false;          // no state when opened (new, or rebuilt)
+  bool emit_truncate_ = false;  // rebuilt: the sinks first get a truncate of the view
+  bool init_global_ = false;    // a global aggregate's first row is still to be emitted
   std::unordered_map<uint64_t, std::unique_ptr<Binding>> bindings_;  // by TableSchema serial
   // The open transaction's output, consolidated by key (first-touch order).
   std::vector<Touched> touched_;

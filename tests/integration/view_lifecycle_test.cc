@@ -5,8 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <atomic>
+#include <cstdio>
 #include <map>
 #include <thread>
 
@@ -95,13 +95,12 @@ TEST_F(ViewLifecycleTest, AViewAddedLaterIsBackfilledAndAChangedOneRebuilt) {
     s.from = {"public.customers", "by_country"};
   });
   ASSERT_TRUE(p.StartAndWaitStreaming());
-  pg_.Exec("DELETE FROM customers WHERE id = 4; INSERT INTO customers VALUES (5000, 'IT', 1)",
-           db_);
+  pg_.Exec("DELETE FROM customers WHERE id = 4; INSERT INTO customers VALUES (5000, 'IT', 1)", db_);
   ASSERT_TRUE(p.WaitForCatchUp());
   ASSERT_TRUE(WaitUntil(
       [&] {
-        return Replayed(p, p.out_dir(), "by_country", {"country"}, {"country", "n", "total", "top"}) ==
-               Expected(kByCountry, 4);
+        return Replayed(p, p.out_dir(), "by_country", {"country"},
+                        {"country", "n", "total", "top"}) == Expected(kByCountry, 4);
       },
       std::chrono::seconds(30)))
       << Tail(p.LastStderr());
@@ -140,9 +139,9 @@ TEST_F(ViewLifecycleTest, AViewAddedLaterIsBackfilledAndAChangedOneRebuilt) {
 
 TEST_F(ViewLifecycleTest, Kill9WithASlowSinkBehindTheViewLosesAndRepeatsNothing) {
   PipelineSpec spec = Spec();
-  spec.views = {{"by_country", kByCountry, {}, "", ""},
-                {"rich", "SELECT id, country, balance FROM customers WHERE balance > 2000", {},
-                 "", ""}};
+  spec.views = {
+      {"by_country", kByCountry, {}, "", ""},
+      {"rich", "SELECT id, country, balance FROM customers WHERE balance > 2000", {}, "", ""}};
   spec.from = {"by_country", "rich", "public.customers"};
   spec.second_sink_flush_interval = "2s";  // far behind the view's state at every kill
   spec.second_sink_from = {"by_country", "rich"};

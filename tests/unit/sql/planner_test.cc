@@ -40,8 +40,9 @@ std::string ErrorOf(const std::string& sql, const std::vector<std::string>& key 
 }
 
 TEST(Planner, AFilterViewIsKeyedByTheInputKeyItCarries) {
-  auto p = Plan("SELECT id AS customer, upper(name), balance * 2 AS doubled FROM customers "
-                "WHERE country = 'PL'");
+  auto p = Plan(
+      "SELECT id AS customer, upper(name), balance * 2 AS doubled FROM customers "
+      "WHERE country = 'PL'");
   ASSERT_TRUE(p.ok()) << p.status().message();
   EXPECT_FALSE(p->grouped);
   ASSERT_EQ(p->columns.size(), 3u);
@@ -61,8 +62,7 @@ TEST(Planner, AViewWithoutTheInputKeyNeedsIt) {
   EXPECT_TRUE(Plan("SELECT id, name FROM customers", {"id", "name"}).ok());
   EXPECT_NE(ErrorOf("SELECT id, name FROM customers", {"name"}).find("not unique"),
             std::string::npos);
-  EXPECT_NE(ErrorOf("SELECT id FROM customers", {"nope"}).find("not a column"),
-            std::string::npos);
+  EXPECT_NE(ErrorOf("SELECT id FROM customers", {"nope"}).find("not a column"), std::string::npos);
 }
 
 TEST(Planner, GroupedViewsHaveAHiddenCountAndTheGroupKey) {
@@ -163,8 +163,9 @@ TEST(Planner, StarExpandsToTheInputColumns) {
 }
 
 TEST(Planner, ClausesMustBeBooleanAndAggregatesBelongInSelectOrHaving) {
-  EXPECT_NE(ErrorOf("SELECT id FROM customers WHERE age").find("argument of WHERE must be type "
-                                                                "boolean, not type integer"),
+  EXPECT_NE(ErrorOf("SELECT id FROM customers WHERE age")
+                .find("argument of WHERE must be type "
+                      "boolean, not type integer"),
             std::string::npos);
   EXPECT_NE(ErrorOf("SELECT id FROM customers WHERE count(*) > 1")
                 .find("aggregate functions are not allowed in WHERE"),

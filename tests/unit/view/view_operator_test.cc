@@ -27,8 +27,9 @@ TableSchemaPtr CustomersSchema() {
     ColumnSchema c;
     c.name = std::move(name);
     c.type.type_oid = Oid(oid);
-    c.type.kind = oid == kInt4 ? ValueKind::kInt32 : oid == kText ? ValueKind::kString
-                                                                  : ValueKind::kDecimal;
+    c.type.kind = oid == kInt4   ? ValueKind::kInt32
+                  : oid == kText ? ValueKind::kString
+                                 : ValueKind::kDecimal;
     t->columns.push_back(std::move(c));
   };
   col("id", kInt4);
@@ -59,8 +60,10 @@ Result<std::vector<std::shared_ptr<const CompiledView>>> CompileWith(
       views_yaml + "sinks:\n  - name: f\n    type: jsonl\n    path: /tmp/x\n";
   auto config = runtime::ParseConfig(yaml, "test.yaml");
   if (!config.ok()) return config.status();
-  return CompileViews(*config, [&](const std::string&, const std::string&)
-                                   -> Result<std::vector<InputColumnInfo>> { return columns; });
+  return CompileViews(
+      *config, [&](const std::string&, const std::string&) -> Result<std::vector<InputColumnInfo>> {
+        return columns;
+      });
 }
 
 std::shared_ptr<const CompiledView> Compile(const std::string& views_yaml) {
@@ -71,10 +74,10 @@ std::shared_ptr<const CompiledView> Compile(const std::string& views_yaml) {
   auto config = runtime::ParseConfig(yaml, "test.yaml");
   EXPECT_TRUE(config.ok()) << config.status().message();
   if (!config.ok()) return nullptr;
-  auto compiled = CompileViews(*config, [](const std::string&, const std::string&)
-                                            -> Result<std::vector<InputColumnInfo>> {
-    return CustomerColumns();
-  });
+  auto compiled = CompileViews(
+      *config, [](const std::string&, const std::string&) -> Result<std::vector<InputColumnInfo>> {
+        return CustomerColumns();
+      });
   EXPECT_TRUE(compiled.ok()) << compiled.status().message();
   if (!compiled.ok()) return nullptr;
   return compiled->back();
@@ -180,9 +183,9 @@ std::vector<std::string> ViewChanges(const std::vector<ChangeBatchPtr>& batches,
 
 class ViewOperatorTest : public ::testing::Test {
  protected:
-  std::unique_ptr<ViewOperator> Open(const std::string& views_yaml,
-                                     std::chrono::milliseconds commit_interval =
-                                         std::chrono::milliseconds(0)) {
+  std::unique_ptr<ViewOperator> Open(
+      const std::string& views_yaml,
+      std::chrono::milliseconds commit_interval = std::chrono::milliseconds(0)) {
     ViewOperatorOptions o;
     o.state_dir = dir_.File("views");
     o.commit_interval = commit_interval;
@@ -251,8 +254,8 @@ TEST_F(ViewOperatorTest, TruncateRetractsEveryRowAndSnapshotRowsAreUpserts) {
   auto out = Apply(*op, Tx(2000).Read({"1", "PL", "1", "a"}).Read({"2", "DE", "2", "b"}).End());
   EXPECT_TRUE(ViewChanges(out).empty());
   out = Apply(*op, Tx(3000).Truncate().Insert({"5", "PL", "4", "z"}).End());
-  EXPECT_EQ(ViewChanges(out), (std::vector<std::string>{"u PL|1|1|1 -> PL|1|4|4",
-                                                        "d DE|1|2|2 -> -"}));
+  EXPECT_EQ(ViewChanges(out),
+            (std::vector<std::string>{"u PL|1|1|1 -> PL|1|4|4", "d DE|1|2|2 -> -"}));
   ASSERT_TRUE(op->Close().ok());
 }
 
@@ -312,8 +315,8 @@ TEST_F(ViewOperatorTest, RecordsOfPositionsTheSourceDoesNotReplayComeAsTheirOwnT
   }
   auto op = Open(kByCountry);
   auto out = Apply(*op, Tx(5000).Insert({"2", "PL", "2", "b"}).End());
-  EXPECT_EQ(ViewChanges(out), (std::vector<std::string>{"c - -> PL|1|1|1",
-                                                        "u PL|1|1|1 -> PL|2|3|2"}));
+  EXPECT_EQ(ViewChanges(out),
+            (std::vector<std::string>{"c - -> PL|1|1|1", "u PL|1|1|1 -> PL|2|3|2"}));
   ASSERT_EQ(out[0]->markers().size(), 2u);
   EXPECT_EQ(out[0]->markers()[0].end_lsn, Lsn(1008));
   EXPECT_EQ(out[0]->markers()[0].change_end, 1u);
@@ -365,8 +368,7 @@ TEST_F(ViewOperatorTest, ADeadLetterKeepsTheChangeAndTheViewGoesOn) {
   auto op = Open(
       "  - name: v\n    sql: SELECT id, 100 / id AS inv FROM customers\n"
       "    on_error: dead_letter\n");
-  auto out = Apply(*op,
-                   Tx(1000).Insert({"0", "PL", "1", "a"}).Insert({"4", "PL", "1", "b"}).End());
+  auto out = Apply(*op, Tx(1000).Insert({"0", "PL", "1", "a"}).Insert({"4", "PL", "1", "b"}).End());
   EXPECT_EQ(ViewChanges(out), (std::vector<std::string>{"c - -> 4|25"}));
   std::ifstream f(dir_.File("dead") + "/views.v.jsonl");
   std::string line;
@@ -383,8 +385,9 @@ TEST_F(ViewOperatorTest, AChangedDefinitionRebuildsTheViewStartingWithATruncate)
     Apply(*op, Tx(1000).Insert({"1", "PL", "1", "a"}).End());
     ASSERT_TRUE(op->Close().ok());
   }
-  auto op = Open("  - name: v\n    sql: SELECT country, count(*) AS n FROM customers GROUP BY "
-                 "country\n");
+  auto op = Open(
+      "  - name: v\n    sql: SELECT country, count(*) AS n FROM customers GROUP BY "
+      "country\n");
   EXPECT_FALSE(op->durable().valid()) << "rebuilt: empty";
   auto out = Apply(*op, Tx(2000).Read({"1", "PL", "1", "a"}).End());
   EXPECT_EQ(ViewChanges(out), (std::vector<std::string>{"t - -> -", "c - -> PL|1"}));
@@ -428,14 +431,14 @@ TEST_F(ViewOperatorTest, ARebuiltViewStartsPastWhatTheSinksHoldWithItsTruncate) 
   }
   // The sinks hold up to 2008; the source replays from 1008 for a slower holder.
   sinks_hold_ = Lsn(2008);
-  auto op = Open("  - name: v\n    sql: SELECT country, count(*) AS n FROM customers GROUP BY "
-                 "country\n");
+  auto op = Open(
+      "  - name: v\n    sql: SELECT country, count(*) AS n FROM customers GROUP BY "
+      "country\n");
   auto out = Apply(*op, Tx(2000).Insert({"2", "DE", "1", "b"}).End());
   EXPECT_TRUE(ViewChanges(out).empty()) << "a sink would skip it: the backfill brings it";
   // The backfill's chunk, at a later position: the truncate, then the rows.
   out = Apply(*op, Tx(3000).Read({"1", "PL", "1", "a"}).Read({"2", "DE", "1", "b"}).End());
-  EXPECT_EQ(ViewChanges(out),
-            (std::vector<std::string>{"t - -> -", "c - -> PL|1", "c - -> DE|1"}));
+  EXPECT_EQ(ViewChanges(out), (std::vector<std::string>{"t - -> -", "c - -> PL|1", "c - -> DE|1"}));
   ASSERT_TRUE(op->Close().ok());
 }
 
@@ -464,9 +467,9 @@ TEST(ViewCompile, OrderingTextOfANonCCollationIsRefused) {
                           "BY country\n",
                           cols)
                   .ok());
-  for (const char* sql : {"SELECT country, max(note) FROM customers GROUP BY country",
-                          "SELECT id FROM customers WHERE country > 'M'",
-                          "SELECT min(country) FROM customers"}) {
+  for (const char* sql :
+       {"SELECT country, max(note) FROM customers GROUP BY country",
+        "SELECT id FROM customers WHERE country > 'M'", "SELECT min(country) FROM customers"}) {
     auto r = CompileWith(std::string("  - name: v\n    sql: ") + sql + "\n", cols);
     if (std::string(sql).find("max(note)") != std::string::npos) {
       EXPECT_TRUE(r.ok()) << sql << ": note is C";
@@ -492,8 +495,7 @@ TEST(ViewCompile, ColumnsPassedOnKeepTheirTypeModifier) {
 }
 
 TEST(ViewCompile, ErrorsNameTheViewAndTheConfigLine) {
-  auto r = CompileWith("  - name: v\n    sql: SELECT id, nope FROM customers\n",
-                       CustomerColumns());
+  auto r = CompileWith("  - name: v\n    sql: SELECT id, nope FROM customers\n", CustomerColumns());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(),
             "test.yaml:6:5: views[0]: view views.v: column \"nope\" does not exist\n"
