@@ -295,6 +295,10 @@ class NodeText {
     return std::nullopt;
   }
 
+  // A list-valued field as a view into this node's text ("<>" when absent), so the
+  // nodes Nodes() makes of it stay valid as long as the text does.
+  std::string_view List(std::string_view name) const { return Field(name).value_or("<>"); }
+
   std::string FieldOr(std::string_view name, std::string fallback = "") const {
     auto f = Field(name);
     return f ? std::string(*f) : fallback;
@@ -358,11 +362,11 @@ std::optional<std::vector<std::string>> ViewKey(
     bool junk;
   };
   std::vector<Target> targets;
-  for (const NodeText& t : NodeText::Nodes(query.FieldOr("targetList", "<>"))) {
+  for (const NodeText& t : NodeText::Nodes(query.List("targetList"))) {
     targets.push_back({t.FieldOr("resname"), t.FieldOr("ressortgroupref"), t.FieldOr("resorigtbl"),
                        t.FieldOr("resorigcol"), t.FieldOr("resjunk") == "true"});
   }
-  std::vector<NodeText> groups = NodeText::Nodes(query.FieldOr("groupClause", "<>"));
+  std::vector<NodeText> groups = NodeText::Nodes(query.List("groupClause"));
   if (!groups.empty()) {
     std::vector<std::string> key;
     for (const NodeText& g : groups) {
@@ -378,13 +382,13 @@ std::optional<std::vector<std::string>> ViewKey(
     return key;
   }
   if (query.FieldOr("hasAggs") == "true") return std::vector<std::string>{};
-  if (!NodeText::Nodes(query.FieldOr("distinctClause", "<>")).empty()) {
+  if (!NodeText::Nodes(query.List("distinctClause")).empty()) {
     *why = "SELECT DISTINCT: its rows are distinct";
     return std::nullopt;
   }
   if (!declared.empty()) return declared;
   std::string input;
-  for (const NodeText& rte : NodeText::Nodes(query.FieldOr("rtable", "<>"))) {
+  for (const NodeText& rte : NodeText::Nodes(query.List("rtable"))) {
     if (rte.FieldOr("inFromCl") == "true") input = rte.FieldOr("relid");
   }
   std::vector<std::string> attnums;
