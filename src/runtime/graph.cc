@@ -9,10 +9,17 @@ namespace walflow::runtime {
 
 using std::chrono::milliseconds;
 
+// While no batch comes, the operators are ticked this often (an idle commit is due soon).
+constexpr milliseconds kIdleTick{25};
+
 Result<std::unique_ptr<Graph>> Graph::Open(const PipelineConfig& config, GraphOptions options,
                                            std::vector<std::unique_ptr<Operator>> operators) {
   std::unique_ptr<Graph> g(new Graph);
   g->operators_ = std::move(operators);
+  if (!g->operators_.empty()) {
+    g->operator_queue_ =
+        std::make_unique<BoundedQueue<ChangeBatchPtr>>(std::max<size_t>(config.queue_batches, 1));
+  }
   for (const auto& spec : config.sinks) {
     const sink::SinkCapabilities caps = spec->capabilities();
     SinkWorkerOptions wo;
@@ -63,23 +70,44 @@ Graph::~Graph() { (void)Finish(Status::OK()); }
 
 void Graph::Start() {
   for (auto& w : workers_) w->Start();
+  if (operator_queue_ && !operator_thread_.joinable()) {
+    operator_thread_ = std::thread([this] { RunOperators(); });
+  }
+}
+
+Status Graph::OperatorError() const {
+  if (!operators_failed_.load(std::memory_order_acquire)) return Status::OK();
+  std::lock_guard<std::mutex> lock(operator_error_mu_);
+  return operator_error_;
 }
 
 Status Graph::Health() const {
   for (const auto& w : workers_) {
     if (w->failed()) return w->error();
   }
-  return Status::OK();
+  return OperatorError();
 }
 
-Status Graph::Tick() {
-  if (operators_.empty()) return Status::OK();
+Status Graph::Tick() { return Health(); }
+
+Status Graph::TickOperators() {
   const Lsn sinks = SinksDurable();
-  for (auto& op : operators_) WF_RETURN_IF_ERROR(op->Tick(sinks));
+  const bool idle = operator_queue_->size() == 0;
+  for (auto& op : operators_) WF_RETURN_IF_ERROR(op->Tick(sinks, idle));
   return Status::OK();
 }
 
-Status Graph::Deliver(const ChangeBatchPtr& batch, const std::function<Status()>& while_full) {
+Status Graph::PushToSinks(const ChangeBatchPtr& b, const std::function<Status()>& while_full) {
+  for (auto& w : workers_) {
+    while (!w->Push(b, milliseconds(100))) {
+      WF_RETURN_IF_ERROR(Health());
+      WF_RETURN_IF_ERROR(while_full());
+    }
+  }
+  return Status::OK();
+}
+
+Status Graph::ApplyOperators(const ChangeBatchPtr& batch) {
   // Each operator sees what the ones before it handed on (a view reads another's output).
   std::vector<ChangeBatchPtr> current{batch}, next;
   for (auto& op : operators_) {
@@ -87,17 +115,41 @@ Status Graph::Deliver(const ChangeBatchPtr& batch, const std::function<Status()>
     for (const auto& b : current) WF_RETURN_IF_ERROR(op->Apply(b, &next));
     current.swap(next);
   }
-  auto push = [&](const ChangeBatchPtr& b) -> Status {
-    for (auto& w : workers_) {
-      while (!w->Push(b, milliseconds(100))) {
-        WF_RETURN_IF_ERROR(Health());
-        WF_RETURN_IF_ERROR(while_full());
+  // A slow sink slows this thread, whose full queue slows the source.
+  for (const auto& b : current) {
+    WF_RETURN_IF_ERROR(PushToSinks(b, [] { return Status::OK(); }));
+  }
+  return TickOperators();
+}
+
+void Graph::RunOperators() {
+  while (true) {
+    bool drained = false;
+    std::optional<ChangeBatchPtr> batch = operator_queue_->Pop(kIdleTick, &drained);
+    if (drained) return;
+    Status s = batch ? ApplyOperators(*batch) : TickOperators();
+    if (!s.ok()) {
+      {
+        std::lock_guard<std::mutex> lock(operator_error_mu_);
+        operator_error_ = s;
       }
+      operators_failed_.store(true, std::memory_order_release);
+      return;
     }
-    return Status::OK();
-  };
-  for (const auto& b : current) WF_RETURN_IF_ERROR(push(b));
-  return Tick();
+  }
+}
+
+Status Graph::Deliver(const ChangeBatchPtr& batch, const std::function<Status()>& while_full) {
+  if (finishing_.load(std::memory_order_acquire)) {
+    return FailedPrecondition("the pipeline graph is shutting down");
+  }
+  if (!operator_queue_) return PushToSinks(batch, while_full);
+  WF_RETURN_IF_ERROR(Health());
+  while (!operator_queue_->Push(batch, milliseconds(100))) {
+    WF_RETURN_IF_ERROR(Health());
+    WF_RETURN_IF_ERROR(while_full());
+  }
+  return Status::OK();
 }
 
 Lsn Graph::SinksDurable() const {
@@ -142,8 +194,12 @@ uint64_t Graph::events_written() const {
 }
 
 Status Graph::Finish(Status cause) {
-  if (!finished_) {
-    finished_ = true;
+  if (!finished_.exchange(true)) {
+    finishing_.store(true, std::memory_order_release);
+    // The operators take what is queued first (unless one failed), then the sinks drain.
+    if (operator_queue_) operator_queue_->Close();
+    if (operator_thread_.joinable()) operator_thread_.join();
+    finish_status_ = OperatorError();
     for (auto& w : workers_) {
       Status s = w->Finish();
       if (finish_status_.ok() && !s.ok()) finish_status_ = s;

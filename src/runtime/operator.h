@@ -39,8 +39,9 @@ class Operator {
   virtual Lsn durable() const = 0;
   // Called after every batch and periodically while the stream is idle, on the graph's
   // thread: commits state that is due. `sinks_durable`: every sink is durable up to it
-  // (output kept for slower sinks can go).
-  virtual Status Tick(Lsn sinks_durable) = 0;
+  // (output kept for slower sinks can go). `idle`: no batch is waiting, so state committed
+  // now is confirmed soon (an operator commits sooner then, as sinks checkpoint).
+  virtual Status Tick(Lsn sinks_durable, bool idle) = 0;
   // At shutdown: makes the state durable up to the last batch applied.
   virtual Status Close() = 0;
 };

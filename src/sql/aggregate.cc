@@ -1,5 +1,6 @@
 #include "sql/aggregate.h"
 
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
 #include <limits>
@@ -529,7 +530,16 @@ class MultisetUpdate {
     KeyEncoder().Append(v, &enc);
     if (spec.kind == AggregateKind::kMax) Complement(&enc);
     std::string key = sub_ + enc;
-    WF_ASSIGN_OR_RETURN(auto entry, store_.Get(Family::kMultisets, key, &batch_));
+    // An earlier value of this change may have written the entry (an UPDATE from 1.5 to
+    // 1.50 retracts and inserts one key): its pending write is the entry's value.
+    std::optional<std::string> entry;
+    auto pending = std::find_if(writes->rbegin(), writes->rend(),
+                                [&](const PendingWrite& w) { return w.key == key; });
+    if (pending != writes->rend()) {
+      entry = pending->value;
+    } else {
+      WF_ASSIGN_OR_RETURN(entry, store_.Get(Family::kMultisets, key, &batch_));
+    }
     uint64_t count = 0;
     uint64_t scale = numeric && v.numeric_value().is_finite() ? v.numeric_value().scale() : 0;
     if (entry) WF_RETURN_IF_ERROR(ParseEntry(*entry, numeric, &count, &scale));
@@ -664,88 +674,158 @@ Result<std::unique_ptr<GroupState>> GroupState::Create(const ViewStateStore* sto
   return gs;
 }
 
-Result<GroupChange> GroupState::Apply(StateBatch& batch, std::span<const Value> group_key,
-                                      std::span<const AggregateInput> inputs, int64_t weight) {
-  if (inputs.size() != specs_.size()) {
-    return Internal("aggregate inputs: " + std::to_string(inputs.size()) + " given, " +
-                    std::to_string(specs_.size()) + " expected");
+namespace {
+
+// Whether moving a row from input `a` to input `b` leaves the aggregate as it was: it sees
+// both or neither, with the same value, down to the text (a numeric's display scale and a
+// float's -0 show in sums and in min/max, so 1.5 and 1.50 differ). A numeric min/max or
+// DISTINCT is always moved: its multiset entry keeps the display scale of the row that
+// created it, which a retraction and insertion of the only row with that value renews.
+bool SameInput(AggregateKind kind, const AggregateInput& a, const AggregateInput& b) {
+  if (a.filter != b.filter) return false;
+  if (!a.filter || kind == AggregateKind::kCountStar) return true;
+  if (a.arg.is_null() || b.arg.is_null()) return a.arg.is_null() == b.arg.is_null();
+  if (a.arg.type() != b.arg.type() || Value::Compare(a.arg, b.arg) != 0) return false;
+  switch (a.arg.type()) {
+    case SqlType::kNumeric:
+      if (kind == AggregateKind::kMin || kind == AggregateKind::kMax ||
+          kind == AggregateKind::kCountDistinct) {
+        return false;
+      }
+      return a.arg.ToString() == b.arg.ToString();
+    case SqlType::kFloat4:
+    case SqlType::kFloat8: return a.arg.ToString() == b.arg.ToString();
+    default: return true;
   }
-  if (weight == 0) return Internal("aggregate change with weight 0");
-  std::string gk = prefix_ + KeyEncoder().Encode(group_key);
-  auto in_group = [&](const Status& st) {
-    return st.WithContext("group " + GroupKeyText(group_key));
-  };
-  WF_ASSIGN_OR_RETURN(auto stored, store_->Get(Family::kGroups, gk, &batch));
-  Group g;
-  g.aggs.resize(specs_.size());
+}
+
+}  // namespace
+
+// One group's state while a change is applied to it.
+struct GroupState::Pending {
+  std::string key;  // prefix + the group key's encoding
+  Group group;
   GroupChange change;
-  if (stored) {
-    auto parsed = ParseGroup(specs_, *stored);
-    if (!parsed.ok()) return in_group(parsed.status());
-    g = std::move(parsed).value();
-    auto before = FinalizeGroup(specs_, result_types_, g);
-    if (!before.ok()) return in_group(before.status());
-    change.before = std::move(before).value();
+  std::vector<PendingWrite> writes;  // multiset entries
+};
+
+Status GroupState::Load(StateBatch& batch, std::span<const Value> group_key, bool want_before,
+                        Pending* p) const {
+  p->key = prefix_ + KeyEncoder().Encode(group_key);
+  WF_ASSIGN_OR_RETURN(auto stored, store_->Get(Family::kGroups, p->key, &batch));
+  p->group.aggs.resize(specs_.size());
+  if (!stored) return Status::OK();
+  WF_ASSIGN_OR_RETURN(p->group, ParseGroup(specs_, *stored));
+  if (want_before) {
+    WF_ASSIGN_OR_RETURN(AggregateRow before, FinalizeGroup(specs_, result_types_, p->group));
+    p->change.before = std::move(before);
+  } else {
+    p->change.before.emplace();  // the group existed; its row was not asked for
   }
-  Status st = AddCount(&g.rows, weight, "a row");
-  std::vector<PendingWrite> writes;
-  for (size_t i = 0; i < specs_.size() && st.ok(); ++i) {
-    const AggregateSpec& spec = specs_[i];
-    const AggregateInput& in = inputs[i];
-    if (!in.filter) continue;
-    if (spec.kind == AggregateKind::kCountStar) {
-      st = AddCount(&g.aggs[i].n, weight, "a row");
-      continue;
-    }
-    if (in.arg.is_null()) continue;
-    if (!ArgTypeFits(spec.arg_type, in.arg.type())) {
-      st = Internal(std::string("aggregate ") + AggregateName(spec.kind) + " got a " +
+  return Status::OK();
+}
+
+Status GroupState::ApplyOne(StateBatch& batch, size_t i, const AggregateInput& in,
+                            int64_t weight, Pending* p) const {
+  const AggregateSpec& spec = specs_[i];
+  if (!in.filter) return Status::OK();
+  AggState* s = &p->group.aggs[i];
+  if (spec.kind == AggregateKind::kCountStar) return AddCount(&s->n, weight, "a row");
+  if (in.arg.is_null()) return Status::OK();
+  if (!ArgTypeFits(spec.arg_type, in.arg.type())) {
+    return Internal(std::string("aggregate ") + AggregateName(spec.kind) + " got a " +
                     SqlTypeName(in.arg.type()) + " for a " + SqlTypeName(spec.arg_type));
-      continue;
-    }
-    AggState* s = &g.aggs[i];
-    switch (spec.kind) {
-      case AggregateKind::kCountStar: break;
-      case AggregateKind::kCount: st = AddCount(&s->n, weight, "a value"); break;
-      case AggregateKind::kBoolAnd:
-      case AggregateKind::kBoolOr:
-        st = AddCount(in.arg.bool_value() ? &s->trues : &s->falses, weight, "a value");
-        break;
-      case AggregateKind::kSum:
-      case AggregateKind::kAvg: st = ApplySum(spec, in.arg, weight, s); break;
-      case AggregateKind::kMin:
-      case AggregateKind::kMax:
-      case AggregateKind::kCountDistinct:
-        st = MultisetUpdate(*store_, batch, SubPrefix(gk, i))
-                 .Apply(spec, in.arg, weight, s, &writes);
-        break;
-    }
   }
-  if (!st.ok()) return in_group(st);
+  switch (spec.kind) {
+    case AggregateKind::kCountStar: break;
+    case AggregateKind::kCount: return AddCount(&s->n, weight, "a value");
+    case AggregateKind::kBoolAnd:
+    case AggregateKind::kBoolOr:
+      return AddCount(in.arg.bool_value() ? &s->trues : &s->falses, weight, "a value");
+    case AggregateKind::kSum:
+    case AggregateKind::kAvg: return ApplySum(spec, in.arg, weight, s);
+    case AggregateKind::kMin:
+    case AggregateKind::kMax:
+    case AggregateKind::kCountDistinct:
+      return MultisetUpdate(*store_, batch, SubPrefix(p->key, i))
+          .Apply(spec, in.arg, weight, s, &p->writes);
+  }
+  return Status::OK();
+}
+
+Status GroupState::Store(StateBatch& batch, Pending* p) const {
+  const Group& g = p->group;
   if (g.rows == 0) {
     for (size_t i = 0; i < specs_.size(); ++i) {
       const AggState& s = g.aggs[i];
       if (s.n != 0 || s.trues != 0 || s.falses != 0) {
-        return in_group(DataLoss("the group's last row was retracted but " +
-                                 std::string(AggregateName(specs_[i].kind)) +
-                                 " still holds values (a retraction differs from its insert)"));
+        return DataLoss("the group's last row was retracted but " +
+                        std::string(AggregateName(specs_[i].kind)) +
+                        " still holds values (a retraction differs from its insert)");
       }
     }
-    batch.Delete(Family::kGroups, gk);
+    batch.Delete(Family::kGroups, p->key);
   } else {
-    auto after = FinalizeGroup(specs_, result_types_, g);
-    if (!after.ok()) return in_group(after.status());
-    change.after = std::move(after).value();
-    batch.Put(Family::kGroups, gk, SerializeGroup(specs_, g));
+    WF_ASSIGN_OR_RETURN(AggregateRow after, FinalizeGroup(specs_, result_types_, g));
+    p->change.after = std::move(after);
+    batch.Put(Family::kGroups, p->key, SerializeGroup(specs_, g));
   }
-  for (const PendingWrite& w : writes) {
+  for (const PendingWrite& w : p->writes) {
     if (w.value) {
       batch.Put(Family::kMultisets, w.key, *w.value);
     } else {
       batch.Delete(Family::kMultisets, w.key);
     }
   }
-  return change;
+  return Status::OK();
+}
+
+Result<GroupChange> GroupState::Apply(StateBatch& batch, std::span<const Value> group_key,
+                                      std::span<const AggregateInput> inputs, int64_t weight,
+                                      bool want_before) {
+  if (inputs.size() != specs_.size()) {
+    return Internal("aggregate inputs: " + std::to_string(inputs.size()) + " given, " +
+                    std::to_string(specs_.size()) + " expected");
+  }
+  if (weight == 0) return Internal("aggregate change with weight 0");
+  auto in_group = [&](const Status& st) {
+    return st.WithContext("group " + GroupKeyText(group_key));
+  };
+  Pending p;
+  Status st = Load(batch, group_key, want_before, &p);
+  if (st.ok()) st = AddCount(&p.group.rows, weight, "a row");
+  for (size_t i = 0; i < specs_.size() && st.ok(); ++i) {
+    st = ApplyOne(batch, i, inputs[i], weight, &p);
+  }
+  if (st.ok()) st = Store(batch, &p);
+  if (!st.ok()) return in_group(st);
+  return std::move(p.change);
+}
+
+Result<GroupChange> GroupState::Update(StateBatch& batch, std::span<const Value> group_key,
+                                       std::span<const AggregateInput> old_inputs,
+                                       std::span<const AggregateInput> new_inputs,
+                                       bool want_before) {
+  if (old_inputs.size() != specs_.size() || new_inputs.size() != specs_.size()) {
+    return Internal("aggregate inputs: " + std::to_string(old_inputs.size()) + " and " +
+                    std::to_string(new_inputs.size()) + " given, " +
+                    std::to_string(specs_.size()) + " expected");
+  }
+  auto in_group = [&](const Status& st) {
+    return st.WithContext("group " + GroupKeyText(group_key));
+  };
+  Pending p;
+  Status st = Load(batch, group_key, want_before, &p);
+  if (st.ok() && p.group.rows == 0) st = NotHeld("a row");
+  // Per aggregate: the old input out, the new one in (the group's row count stays).
+  for (size_t i = 0; i < specs_.size() && st.ok(); ++i) {
+    if (SameInput(specs_[i].kind, old_inputs[i], new_inputs[i])) continue;
+    st = ApplyOne(batch, i, old_inputs[i], -1, &p);
+    if (st.ok()) st = ApplyOne(batch, i, new_inputs[i], +1, &p);
+  }
+  if (st.ok()) st = Store(batch, &p);
+  if (!st.ok()) return in_group(st);
+  return std::move(p.change);
 }
 
 Result<std::optional<AggregateRow>> GroupState::Lookup(std::span<const Value> group_key,

@@ -113,8 +113,18 @@ class GroupState {
   // holds is DataLoss naming the group key. On any error nothing is written to `batch`.
   // Overflow of a result ("bigint out of range", "value out of range: overflow") is
   // reported by the Apply() that causes it.
+  // Without `want_before` the change's `before` is an empty row when the group existed
+  // (the caller knows the row already).
   Result<GroupChange> Apply(state::StateBatch& batch, std::span<const Value> group_key,
-                            std::span<const AggregateInput> inputs, int64_t weight);
+                            std::span<const AggregateInput> inputs, int64_t weight,
+                            bool want_before = true);
+  // Moves one input row within its group (an UPDATE that keeps the group key): the same as
+  // Apply(old, -1) then Apply(new, +1), in one read and one write of the group, and
+  // aggregates whose input did not change are not touched. The group must exist.
+  Result<GroupChange> Update(state::StateBatch& batch, std::span<const Value> group_key,
+                             std::span<const AggregateInput> old_inputs,
+                             std::span<const AggregateInput> new_inputs,
+                             bool want_before = true);
 
   // The group's current row (nullopt when the group does not exist), seeing `batch`.
   Result<std::optional<AggregateRow>> Lookup(std::span<const Value> group_key,
@@ -125,6 +135,12 @@ class GroupState {
 
  private:
   GroupState() = default;
+  struct Pending;
+  Status Load(state::StateBatch& batch, std::span<const Value> group_key, bool want_before,
+              Pending* p) const;
+  Status ApplyOne(state::StateBatch& batch, size_t i, const AggregateInput& in, int64_t weight,
+                  Pending* p) const;
+  Status Store(state::StateBatch& batch, Pending* p) const;
 
   const state::ViewStateStore* store_ = nullptr;
   std::vector<AggregateSpec> specs_;

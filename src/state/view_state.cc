@@ -1,7 +1,10 @@
 #include "state/view_state.h"
 
+#include <rocksdb/cache.h>
 #include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
+#include <rocksdb/table.h>
 #include <rocksdb/slice.h>
 #include <rocksdb/write_batch.h>
 
@@ -297,6 +300,23 @@ Result<std::unique_ptr<ViewStateStore>> ViewStateStore::Open(const std::string& 
   db_options.keep_log_file_num = 4;
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.write_buffer_size = std::max<size_t>(options.memtable_bytes / 2, 64u << 10);
+  // Most reads are point reads of one key (an input row, a group, a multiset entry), many
+  // of keys that are absent (new rows, new values): whole-key bloom filters in the tables
+  // and the memtables answer those without a search; a block cache of its own keeps the
+  // view's hot blocks decoded. The small upper levels, read and rewritten most, are not
+  // compressed; the large lower ones are, with LZ4.
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.whole_key_filtering = true;
+  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  table.format_version = 5;
+  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf_options.memtable_prefix_bloom_size_ratio = 0.05;
+  cf_options.memtable_whole_key_filtering = true;
+  cf_options.compression_per_level = {rocksdb::kNoCompression, rocksdb::kNoCompression,
+                                      rocksdb::kLZ4Compression, rocksdb::kLZ4Compression,
+                                      rocksdb::kLZ4Compression, rocksdb::kLZ4Compression,
+                                      rocksdb::kLZ4Compression};
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
@@ -390,8 +410,13 @@ Status ViewStateStore::Commit(StateBatch batch) {
     failed_ = FromRocks(s, path_, "commit");
     return failed_;
   }
+  // The batch is ours: its keys and values move into the cache.
   for (int f = 0; f < kFamilyCount; ++f) {
-    for (const auto& [key, value] : batch.latest_[f]) Remember(static_cast<Family>(f), key, value);
+    StateBatch::Latest& latest = batch.latest_[f];
+    while (!latest.empty()) {
+      auto node = latest.extract(latest.begin());
+      Remember(static_cast<Family>(f), std::move(node.key()), std::move(node.mapped()));
+    }
   }
   if (batch.position_) position_.store(batch.position_->value, std::memory_order_release);
   next_sequence_.store(sequence, std::memory_order_release);
@@ -414,20 +439,50 @@ Result<std::optional<std::string>> ViewStateStore::Get(Family family, std::strin
   }
   std::optional<std::string> found;
   if (s.ok()) found = std::move(value);
-  if (batch != nullptr) Remember(family, key, found);
+  if (batch != nullptr) Remember(family, std::string(key), found);
   return found;
 }
 
-void ViewStateStore::Remember(Family family, std::string_view key,
-                              const std::optional<std::string>& value) const {
+Status ViewStateStore::Prefetch(Family family, std::vector<std::string> keys,
+                               const StateBatch& batch) const {
+  if (options_.cache_bytes == 0 || family == Family::kOutput) return Status::OK();
+  const int f = static_cast<int>(family);
+  const auto& latest = batch.latest_[f];
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  std::vector<rocksdb::Slice> wanted;
+  wanted.reserve(keys.size());
+  for (const std::string& k : keys) {
+    if (latest.find(k) == latest.end() && cache_[f].find(k) == cache_[f].end()) {
+      wanted.push_back(ToSlice(k));
+    }
+  }
+  if (wanted.empty()) return Status::OK();
+  std::vector<rocksdb::PinnableSlice> values(wanted.size());
+  std::vector<rocksdb::Status> statuses(wanted.size());
+  db_->MultiGet(rocksdb::ReadOptions(), handle(family), wanted.size(), wanted.data(),
+                values.data(), statuses.data(), /*sorted_input=*/true);
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    const rocksdb::Status& s = statuses[i];
+    if (!s.ok() && !s.IsNotFound()) {
+      return FromRocks(s, path_, std::string("get from ") + FamilyName(family));
+    }
+    std::optional<std::string> found;
+    if (s.ok()) found = values[i].ToString();
+    Remember(family, std::string(Bytes(wanted[i])), std::move(found));
+  }
+  return Status::OK();
+}
+
+void ViewStateStore::Remember(Family family, std::string key,
+                              std::optional<std::string> value) const {
   if (family == Family::kOutput || options_.cache_bytes == 0) return;
   const size_t cost = key.size() + (value ? value->size() : 0) + 64;
   if (cache_used_ + cost > options_.cache_bytes) {
     for (auto& c : cache_) c.clear();
     cache_used_ = 0;
   }
-  auto [it, added] = cache_[static_cast<int>(family)].insert_or_assign(std::string(key), value);
-  (void)it;
+  cache_[static_cast<int>(family)].insert_or_assign(std::move(key), std::move(value));
   cache_used_ += cost;  // an overwrite counts again: the budget errs on the safe side
 }
 

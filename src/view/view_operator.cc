@@ -264,6 +264,11 @@ ViewOperator::Touched& ViewOperator::Touch(const std::string& key, bool* created
   return touched_[it->second];
 }
 
+void ViewOperator::Untouch() {
+  touched_index_.erase(touched_.back().key);
+  touched_.pop_back();
+}
+
 Result<std::optional<std::vector<Value>>> ViewOperator::GroupOutput(
     std::span<const Value> group, const std::optional<sql::AggregateRow>& aggregates) {
   const sql::ViewPlan& plan = view_->plan;
@@ -299,12 +304,48 @@ Status ViewOperator::Contribute(Contribution& c, int64_t weight) {
     }
     return Status::OK();
   }
-  WF_ASSIGN_OR_RETURN(sql::GroupChange g, groups_->Apply(*batch_, c.group, c.aggregates, weight));
-  WF_ASSIGN_OR_RETURN(auto after, GroupOutput(c.group, g.after));
-  Touched& t = Touch(keys_.Encode(c.group), &created);
-  if (created) {
-    WF_ASSIGN_OR_RETURN(t.before, GroupOutput(c.group, g.before));
+  return ChangeGroup(
+      c.group,
+      [&](bool want_before) {
+        return groups_->Apply(*batch_, c.group, c.aggregates, weight, want_before);
+      },
+      [&] { return groups_->Apply(*batch_, c.group, c.aggregates, -weight).status(); });
+}
+
+Status ViewOperator::MoveWithinGroup(Contribution& from, Contribution& to) {
+  return ChangeGroup(
+      to.group,
+      [&](bool want_before) {
+        return groups_->Update(*batch_, to.group, from.aggregates, to.aggregates, want_before);
+      },
+      [&] { return groups_->Update(*batch_, to.group, to.aggregates, from.aggregates).status(); });
+}
+
+Status ViewOperator::ChangeGroup(std::span<const Value> group,
+                                 const std::function<Result<sql::GroupChange>(bool)>& apply,
+                                 const std::function<Status()>& undo) {
+  bool created = false;
+  Touched& t = Touch(keys_.Encode(group), &created);  // nothing else touches until the end
+  // The group's row before the transaction is needed only at its first change in it.
+  Result<sql::GroupChange> g = apply(created);
+  Status s = g.status();
+  std::optional<std::vector<Value>> before, after;
+  if (s.ok() && created) {
+    auto row = GroupOutput(group, g->before);
+    s = row.status();
+    if (s.ok()) before = std::move(row).value();
   }
+  if (s.ok()) {
+    auto row = GroupOutput(group, g->after);
+    s = row.status();
+    if (s.ok()) after = std::move(row).value();
+    if (!s.ok()) (void)undo();  // the state as it was, so a dead letter loses nothing
+  }
+  if (!s.ok()) {
+    if (created) Untouch();
+    return s;
+  }
+  if (created) t.before = std::move(before);
   t.after = std::move(after);
   return Status::OK();
 }
@@ -364,6 +405,12 @@ Status ViewOperator::ApplyChange(const ChangeBatch& batch, const Change& c, cons
     WF_ASSIGN_OR_RETURN(insert, Evaluate(new_row));
   }
   // Everything is evaluated before the state changes: an error leaves it as it was.
+  if (retract && insert && retract->passes && insert->passes && view_->plan.grouped &&
+      keys_.Encode(retract->group) == keys_.Encode(insert->group)) {
+    WF_RETURN_IF_ERROR(MoveWithinGroup(*retract, *insert));
+    retract.reset();
+    insert.reset();
+  }
   if (retract) WF_RETURN_IF_ERROR(Contribute(*retract, -1));
   if (insert) {
     Status s = Contribute(*insert, +1);
@@ -562,6 +609,13 @@ Status ViewOperator::FinishTransaction(ChangeBatch* out, const TxMarker& m) {
 }
 
 Status ViewOperator::Apply(const ChangeBatchPtr& input, std::vector<ChangeBatchPtr>* out) {
+  if (failed_) return FailedPrecondition("view " + name_ + " stopped after an error");
+  Status s = ApplyBatch(input, out);
+  failed_ = !s.ok();
+  return s;
+}
+
+Status ViewOperator::ApplyBatch(const ChangeBatchPtr& input, std::vector<ChangeBatchPtr>* out) {
   const ChangeBatch& in = *input;
   const std::string holder = holding_name();
   for (const std::string& h : in.held_by()) {
@@ -579,6 +633,19 @@ Status ViewOperator::Apply(const ChangeBatchPtr& input, std::vector<ChangeBatchP
     if (c.commit_lsn < open_position_) continue;  // the state already reflects it
     WF_ASSIGN_OR_RETURN(bound[i], BindingFor(*c.table));
     any = any || bound[i];
+  }
+  // The stored rows the changes replace, read in one batched lookup.
+  std::vector<std::string> rows_read;
+  for (size_t i = 0; i < in.changes().size(); ++i) {
+    const Change& c = in.changes()[i];
+    const int32_t image = c.before >= 0 ? c.before : c.after;
+    if (bound[i] && c.op != ChangeOp::kTruncate && image >= 0) {
+      rows_read.push_back(KeyOf(in, image, *bound[i]));
+    }
+  }
+  if (rows_read.size() > 1) {
+    WF_RETURN_IF_ERROR(store_->Prefetch(Family::kInputRows, std::move(rows_read), *batch_)
+                           .WithContext("view " + name_));
   }
   if (!any && !tx_open_) {
     if (!in.markers().empty()) {
@@ -653,7 +720,8 @@ Status ViewOperator::Apply(const ChangeBatchPtr& input, std::vector<ChangeBatchP
 }
 
 Status ViewOperator::CommitNow() {
-  if (tx_open_) return Status::OK();  // only whole transactions are committed
+  // Only whole transactions are committed, and nothing after a failed Apply().
+  if (tx_open_ || failed_) return Status::OK();
   if (!dirty_ && batch_->empty()) {
     last_commit_ = std::chrono::steady_clock::now();
     return Status::OK();
@@ -675,10 +743,13 @@ Status ViewOperator::CommitNow() {
   return Status::OK();
 }
 
-Status ViewOperator::Tick(Lsn sinks_durable) {
+Status ViewOperator::Tick(Lsn sinks_durable, bool idle) {
   if (!batch_) return Status::OK();
-  if (std::chrono::steady_clock::now() - last_commit_ >= options_.commit_interval)
+  const auto since = std::chrono::steady_clock::now() - last_commit_;
+  const auto idle_spacing = std::min(options_.idle_commit_spacing, options_.commit_interval);
+  if (since >= options_.commit_interval || (idle && dirty_ && since >= idle_spacing)) {
     WF_RETURN_IF_ERROR(CommitNow());
+  }
   uint64_t upto = 0;
   while (!kept_.empty() && kept_.front().second <= sinks_durable) {
     upto = kept_.front().first;
@@ -691,7 +762,7 @@ Status ViewOperator::Tick(Lsn sinks_durable) {
 Status ViewOperator::Close() {
   if (!store_) return Status::OK();
   Status s;
-  if (batch_ && !tx_open_) s = CommitNow();
+  if (batch_ && !tx_open_ && !failed_) s = CommitNow();
   batch_.reset();
   groups_.reset();
   store_.reset();

@@ -41,6 +41,8 @@ namespace walflow::view {
 struct ViewOperatorOptions {
   std::string state_dir;  // <data_dir>/views: one RocksDB database per view below it
   std::chrono::milliseconds commit_interval{250};
+  // When the input runs dry, a commit this soon after the last (as sinks checkpoint).
+  std::chrono::milliseconds idle_commit_spacing{50};
   bool sync_commits = true;
   std::string dead_letter_dir;  // on_error: dead_letter without a path of its own
   MetricsRegistry* metrics = nullptr;
@@ -58,7 +60,7 @@ class ViewOperator : public runtime::Operator {
   Status Apply(const ChangeBatchPtr& input, std::vector<ChangeBatchPtr>* out) override;
   bool stateful() const override { return true; }
   Lsn durable() const override { return Lsn(durable_.load(std::memory_order_acquire)); }
-  Status Tick(Lsn sinks_durable) override;
+  Status Tick(Lsn sinks_durable, bool idle) override;
   Status Close() override;
 
   // Every current row of the view (after Open()), in key order for grouped views.
@@ -80,6 +82,7 @@ class ViewOperator : public runtime::Operator {
     std::vector<sql::AggregateInput> aggregates;
   };
 
+  Status ApplyBatch(const ChangeBatchPtr& input, std::vector<ChangeBatchPtr>* out);
   Result<const Binding*> BindingFor(const TableSchema& table);
   Status ProcessChange(const ChangeBatch& batch, const Change& c, const Binding& b);
   Status ApplyChange(const ChangeBatch& batch, const Change& c, const Binding& b);
@@ -88,9 +91,18 @@ class ViewOperator : public runtime::Operator {
   Result<std::vector<sql::Value>> ToValues(const TextRow& row) const;
   Result<Contribution> Evaluate(const TextRow& row);
   Status Contribute(Contribution& c, int64_t weight);
+  // An UPDATE whose row stays in its group: one change of the group's aggregates.
+  Status MoveWithinGroup(Contribution& from, Contribution& to);
+  // Applies `apply` (given whether the group's earlier row is wanted) to a group and
+  // records the group's rows in the transaction's output; `undo` reverts it when the row
+  // cannot be computed.
+  Status ChangeGroup(std::span<const sql::Value> group,
+                     const std::function<Result<sql::GroupChange>(bool)>& apply,
+                     const std::function<Status()>& undo);
   Result<std::optional<std::vector<sql::Value>>> GroupOutput(
       std::span<const sql::Value> group, const std::optional<sql::AggregateRow>& aggregates);
   Touched& Touch(const std::string& key, bool* created);
+  void Untouch();  // forgets the entry Touch() just created
   // Emits the transaction's consolidated output into `out` and its record into the batch.
   Status FinishTransaction(ChangeBatch* out, const TxMarker& m);
   void EmitRecord(ChangeBatch* out, const OutputRecord& r);
@@ -108,6 +120,9 @@ class ViewOperator : public runtime::Operator {
   std::unique_ptr<sql::GroupState> groups_;
   std::optional<state::StateBatch> batch_;
   bool dirty_ = false;  // the batch holds writes or output
+  // An Apply() failed part way: the batch may hold part of a transaction, so it is never
+  // committed (the next start applies the transaction again from the committed state).
+  bool failed_ = false;
   Lsn open_position_;   // what the state reflected at Open(): input at or below is skipped
   Lsn committed_;
   std::atomic<uint64_t> durable_{0};

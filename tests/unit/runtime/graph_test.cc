@@ -150,7 +150,7 @@ class TestOperator final : public Operator {
     out->push_back(input);
     return Status::OK();
   }
-  Status Tick(Lsn) override {
+  Status Tick(Lsn, bool) override {
     ++ticks;
     return Status::OK();
   }
@@ -406,22 +406,38 @@ TEST_F(GraphTest, AnOperatorsOutputReachesTheSinksBeforeItsInput) {
   EXPECT_EQ(only_v->journal->Markers(), (Lsns{0x108, 0x208, 0x308, 0x408}));
 }
 
-TEST_F(GraphTest, AnOperatorsErrorComesBackFromDeliver) {
+TEST_F(GraphTest, AnOperatorsErrorStopsTheOperatorsAndComesBackFromHealthDeliverAndFinish) {
   std::vector<std::unique_ptr<Operator>> ops;
-  ops.push_back(std::make_unique<TestOperator>("view", true, Lsn(),
-                                               [](const ChangeBatchPtr&) -> Result<ChangeBatchPtr> {
-                                                 return Internal("view v: overflow");
-                                               }));
+  int applied = 0;
+  ops.push_back(std::make_unique<TestOperator>(
+      "view", true, Lsn(), [&applied](const ChangeBatchPtr&) -> Result<ChangeBatchPtr> {
+        ++applied;
+        return Internal("view v: overflow");
+      }));
   auto all = std::make_shared<TestSinkSpec>("all", std::vector<std::string>{});
   auto g = OpenGraph({all}, std::move(ops));
   ASSERT_NE(g, nullptr);
   g->Start();
-  Status s = g->Deliver(TwoTableStream()[0], NeverFull);
+  auto stream = TwoTableStream();
+  ASSERT_TRUE(g->Deliver(stream[0], NeverFull).ok()) << "queued for the operators' thread";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (g->Health().ok() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(1));
+  }
+  EXPECT_EQ(g->Health().message(), "view v: overflow");
+  EXPECT_EQ(g->Tick().message(), "view v: overflow");
+  Status s = g->Deliver(stream[1], NeverFull);
   EXPECT_EQ(s.code(), StatusCode::kInternal);
   EXPECT_EQ(s.message(), "view v: overflow");
-  ASSERT_TRUE(g->Finish(Status::OK()).ok());
+  Status finished = g->Finish(Status::OK());
+  EXPECT_EQ(finished.code(), StatusCode::kInternal);
+  EXPECT_EQ(finished.message(), "view v: overflow");
+  EXPECT_EQ(applied, 1) << "nothing after the failed batch is applied";
   EXPECT_TRUE(all->journal->Changes().empty());
   EXPECT_TRUE(all->journal->Markers().empty());
+  EXPECT_EQ(all->journal->Closes(), 1);
+  EXPECT_EQ(g->Deliver(stream[1], NeverFull).code(), StatusCode::kFailedPrecondition)
+      << "a finished graph takes nothing";
 }
 
 TEST_F(GraphTest, AFailingSinksErrorComesBackFromHealthAndDeliver) {

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include <fstream>
 #include <map>
 
@@ -267,7 +269,7 @@ TEST_F(ViewOperatorTest, AGlobalAggregateHasItsRowFromTheStart) {
   EXPECT_EQ(ViewChanges(out), (std::vector<std::string>{"u 0|NULL -> 1|3"}));
   out = Apply(*op, Tx(3000).Delete(1).End());
   EXPECT_EQ(ViewChanges(out), (std::vector<std::string>{"u 1|3 -> 0|NULL"}));
-  ASSERT_TRUE(op->Tick(Lsn(3008)).ok());  // every sink has them: the records go
+  ASSERT_TRUE(op->Tick(Lsn(3008), false).ok());  // every sink has them: the records go
   ASSERT_TRUE(op->Close().ok());
   // Reopened, it does not announce its row again.
   op = Open("  - name: v\n    sql: SELECT count(*) AS n, sum(balance) AS s FROM customers\n");
@@ -300,7 +302,7 @@ TEST_F(ViewOperatorTest, AfterARestartRecordedOutputIsHandedOnAgainNotRecomputed
   auto out = Apply(*op, Tx(3000).Insert({"3", "PL", "3", "c"}).End());
   EXPECT_EQ(ViewChanges(out), (std::vector<std::string>{"u PL|2|3|2 -> PL|3|6|3"}));
   // Once every sink holds them, the records go.
-  ASSERT_TRUE(op->Tick(Lsn(3008)).ok());
+  ASSERT_TRUE(op->Tick(Lsn(3008), false).ok());
   ASSERT_TRUE(op->Close().ok());
   op = Open(kByCountry);
   out = Apply(*op, Tx(1000).Insert({"1", "PL", "1", "a"}).End());
@@ -344,11 +346,54 @@ TEST_F(ViewOperatorTest, ATransactionAcrossBatchesIsCommittedOnlyWhole) {
   first.Insert({"1", "PL", "1", "a"});
   auto out = Apply(*op, first.Open());
   EXPECT_TRUE(ViewChanges(out).empty()) << "nothing before the transaction ends";
-  ASSERT_TRUE(op->Tick(Lsn()).ok());
+  ASSERT_TRUE(op->Tick(Lsn(), false).ok());
   EXPECT_FALSE(op->durable().valid());
   out = Apply(*op, Tx(1000).Insert({"2", "PL", "2", "b"}).End());
   EXPECT_EQ(ViewChanges(out), (std::vector<std::string>{"c - -> PL|2|3|2"}));
   EXPECT_EQ(op->durable(), Lsn(1008));
+  ASSERT_TRUE(op->Close().ok());
+}
+
+TEST_F(ViewOperatorTest, WhenTheInputRunsDryTheStateIsCommittedSoon) {
+  auto op = Open(kByCountry, std::chrono::hours(1));
+  Apply(*op, Tx(1000).Insert({"1", "PL", "1", "a"}).End());
+  ASSERT_TRUE(op->Tick(Lsn(), false).ok());
+  EXPECT_FALSE(op->durable().valid()) << "under load only every commit_interval";
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  ASSERT_TRUE(op->Tick(Lsn(), false).ok());
+  EXPECT_FALSE(op->durable().valid());
+  ASSERT_TRUE(op->Tick(Lsn(), true).ok());
+  EXPECT_EQ(op->durable(), Lsn(1008)) << "idle: 50 ms after the last commit";
+  ASSERT_TRUE(op->Close().ok());
+}
+
+TEST_F(ViewOperatorTest, AFailedTransactionLeavesNothingOfItInTheState) {
+  const char* kSums =
+      "  - name: v\n    sql: SELECT country, count(*) AS n, sum(100 / id) AS s FROM customers "
+      "GROUP BY country\n";
+  {
+    auto op = Open(kSums);
+    std::vector<ChangeBatchPtr> out;
+    Status s = op->Apply(Tx(1000).Insert({"1", "PL", "1", "a"}).Insert({"0", "PL", "1", "b"}).End(),
+                         &out);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.message();
+    EXPECT_EQ(op->Apply(Tx(2000).Insert({"2", "PL", "1", "c"}).End(), &out).code(),
+              StatusCode::kFailedPrecondition)
+        << "a view stops at its first error";
+    ASSERT_TRUE(op->Close().ok());
+    EXPECT_FALSE(op->durable().valid());
+  }
+  // Started again, the state holds none of the failed transaction's first row.
+  auto op = Open(kSums);
+  EXPECT_FALSE(op->durable().valid());
+  int rows = 0;
+  ASSERT_TRUE(op->ForEachRow([&](const std::vector<sql::Value>&) {
+                  ++rows;
+                  return Status::OK();
+                }).ok());
+  EXPECT_EQ(rows, 0);
+  auto out = Apply(*op, Tx(1000).Insert({"1", "PL", "1", "a"}).End());
+  EXPECT_EQ(ViewChanges(out), (std::vector<std::string>{"c - -> PL|1|100"}));
   ASSERT_TRUE(op->Close().ok());
 }
 
@@ -426,7 +471,7 @@ TEST_F(ViewOperatorTest, ARebuiltViewStartsPastWhatTheSinksHoldWithItsTruncate) 
   {
     auto op = Open(kByCountry);
     Apply(*op, Tx(1000).Insert({"1", "PL", "1", "a"}).End());
-    ASSERT_TRUE(op->Tick(Lsn(1008)).ok());
+    ASSERT_TRUE(op->Tick(Lsn(1008), false).ok());
     ASSERT_TRUE(op->Close().ok());
   }
   // The sinks hold up to 2008; the source replays from 1008 for a slower holder.
