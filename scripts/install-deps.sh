@@ -11,7 +11,7 @@ packages=(
   libcurl4-openssl-dev libssl-dev libzstd-dev libsnappy-dev curl
   libpg-query-dev librocksdb-dev libjemalloc-dev
   postgresql-15 postgresql-client-15
-  procps util-linux
+  procps util-linux locales
 )
 # Node.js runs the test tools of tests/node (an S3 server, an S3 client, DuckDB). A node
 # already on PATH is kept, whatever its origin; Debian's (18) is recent enough.
@@ -34,6 +34,17 @@ if ((${#missing[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# The glibc locales the collation tests use (a column COLLATE "en_US.utf8" orders text as
+# the server's C library does; walflow's views use the same locale). Generated from the
+# locales package's own definitions, once; a server initialized afterwards lists them in
+# pg_collation.
+for loc in en_US pl_PL; do
+  if ! locale -a 2>/dev/null | grep -qx "$loc.utf8"; then
+    echo "install-deps: generating the locale $loc.UTF-8"
+    localedef -i "$loc" -c -f UTF-8 "$loc.UTF-8"
+  fi
+done
 
 # The test tools' npm packages, exactly as tests/node/package-lock.json locks them. Skipped
 # while node_modules was installed from the same lock file.

@@ -419,10 +419,25 @@ Result<double> FloatSum(const AggState& s) {
   return d;
 }
 
+bool Collated(const AggregateSpec& spec) {
+  return spec.collation && spec.arg_type == SqlType::kText &&
+         (spec.kind == AggregateKind::kMin || spec.kind == AggregateKind::kMax);
+}
+
+// A min/max or DISTINCT value's multiset key, before max complements it: the value's key
+// encoding, after the collation's sort key when text is ordered under one.
+std::string ValueKey(const AggregateSpec& spec, const Value& v) {
+  std::string enc;
+  if (Collated(spec)) KeyEncoder().Append(Value::Text(spec.collation->SortKey(v.text_value())), &enc);
+  KeyEncoder().Append(v, &enc);
+  return enc;
+}
+
 Result<Value> Extreme(const AggregateSpec& spec, const AggState& s) {
   std::string bytes = s.extreme;
   if (spec.kind == AggregateKind::kMax) Complement(&bytes);
   std::string_view in(bytes);
+  if (Collated(spec)) WF_RETURN_IF_ERROR(KeyEncoder().DecodeOne(SqlType::kText, &in).status());
   WF_ASSIGN_OR_RETURN(Value v, KeyEncoder().DecodeOne(spec.arg_type, &in));
   if (!in.empty()) return DataLoss("group state: bytes left over in a min/max value");
   if (v.type() == SqlType::kNumeric && v.numeric_value().is_finite()) {
@@ -526,8 +541,7 @@ class MultisetUpdate {
   Status Apply(const AggregateSpec& spec, const Value& v, int64_t weight, AggState* s,
                std::vector<PendingWrite>* writes) {
     bool numeric = spec.arg_type == SqlType::kNumeric;
-    std::string enc;
-    KeyEncoder().Append(v, &enc);
+    std::string enc = ValueKey(spec, v);
     if (spec.kind == AggregateKind::kMax) Complement(&enc);
     std::string key = sub_ + enc;
     // An earlier value of this change may have written the entry (an UPDATE from 1.5 to

@@ -46,6 +46,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "sql/collation.h"
 #include "sql/value.h"
 #include "state/view_state.h"
 
@@ -69,6 +70,9 @@ const char* AggregateName(AggregateKind kind);  // "count", "sum", ...
 struct AggregateSpec {
   AggregateKind kind = AggregateKind::kCountStar;
   SqlType arg_type = SqlType::kInt8;  // ignored for count(*)
+  // min/max of text under a libc collation (null: bytes). Its multiset keys are then the
+  // collation's sort key followed by the text (sql/collation.h).
+  std::shared_ptr<const Collation> collation;
 };
 
 // PostgreSQL's result type: count -> bigint, sum(int2/int4) -> bigint, sum(int8/numeric)

@@ -4,12 +4,14 @@
 // bind time ("function to_char is not supported yet"), never approximated.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/status.h"
 #include "sql/ast.h"
+#include "sql/collation.h"
 #include "sql/value.h"
 
 namespace walflow::sql {
@@ -83,6 +85,10 @@ struct BoundExpr {
   Kind kind = Kind::kConstant;
   SqlType type = SqlType::kText;
   int location = -1;
+  // The libc collation text follows here (kCompare, kGreatest, kLeast: the order; lower,
+  // upper: the case mapping); null: the C collation (bytes, ASCII letters). Set by the
+  // view compiler from the columns' collations.
+  std::shared_ptr<const Collation> collation;
   int column = -1;
   Value constant;
   BinaryOperator op = BinaryOperator::kAdd;

@@ -44,7 +44,11 @@ class Evaluator {
 // PostgreSQL compares a float with another number as float8, and numbers of other types
 // exactly; Value::Compare does the latter. Two jsonb values compare equal as jsonb_eq says
 // (the binder allows only = and <> on them), else in byte order.
-int CompareValues(const Value& a, const Value& b) {
+int CompareValues(const Value& a, const Value& b, const Collation* collation = nullptr) {
+  if (collation && a.type() == SqlType::kText && b.type() == SqlType::kText && !a.is_null() &&
+      !b.is_null()) {
+    return collation->Compare(a.text_value(), b.text_value());
+  }
   if (a.type() == SqlType::kJsonb && b.type() == SqlType::kJsonb && !a.is_null() && !b.is_null()) {
     if (JsonbEqual(a.text_value(), b.text_value())) return 0;
     return a.text_value() < b.text_value() ? -1 : 1;
@@ -715,7 +719,8 @@ Result<Value> Evaluator::Compare(const BoundExpr& e) {
   WF_ASSIGN_OR_RETURN(const Value* a, Ref(e.children[0], &sa));
   WF_ASSIGN_OR_RETURN(const Value* b, Ref(e.children[1], &sb));
   if (a->is_null() || b->is_null()) return Value::Null(SqlType::kBool);
-  return Value::Bool(CompareResult(e.op, CompareValues(*a, *b)));
+  // = and <> of a deterministic collation are byte equality, as Compare's tie break makes.
+  return Value::Bool(CompareResult(e.op, CompareValues(*a, *b, e.collation.get())));
 }
 
 Result<Value> Evaluator::Logical(const BoundExpr& e) {
@@ -782,7 +787,7 @@ Result<Value> Evaluator::Conditional(const BoundExpr& e) {
   for (const BoundExpr& c : e.children) {
     WF_ASSIGN_OR_RETURN(Value v, Eval(c));
     if (v.is_null()) continue;
-    int cmp = best.is_null() ? 1 : CompareValues(v, best);
+    int cmp = best.is_null() ? 1 : CompareValues(v, best, e.collation.get());
     if (e.kind == Kind::kLeast) cmp = -cmp;
     if (best.is_null() || cmp > 0) best = std::move(v);
   }
@@ -811,8 +816,11 @@ Result<Value> Evaluator::Function(const BoundExpr& e) {
   switch (e.function) {
     case ScalarFunction::kLower:
     case ScalarFunction::kUpper: {
-      std::string s(text(0));
       bool lower = e.function == ScalarFunction::kLower;
+      if (e.collation) {
+        return Value::Text(lower ? e.collation->Lower(text(0)) : e.collation->Upper(text(0)));
+      }
+      std::string s(text(0));
       for (char& c : s) {
         if (lower && c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
         if (!lower && c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);

@@ -2,8 +2,9 @@
 // PostgreSQL's semantics: three-valued logic, NULL propagation, PostgreSQL's runtime error
 // messages ("division by zero", "integer out of range") as Status, never exceptions.
 // Numbers do not allocate (except numeric, whose digits live on the heap); text results do.
-// ILIKE and lower/upper fold ASCII letters only: exact for PostgreSQL under the C collation,
-// not for non-ASCII letters under a glibc collation.
+// lower/upper and text ordering follow the node's libc collation when it has one
+// (sql/collation.h), else bytes and ASCII letters (the C collation); ILIKE folds ASCII
+// letters only.
 #pragma once
 
 #include <span>

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <map>
 #include <set>
 
 #include "pg/catalog.h"
@@ -109,52 +110,115 @@ void InputColumnsOf(const sql::ViewPlan& p, const sql::BoundExpr& e, bool group_
   for (const auto& c : e.children) InputColumnsOf(p, c, group_row, out);
 }
 
-// Input columns whose text some part of `e` orders (<, >, BETWEEN, GREATEST/LEAST).
-void OrderedTextColumns(const sql::ViewPlan& p, const sql::BoundExpr& e, bool group_row,
-                        std::set<int>* out) {
-  using K = sql::BoundExpr::Kind;
-  const bool orders =
-      (e.kind == K::kCompare && e.op != sql::BinaryOperator::kEqual &&
-       e.op != sql::BinaryOperator::kNotEqual && !e.children.empty() &&
-       e.children[0].type == sql::SqlType::kText) ||
-      ((e.kind == K::kGreatest || e.kind == K::kLeast) && e.type == sql::SqlType::kText);
-  if (orders) InputColumnsOf(p, e, group_row, out);
-  for (const auto& c : e.children) OrderedTextColumns(p, c, group_row, out);
-}
+// A collation of the view's text and the column it came from.
+struct DerivedName {
+  std::string collation;
+  std::string column;
+};
 
-// Views order text by its bytes (the C collation). A view that orders text read from a
-// column of another collation would silently disagree with PostgreSQL: refuse it.
-Status CheckCollations(const CompiledView& v) {
-  const sql::ViewPlan& p = v.plan;
-  std::set<int> ordered;
-  if (p.where) OrderedTextColumns(p, *p.where, false, &ordered);
-  for (const auto& e : p.outputs) OrderedTextColumns(p, e, p.grouped, &ordered);
-  for (const auto& e : p.groups) OrderedTextColumns(p, e, false, &ordered);
-  if (p.having) OrderedTextColumns(p, *p.having, true, &ordered);
-  for (const auto& a : p.aggregates) {
-    if (a.arg) OrderedTextColumns(p, *a.arg, false, &ordered);
-    if (a.filter) OrderedTextColumns(p, *a.filter, false, &ordered);
-    if ((a.spec.kind == sql::AggregateKind::kMin || a.spec.kind == sql::AggregateKind::kMax) &&
-        a.spec.arg_type == sql::SqlType::kText && a.arg) {
-      InputColumnsOf(p, *a.arg, false, &ordered);
+// Opens each libc collation once; the C collation is none (null).
+class CollationResolver {
+ public:
+  Result<std::shared_ptr<const sql::Collation>> operator()(const DerivedName& d) {
+    if (sql::Collation::IsBytewise(d.collation)) return std::shared_ptr<const sql::Collation>();
+    auto it = open_.find(d.collation);
+    if (it != open_.end()) return it->second;
+    if (d.collation.ends_with("-icu")) {
+      return FailedPrecondition("column " + d.column + ": collation \"" + d.collation +
+                                "\" is an ICU collation; views order text under libc "
+                                "collations only (declare the column COLLATE \"C\" or a libc "
+                                "one such as \"en_US.utf8\")");
     }
+    auto c = sql::Collation::Open(d.collation);
+    if (!c.ok()) return Status(c.status().code(), "column " + d.column + ": " + c.status().message());
+    open_.emplace(d.collation, *c);
+    return *c;
   }
-  for (int i : ordered) {
+
+ private:
+  std::map<std::string, std::shared_ptr<const sql::Collation>> open_;
+};
+
+// The collation of the text `e` computes, as PostgreSQL derives it: that of the input
+// columns it reads (a literal's default collation yields to a column's implicit one).
+// Empty: none, or only literals (their text is ordered by bytes here).
+Result<DerivedName> DerivedCollation(const CompiledView& v, const sql::BoundExpr& e,
+                                     bool group_row) {
+  std::set<int> columns;
+  InputColumnsOf(v.plan, e, group_row, &columns);
+  std::string found, found_column;
+  for (int i : columns) {
     const std::string& name = v.input.schema.columns[i].name;
     for (const InputColumnInfo& c : v.input_columns) {
-      if (c.name != name || c.collation.empty() || c.collation == "C" || c.collation == "POSIX" ||
-          c.collation == "ucs_basic") {
-        continue;
+      if (c.name != name || c.collation.empty()) continue;
+      if (!found.empty() && c.collation != found) {
+        return InvalidArgument("it orders or case-maps text of column " + found_column +
+                               " (collation \"" + found + "\") with text of column " + name +
+                               " (collation \"" + c.collation +
+                               "\"); PostgreSQL could not determine which collation to use "
+                               "either: give both columns one collation");
       }
-      return InvalidArgument(
-          "it orders text (min/max, <, >, GREATEST/LEAST) of column " + name +
-          ", whose collation is \"" + c.collation +
-          "\"; views compare text in byte order (the C collation) only so far, so its answers "
-          "would differ from PostgreSQL's. Declare the column COLLATE \"C\" (or use a database "
-          "created with LC_COLLATE C)");
+      found = c.collation;
+      found_column = name;
+    }
+  }
+  return DerivedName{found, found_column};
+}
+
+// The collation of `e`'s text, opened; an error shows where `e` is in the statement.
+Status Resolve(CollationResolver& resolve, const CompiledView& v, const sql::BoundExpr& e,
+               bool group_row, std::shared_ptr<const sql::Collation>* out) {
+  Result<DerivedName> name = DerivedCollation(v, e, group_row);
+  Status s = name.status();
+  if (s.ok()) {
+    auto opened = resolve(*name);
+    s = opened.status();
+    if (s.ok()) *out = std::move(opened).value();
+  }
+  if (s.ok()) return s;
+  return Status(s.code(), sql::FormatSqlError(s.message(), v.config.sql, e.location));
+}
+
+// Sets the collation of every node of `e` whose answer depends on one: text ordered (<, >,
+// BETWEEN, GREATEST/LEAST) and lower/upper.
+Status AnnotateCollations(CollationResolver& resolve, const CompiledView& v, sql::BoundExpr& e,
+                          bool group_row) {
+  using K = sql::BoundExpr::Kind;
+  const bool orders =
+      (e.kind == K::kCompare && !e.children.empty() &&
+       e.children[0].type == sql::SqlType::kText) ||
+      ((e.kind == K::kGreatest || e.kind == K::kLeast) && e.type == sql::SqlType::kText);
+  const bool maps_case =
+      e.kind == K::kFunction &&
+      (e.function == sql::ScalarFunction::kLower || e.function == sql::ScalarFunction::kUpper);
+  if (orders || maps_case) WF_RETURN_IF_ERROR(Resolve(resolve, v, e, group_row, &e.collation));
+  for (auto& c : e.children) WF_RETURN_IF_ERROR(AnnotateCollations(resolve, v, c, group_row));
+  return Status::OK();
+}
+
+// Text is ordered and case-mapped under the collation of the columns it comes from, as in
+// PostgreSQL: the C collation by bytes, a libc collation by the same glibc locale.
+Status ResolveCollations(CollationResolver& resolve, CompiledView& v) {
+  sql::ViewPlan& p = v.plan;
+  if (p.where) WF_RETURN_IF_ERROR(AnnotateCollations(resolve, v, *p.where, false));
+  for (auto& e : p.outputs) WF_RETURN_IF_ERROR(AnnotateCollations(resolve, v, e, p.grouped));
+  for (auto& e : p.groups) WF_RETURN_IF_ERROR(AnnotateCollations(resolve, v, e, false));
+  if (p.having) WF_RETURN_IF_ERROR(AnnotateCollations(resolve, v, *p.having, true));
+  for (auto& a : p.aggregates) {
+    if (a.arg) WF_RETURN_IF_ERROR(AnnotateCollations(resolve, v, *a.arg, false));
+    if (a.filter) WF_RETURN_IF_ERROR(AnnotateCollations(resolve, v, *a.filter, false));
+    if ((a.spec.kind == sql::AggregateKind::kMin || a.spec.kind == sql::AggregateKind::kMax) &&
+        a.spec.arg_type == sql::SqlType::kText && a.arg) {
+      WF_RETURN_IF_ERROR(Resolve(resolve, v, *a.arg, false, &a.spec.collation));
     }
   }
   return Status::OK();
+}
+
+// The libc collations a view's state depends on (min/max keys), for its fingerprint.
+void CollationsOf(const sql::BoundExpr& e, std::set<std::string>* out) {
+  if (e.collation) out->insert(e.collation->name());
+  for (const auto& c : e.children) CollationsOf(c, out);
 }
 
 std::string Fingerprint(const CompiledView& v) {
@@ -168,6 +232,19 @@ std::string Fingerprint(const CompiledView& v) {
   for (const InputColumnInfo& c : v.input_columns) {
     if (c.key_position >= 0) f += fmt::format(" key{}={}", c.key_position, c.name);
   }
+  // Only a view that uses a libc collation says so: the C collation's views keep theirs.
+  std::set<std::string> collations;
+  const sql::ViewPlan& p = v.plan;
+  if (p.where) CollationsOf(*p.where, &collations);
+  for (const auto& e : p.outputs) CollationsOf(e, &collations);
+  for (const auto& e : p.groups) CollationsOf(e, &collations);
+  if (p.having) CollationsOf(*p.having, &collations);
+  for (const auto& a : p.aggregates) {
+    if (a.arg) CollationsOf(*a.arg, &collations);
+    if (a.filter) CollationsOf(*a.filter, &collations);
+    if (a.spec.collation) collations.insert(a.spec.collation->name());
+  }
+  if (!collations.empty()) f += fmt::format("\ncollations: {}", fmt::join(collations, ", "));
   return f;
 }
 
@@ -176,6 +253,7 @@ std::string Fingerprint(const CompiledView& v) {
 Result<std::vector<std::shared_ptr<const CompiledView>>> CompileViews(
     const runtime::PipelineConfig& config, const DescribeTableFn& describe) {
   std::vector<std::shared_ptr<const CompiledView>> out;
+  CollationResolver resolve;
   uint32_t next_relid = 0xFFF00000u;
   for (const runtime::ViewConfig& vc : config.views) {
     auto v = std::make_shared<CompiledView>();
@@ -196,6 +274,11 @@ Result<std::vector<std::shared_ptr<const CompiledView>>> CompileViews(
         c.type_oid = static_cast<uint32_t>(up->plan.columns[i].type);
         c.type_name = sql::SqlTypeName(up->plan.columns[i].type);
         c.typmod = up->output_schema->columns[i].type.typmod;
+        if (up->plan.columns[i].type == sql::SqlType::kText) {
+          // A column passed on keeps its collation, computed text that of its columns.
+          auto derived = DerivedCollation(*up, up->plan.outputs[i], up->plan.grouped);
+          if (derived.ok()) c.collation = derived->collation;
+        }
         for (size_t k = 0; k < up->plan.key.size(); ++k) {
           if (up->plan.key[k] == static_cast<int>(i)) c.key_position = static_cast<int>(k);
         }
@@ -239,7 +322,7 @@ Result<std::vector<std::shared_ptr<const CompiledView>>> CompileViews(
                                      " has no primary key or replica identity index; views "
                                      "keep their input's rows by key"));
     }
-    if (Status s = CheckCollations(*v); !s.ok()) return context(s);
+    if (Status s = ResolveCollations(resolve, *v); !s.ok()) return context(s);
     auto schema = OutputSchema(*v, next_relid++);
     if (!schema.ok()) return context(schema.status());
     v->output_schema = std::move(schema).value();

@@ -504,27 +504,58 @@ TEST_F(ViewOperatorTest, PeekListsTheCurrentRows) {
   ASSERT_TRUE(op->Close().ok());
 }
 
-TEST(ViewCompile, OrderingTextOfANonCCollationIsRefused) {
+TEST(ViewCompile, TextFollowsTheCollationOfItsColumns) {
   auto cols = CustomerColumns();
-  cols[1].collation = "en_US.UTF-8";
-  // Equality and grouping are byte-exact in every deterministic collation: fine.
+  cols[1].collation = "en_US.utf8";  // country; note stays C
+  auto compiled = CompileWith(
+      "  - name: v\n    sql: SELECT country, max(note) AS n, min(country) AS c, "
+      "upper(country) AS u FROM customers WHERE country > 'M' AND note < 'x' GROUP BY country\n",
+      cols);
+  ASSERT_TRUE(compiled.ok()) << compiled.status().message();
+  const sql::ViewPlan& plan = compiled.value()[0]->plan;
+  ASSERT_TRUE(plan.where && plan.where->children.size() == 2);
+  ASSERT_TRUE(plan.where->children[0].collation);
+  EXPECT_EQ(plan.where->children[0].collation->name(), "en_US.utf8");
+  EXPECT_FALSE(plan.where->children[1].collation) << "note is C: bytes";
+  std::vector<std::string> aggregate_collations;
+  for (const auto& a : plan.aggregates) {
+    if (a.spec.kind != sql::AggregateKind::kMin && a.spec.kind != sql::AggregateKind::kMax) continue;
+    aggregate_collations.push_back(a.spec.collation ? a.spec.collation->name() : "C");
+  }
+  EXPECT_EQ(aggregate_collations, (std::vector<std::string>{"C", "en_US.utf8"}));
+  EXPECT_NE(compiled.value()[0]->fingerprint.find("collations: en_US.utf8"), std::string::npos);
+
+  // A locale this machine lacks is a clear error naming the column.
+  cols[1].collation = "xx_XX.utf8";
+  auto missing = CompileWith(
+      "  - name: v\n    sql: SELECT id FROM customers WHERE country > 'M'\n", cols);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("views.v: column country: collation \"xx_XX.utf8\" "
+                                            "is not a locale of this machine's C library"),
+            std::string::npos)
+      << missing.status().message();
+  cols[1].collation = "pl-PL-x-icu";
+  auto icu = CompileWith("  - name: v\n    sql: SELECT id FROM customers WHERE country > 'M'\n",
+                         cols);
+  ASSERT_FALSE(icu.ok());
+  EXPECT_NE(icu.status().message().find("column country: collation \"pl-PL-x-icu\" is an ICU "
+                                        "collation"),
+            std::string::npos)
+      << icu.status().message();
+  // Equality and grouping are byte-exact in every deterministic collation: no locale needed.
   EXPECT_TRUE(CompileWith("  - name: v\n    sql: SELECT country, count(*) FROM customers GROUP "
                           "BY country\n",
                           cols)
                   .ok());
-  for (const char* sql :
-       {"SELECT country, max(note) FROM customers GROUP BY country",
-        "SELECT id FROM customers WHERE country > 'M'", "SELECT min(country) FROM customers"}) {
-    auto r = CompileWith(std::string("  - name: v\n    sql: ") + sql + "\n", cols);
-    if (std::string(sql).find("max(note)") != std::string::npos) {
-      EXPECT_TRUE(r.ok()) << sql << ": note is C";
-      continue;
-    }
-    ASSERT_FALSE(r.ok()) << sql;
-    EXPECT_NE(r.status().message().find("views.v: it orders text"), std::string::npos)
-        << r.status().message();
-    EXPECT_NE(r.status().message().find("\"en_US.UTF-8\""), std::string::npos);
-  }
+  // Two collations in one comparison: PostgreSQL cannot choose either.
+  cols[1].collation = "en_US.utf8";
+  cols[3].collation = "pl_PL.utf8";
+  auto mixed = CompileWith(
+      "  - name: v\n    sql: SELECT id FROM customers WHERE country < note\n", cols);
+  ASSERT_FALSE(mixed.ok());
+  EXPECT_NE(mixed.status().message().find("could not determine which collation to use"),
+            std::string::npos)
+      << mixed.status().message();
 }
 
 TEST(ViewCompile, ColumnsPassedOnKeepTheirTypeModifier) {
