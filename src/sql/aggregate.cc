@@ -428,7 +428,8 @@ bool Collated(const AggregateSpec& spec) {
 // encoding, after the collation's sort key when text is ordered under one.
 std::string ValueKey(const AggregateSpec& spec, const Value& v) {
   std::string enc;
-  if (Collated(spec)) KeyEncoder().Append(Value::Text(spec.collation->SortKey(v.text_value())), &enc);
+  if (Collated(spec))
+    KeyEncoder().Append(Value::Text(spec.collation->SortKey(v.text_value())), &enc);
   KeyEncoder().Append(v, &enc);
   return enc;
 }
@@ -739,8 +740,8 @@ Status GroupState::Load(StateBatch& batch, std::span<const Value> group_key, boo
   return Status::OK();
 }
 
-Status GroupState::ApplyOne(StateBatch& batch, size_t i, const AggregateInput& in,
-                            int64_t weight, Pending* p) const {
+Status GroupState::ApplyOne(StateBatch& batch, size_t i, const AggregateInput& in, int64_t weight,
+                            Pending* p) const {
   const AggregateSpec& spec = specs_[i];
   if (!in.filter) return Status::OK();
   AggState* s = &p->group.aggs[i];
@@ -822,8 +823,8 @@ Result<GroupChange> GroupState::Update(StateBatch& batch, std::span<const Value>
                                        bool want_before) {
   if (old_inputs.size() != specs_.size() || new_inputs.size() != specs_.size()) {
     return Internal("aggregate inputs: " + std::to_string(old_inputs.size()) + " and " +
-                    std::to_string(new_inputs.size()) + " given, " +
-                    std::to_string(specs_.size()) + " expected");
+                    std::to_string(new_inputs.size()) + " given, " + std::to_string(specs_.size()) +
+                    " expected");
   }
   auto in_group = [&](const Status& st) {
     return st.WithContext("group " + GroupKeyText(group_key));

@@ -127,8 +127,7 @@ class GroupState {
   // aggregates whose input did not change are not touched. The group must exist.
   Result<GroupChange> Update(state::StateBatch& batch, std::span<const Value> group_key,
                              std::span<const AggregateInput> old_inputs,
-                             std::span<const AggregateInput> new_inputs,
-                             bool want_before = true);
+                             std::span<const AggregateInput> new_inputs, bool want_before = true);
 
   // The group's current row (nullopt when the group does not exist), seeing `batch`.
   Result<std::optional<AggregateRow>> Lookup(std::span<const Value> group_key,

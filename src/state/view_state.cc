@@ -4,8 +4,8 @@
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
-#include <rocksdb/table.h>
 #include <rocksdb/slice.h>
+#include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
@@ -313,7 +313,7 @@ Result<std::unique_ptr<ViewStateStore>> ViewStateStore::Open(const std::string& 
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   cf_options.memtable_prefix_bloom_size_ratio = 0.05;
   cf_options.memtable_whole_key_filtering = true;
-  cf_options.compression_per_level = {rocksdb::kNoCompression, rocksdb::kNoCompression,
+  cf_options.compression_per_level = {rocksdb::kNoCompression,  rocksdb::kNoCompression,
                                       rocksdb::kLZ4Compression, rocksdb::kLZ4Compression,
                                       rocksdb::kLZ4Compression, rocksdb::kLZ4Compression,
                                       rocksdb::kLZ4Compression};
@@ -444,7 +444,7 @@ Result<std::optional<std::string>> ViewStateStore::Get(Family family, std::strin
 }
 
 Status ViewStateStore::Prefetch(Family family, std::vector<std::string> keys,
-                               const StateBatch& batch) const {
+                                const StateBatch& batch) const {
   if (options_.cache_bytes == 0 || family == Family::kOutput) return Status::OK();
   const int f = static_cast<int>(family);
   const auto& latest = batch.latest_[f];
@@ -460,8 +460,8 @@ Status ViewStateStore::Prefetch(Family family, std::vector<std::string> keys,
   if (wanted.empty()) return Status::OK();
   std::vector<rocksdb::PinnableSlice> values(wanted.size());
   std::vector<rocksdb::Status> statuses(wanted.size());
-  db_->MultiGet(rocksdb::ReadOptions(), handle(family), wanted.size(), wanted.data(),
-                values.data(), statuses.data(), /*sorted_input=*/true);
+  db_->MultiGet(rocksdb::ReadOptions(), handle(family), wanted.size(), wanted.data(), values.data(),
+                statuses.data(), /*sorted_input=*/true);
   for (size_t i = 0; i < wanted.size(); ++i) {
     const rocksdb::Status& s = statuses[i];
     if (!s.ok() && !s.IsNotFound()) {

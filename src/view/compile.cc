@@ -130,7 +130,8 @@ class CollationResolver {
                                 "one such as \"en_US.utf8\")");
     }
     auto c = sql::Collation::Open(d.collation);
-    if (!c.ok()) return Status(c.status().code(), "column " + d.column + ": " + c.status().message());
+    if (!c.ok())
+      return Status(c.status().code(), "column " + d.column + ": " + c.status().message());
     open_.emplace(d.collation, *c);
     return *c;
   }
@@ -185,12 +186,10 @@ Status AnnotateCollations(CollationResolver& resolve, const CompiledView& v, sql
                           bool group_row) {
   using K = sql::BoundExpr::Kind;
   const bool orders =
-      (e.kind == K::kCompare && !e.children.empty() &&
-       e.children[0].type == sql::SqlType::kText) ||
+      (e.kind == K::kCompare && !e.children.empty() && e.children[0].type == sql::SqlType::kText) ||
       ((e.kind == K::kGreatest || e.kind == K::kLeast) && e.type == sql::SqlType::kText);
-  const bool maps_case =
-      e.kind == K::kFunction &&
-      (e.function == sql::ScalarFunction::kLower || e.function == sql::ScalarFunction::kUpper);
+  const bool maps_case = e.kind == K::kFunction && (e.function == sql::ScalarFunction::kLower ||
+                                                    e.function == sql::ScalarFunction::kUpper);
   if (orders || maps_case) WF_RETURN_IF_ERROR(Resolve(resolve, v, e, group_row, &e.collation));
   for (auto& c : e.children) WF_RETURN_IF_ERROR(AnnotateCollations(resolve, v, c, group_row));
   return Status::OK();

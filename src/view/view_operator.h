@@ -123,7 +123,7 @@ class ViewOperator : public runtime::Operator {
   // An Apply() failed part way: the batch may hold part of a transaction, so it is never
   // committed (the next start applies the transaction again from the committed state).
   bool failed_ = false;
-  Lsn open_position_;   // what the state reflected at Open(): input at or below is skipped
+  Lsn open_position_;  // what the state reflected at Open(): input at or below is skipped
   Lsn committed_;
   std::atomic<uint64_t> durable_{0};
   std::chrono::steady_clock::time_point last_commit_;

@@ -20,10 +20,12 @@ using test::PgServer;
 
 const std::vector<std::string>& Words() {
   static const std::vector<std::string> words = {
-      "apple", "Apple", "APPLE", "Äpfel", "äpfel", "banana", "zebra", "Zoo", "éclair",
-      "eclair", "Eclair", "Łódź", "lodz", "Lodz", "łania", "lania", "ćma", "cma", "Żaba",
-      "zaba", "a b", "ab", "a-b", "a_b", "", "1", "10", "9", "ß", "ss", "straße", "Strasse",
-      "ﬁsh", "fish", "\xc3\xa9t\xc3\xa9", "ete", "Ǆ", "ǆ", "ǅ", "ÿ", "Ÿ", "ǉ"};
+      "apple", "Apple",  "APPLE",  "Äpfel",   "äpfel", "banana", "zebra",
+      "Zoo",   "éclair", "eclair", "Eclair",  "Łódź",  "lodz",   "Lodz",
+      "łania", "lania",  "ćma",    "cma",     "Żaba",  "zaba",   "a b",
+      "ab",    "a-b",    "a_b",    "",        "1",     "10",     "9",
+      "ß",     "ss",     "straße", "Strasse", "ﬁsh",   "fish",   "\xc3\xa9t\xc3\xa9",
+      "ete",   "Ǆ",      "ǆ",      "ǅ",       "ÿ",     "Ÿ",      "ǉ"};
   return words;
 }
 
@@ -60,9 +62,8 @@ TEST_P(CollationOracle, OrderAndCaseMappingArePostgres) {
   }
   std::vector<size_t> by_compare(Words().size());
   for (size_t i = 0; i < by_compare.size(); ++i) by_compare[i] = i;
-  std::stable_sort(by_compare.begin(), by_compare.end(), [&](size_t a, size_t b) {
-    return c.Compare(Words()[a], Words()[b]) < 0;
-  });
+  std::stable_sort(by_compare.begin(), by_compare.end(),
+                   [&](size_t a, size_t b) { return c.Compare(Words()[a], Words()[b]) < 0; });
   EXPECT_EQ(by_compare, expected);
   std::vector<size_t> by_key = by_compare;
   std::stable_sort(by_key.begin(), by_key.end(), [&](size_t a, size_t b) {
@@ -82,8 +83,7 @@ TEST_P(CollationOracle, OrderAndCaseMappingArePostgres) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Locales, CollationOracle,
-                         ::testing::Values("en_US.utf8", "pl_PL.utf8"),
+INSTANTIATE_TEST_SUITE_P(Locales, CollationOracle, ::testing::Values("en_US.utf8", "pl_PL.utf8"),
                          [](const auto& info) { return info.param.substr(0, 5); });
 
 TEST(Collation, BytewiseNamesAndAMissingLocale) {

@@ -5,10 +5,9 @@
 
 #include <gtest/gtest.h>
 
-#include <thread>
-
 #include <fstream>
 #include <map>
+#include <thread>
 
 #include "runtime/config.h"
 #include "temp_dir.h"
@@ -374,8 +373,8 @@ TEST_F(ViewOperatorTest, AFailedTransactionLeavesNothingOfItInTheState) {
   {
     auto op = Open(kSums);
     std::vector<ChangeBatchPtr> out;
-    Status s = op->Apply(Tx(1000).Insert({"1", "PL", "1", "a"}).Insert({"0", "PL", "1", "b"}).End(),
-                         &out);
+    Status s =
+        op->Apply(Tx(1000).Insert({"1", "PL", "1", "a"}).Insert({"0", "PL", "1", "b"}).End(), &out);
     EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.message();
     EXPECT_EQ(op->Apply(Tx(2000).Insert({"2", "PL", "1", "c"}).End(), &out).code(),
               StatusCode::kFailedPrecondition)
@@ -519,7 +518,8 @@ TEST(ViewCompile, TextFollowsTheCollationOfItsColumns) {
   EXPECT_FALSE(plan.where->children[1].collation) << "note is C: bytes";
   std::vector<std::string> aggregate_collations;
   for (const auto& a : plan.aggregates) {
-    if (a.spec.kind != sql::AggregateKind::kMin && a.spec.kind != sql::AggregateKind::kMax) continue;
+    if (a.spec.kind != sql::AggregateKind::kMin && a.spec.kind != sql::AggregateKind::kMax)
+      continue;
     aggregate_collations.push_back(a.spec.collation ? a.spec.collation->name() : "C");
   }
   EXPECT_EQ(aggregate_collations, (std::vector<std::string>{"C", "en_US.utf8"}));
@@ -527,16 +527,16 @@ TEST(ViewCompile, TextFollowsTheCollationOfItsColumns) {
 
   // A locale this machine lacks is a clear error naming the column.
   cols[1].collation = "xx_XX.utf8";
-  auto missing = CompileWith(
-      "  - name: v\n    sql: SELECT id FROM customers WHERE country > 'M'\n", cols);
+  auto missing =
+      CompileWith("  - name: v\n    sql: SELECT id FROM customers WHERE country > 'M'\n", cols);
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.status().message().find("views.v: column country: collation \"xx_XX.utf8\" "
                                             "is not a locale of this machine's C library"),
             std::string::npos)
       << missing.status().message();
   cols[1].collation = "pl-PL-x-icu";
-  auto icu = CompileWith("  - name: v\n    sql: SELECT id FROM customers WHERE country > 'M'\n",
-                         cols);
+  auto icu =
+      CompileWith("  - name: v\n    sql: SELECT id FROM customers WHERE country > 'M'\n", cols);
   ASSERT_FALSE(icu.ok());
   EXPECT_NE(icu.status().message().find("column country: collation \"pl-PL-x-icu\" is an ICU "
                                         "collation"),
@@ -550,8 +550,8 @@ TEST(ViewCompile, TextFollowsTheCollationOfItsColumns) {
   // Two collations in one comparison: PostgreSQL cannot choose either.
   cols[1].collation = "en_US.utf8";
   cols[3].collation = "pl_PL.utf8";
-  auto mixed = CompileWith(
-      "  - name: v\n    sql: SELECT id FROM customers WHERE country < note\n", cols);
+  auto mixed =
+      CompileWith("  - name: v\n    sql: SELECT id FROM customers WHERE country < note\n", cols);
   ASSERT_FALSE(mixed.ok());
   EXPECT_NE(mixed.status().message().find("could not determine which collation to use"),
             std::string::npos)
